@@ -1,0 +1,343 @@
+"""The `pcmd` command line. It does the I/O; the packages below it compute and return results.
+
+Every PcmdError becomes one line on stderr and exit status 1; anything else is an internal error,
+reported in one line (traceback only with PCMD_DEBUG=1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pcmd.errors import PcmdError
+from pcmd.settings import Settings, load_settings
+
+log = logging.getLogger("pcmd")
+
+
+class Context:
+    """Settings resolved once per invocation, from the group's options."""
+
+    def __init__(self, overrides: dict[str, Any], config: str | None) -> None:
+        self.overrides = overrides
+        self.config = config
+        self._settings: Settings | None = None
+
+    def settings(self, **more: Any) -> Settings:
+        if self._settings is None or more:
+            self._settings = load_settings({**self.overrides, **more}, config_file=self.config)
+        return self._settings
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", type=click.Path(dir_okay=False), help="pcmd.toml to read settings from.")
+@click.option("--database-url", help="SQLAlchemy database URL (PCMD_DATABASE_URL).")
+@click.option("--data-dir", help="Folder for the database and files (PCMD_DATA_DIR).")
+@click.version_option(package_name="pcmd")
+@click.pass_context
+def cli(
+    click_ctx: click.Context, config: str | None, database_url: str | None, data_dir: str | None
+) -> None:
+    """pcmd — số liệu phòng, chống mại dâm (prostitution-prevention field data and indicators)."""
+    click_ctx.obj = Context({"database_url": database_url, "data_dir": data_dir}, config)
+
+
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+# --- init / serve / settings -----------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--skip-forms", is_flag=True, help="Do not build the XLSForms.")
+@pass_ctx
+def init(ctx: Context, skip_forms: bool) -> None:
+    """Tạo/cập nhật CSDL, nạp danh mục hành chính, dựng biểu mẫu (create or migrate the database,
+    load the admin units, build the forms). Safe to run again."""
+    from pcmd.db import migrate
+    from pcmd.db.engine import engine_from_settings, transaction
+    from pcmd.db.models import OrgUnit
+    from pcmd.forms.registry import ensure_default_project
+    from pcmd.pipeline import orgunits
+
+    settings = ctx.settings()
+    engine = engine_from_settings(settings)
+    before, after = migrate.upgrade(engine)
+    state = "đã mới nhất (up to date)" if before == after else f"{before or 'trống'} → {after}"
+    click.echo(f"CSDL (database) {engine.url.render_as_string(hide_password=True)}: {state}")
+    with transaction(engine) as session:
+        ensure_default_project(session)
+        if session.query(OrgUnit).first() is None:
+            plan = orgunits.load_shipped(session)
+            click.echo(f"Đơn vị hành chính (org units): nạp {len(plan.insert)} (loaded)")
+        counts = orgunits.count_by_level(orgunits.current_units(session).values())
+    click.echo(
+        f"Đơn vị hành chính đang hiệu lực (org units in force): {counts['province']} tỉnh "
+        f"(provinces), {counts['commune']} xã (communes)"
+    )
+    if not skip_forms:
+        _build_forms(settings, validate=True)
+    engine.dispose()
+
+
+@cli.command()
+@click.option("--host", help="Interface to listen on (PCMD_HOST).")
+@click.option("--port", type=int, help="Port (PCMD_PORT).")
+@click.option("--workers", type=int, help="Server processes (PCMD_WORKERS).")
+@click.option("--base-url", help="Address phones use to reach this server (PCMD_BASE_URL).")
+@pass_ctx
+def serve(
+    ctx: Context, host: str | None, port: int | None, workers: int | None, base_url: str | None
+) -> None:
+    """Chạy máy chủ (serve the web UI and OpenRosa endpoints)."""
+    import uvicorn
+
+    settings = ctx.settings(host=host, port=port, workers=workers, base_url=base_url)
+    _setup_logging(settings)
+    if settings.workers == 1:
+        from pcmd.server.app import create_app
+
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+        )
+        return
+    # Worker processes rebuild the settings from the environment: hand them what we resolved.
+    for name, _shown, source in settings.describe():
+        value = getattr(settings, name)
+        if source != "default" and value is not None:
+            os.environ["PCMD_" + name.upper()] = str(value)
+    uvicorn.run(
+        "pcmd.server.asgi:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@cli.command("settings")
+@pass_ctx
+def show_settings(ctx: Context) -> None:
+    """Xem các thiết lập và nguồn của chúng (show every setting and where it came from)."""
+    for name, shown, source in ctx.settings().describe():
+        click.echo(f"{name:22} {shown:45} [{source}]")
+
+
+# --- forms -----------------------------------------------------------------------------------
+
+
+@cli.group()
+def forms() -> None:
+    """Biểu mẫu XLSForm (the XLSForms)."""
+
+
+def _build_forms(settings: Settings, *, validate: bool, force: bool = False) -> None:
+    import hashlib
+
+    from pcmd.db.engine import engine_from_settings, transaction
+    from pcmd.forms.convert import convert_workbook
+    from pcmd.forms.registry import (
+        ensure_default_project,
+        refresh_media,
+        store_build,
+        stored_workbook_sha,
+        workbook_paths,
+    )
+
+    engine = engine_from_settings(settings)
+    paths = workbook_paths(settings.forms_dir)
+    with transaction(engine) as session:
+        ensure_default_project(session)
+        for path in paths:
+            content = path.read_bytes()
+            previous = stored_workbook_sha(session, path.stem)
+            if not force and previous == hashlib.sha256(content).hexdigest():
+                click.echo(f"{path.stem}: không đổi (unchanged)")
+                continue
+            build = convert_workbook(content, path.name, validate=validate)
+            result = store_build(session, build)
+            label = {
+                "new_form": "biểu mẫu mới (new form)",
+                "new_version": "phiên bản mới (new version)",
+                "unchanged": "không đổi (unchanged)",
+            }[result.status]
+            click.echo(f"{result.form_id} {result.version}: {label}")
+            for warning in build.warnings:
+                click.echo(f"  cảnh báo (warning): {warning}")
+        stored = refresh_media(session)
+    click.echo(f"Tệp đa phương tiện (media files): {len(stored)} cập nhật (refreshed)")
+    engine.dispose()
+
+
+@forms.command("build")
+@click.option("--dir", "forms_dir", help="Folder of workbooks (PCMD_FORMS_DIR).")
+@click.option("--force", is_flag=True, help="Rebuild even when a workbook did not change.")
+@pass_ctx
+def forms_build(ctx: Context, forms_dir: str | None, force: bool) -> None:
+    """Chuyển XLSForm sang XForm (pyxform + ODK Validate) và lưu thành phiên bản."""
+    _build_forms(ctx.settings(forms_dir=forms_dir), validate=True, force=force)
+
+
+@forms.command("media")
+@click.option("--out", type=click.Path(file_okay=False), help="Also write the CSV files here.")
+@pass_ctx
+def forms_media(ctx: Context, out: str | None) -> None:
+    """Tạo provinces.csv, communes.csv, establishments.csv từ CSDL (generate the media CSVs)."""
+    from pcmd.db.engine import engine_from_settings, transaction
+    from pcmd.forms.registry import generated_media, refresh_media
+
+    engine = engine_from_settings(ctx.settings())
+    with transaction(engine) as session:
+        stored = refresh_media(session)
+        files = generated_media(session)
+    for item in files.values():
+        rows = item.content.count(b"\n") - 1
+        click.echo(f"{item.filename}: {rows} dòng (rows), md5 {item.md5}")
+        if out:
+            Path(out).mkdir(parents=True, exist_ok=True)
+            (Path(out) / item.filename).write_bytes(item.content)
+    click.echo(f"Đã gắn vào biểu mẫu (attached to forms): {len(stored)}")
+
+
+@forms.command("list")
+@pass_ctx
+def forms_list(ctx: Context) -> None:
+    """Các biểu mẫu và phiên bản hiện hành (forms and their current versions)."""
+    from sqlalchemy import select
+
+    from pcmd.db.engine import engine_from_settings, transaction
+    from pcmd.db.models import Form, FormVersion
+
+    engine = engine_from_settings(ctx.settings())
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(Form.form_id, Form.title, FormVersion.version, FormVersion.xform_md5)
+            .join(FormVersion, FormVersion.id == Form.current_version_id)
+            .order_by(Form.form_id)
+        ).all()
+    if not rows:
+        click.echo("Chưa có biểu mẫu (no forms yet): run `pcmd forms build`.")
+    for form_id, title, version, md5 in rows:
+        click.echo(f"{form_id:18} {version:12} md5:{md5}  {title}")
+
+
+@forms.command("show")
+@click.argument("form_id", required=False)
+@click.option("--dir", "forms_dir", help="Folder of workbooks (PCMD_FORMS_DIR).")
+@pass_ctx
+def forms_show(ctx: Context, form_id: str | None, forms_dir: str | None) -> None:
+    """In biểu mẫu dạng bảng markdown (print the workbooks as markdown tables, for review)."""
+    from pcmd.forms.registry import workbook_paths
+    from pcmd.forms.render import render_markdown
+
+    paths = workbook_paths(ctx.settings(forms_dir=forms_dir).forms_dir)
+    if form_id:
+        paths = [p for p in paths if p.stem == form_id]
+        if not paths:
+            raise click.UsageError(f"Không có biểu mẫu {form_id} (no workbook named {form_id}).")
+    click.echo(render_markdown(paths), nl=False)
+
+
+# --- org units -------------------------------------------------------------------------------
+
+
+@cli.group()
+def orgunits() -> None:
+    """Danh mục đơn vị hành chính (org units)."""
+
+
+@orgunits.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Close units under the imported ones that the file does not list.",
+)
+@click.option(
+    "--valid-from",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Date the list takes effect (default today).",
+)
+@pass_ctx
+def orgunits_import(ctx: Context, file: str, replace: bool, valid_from: dt.datetime | None) -> None:
+    """Nhập danh mục từ CSV code,name,level,parent (import an org-unit list)."""
+    from pcmd.db.engine import engine_from_settings, transaction
+    from pcmd.forms.registry import refresh_media
+    from pcmd.pipeline import orgunits as ou
+
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise PcmdError(
+            f"{file}: không phải UTF-8 (not UTF-8). Fix: in Excel use Save As → CSV UTF-8."
+        ) from None
+    engine = engine_from_settings(ctx.settings())
+    with transaction(engine) as session:
+        plan = ou.import_orgunits(
+            session,
+            text,
+            file,
+            replace=replace,
+            valid_from=valid_from.date() if valid_from else None,
+        )
+        refresh_media(session)
+    click.echo(
+        f"{file}: thêm {len(plan.insert)}, sửa {len(plan.update)}, đóng {len(plan.close)}, "
+        f"giữ nguyên {plan.unchanged} (added, changed, closed, unchanged)"
+    )
+
+
+@orgunits.command("summary")
+@pass_ctx
+def orgunits_summary(ctx: Context) -> None:
+    """Số đơn vị đang hiệu lực theo cấp (units in force by level)."""
+    from pcmd.db.engine import engine_from_settings, transaction
+    from pcmd.pipeline import orgunits as ou
+
+    engine = engine_from_settings(ctx.settings())
+    with transaction(engine) as session:
+        counts = ou.count_by_level(ou.current_units(session).values())
+    for level, count in counts.items():
+        click.echo(f"{level:9} {count}")
+
+
+# --- entry point -----------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="pcmd", standalone_mode=False)
+    except PcmdError as exc:
+        click.echo(f"Lỗi (error): {exc}", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("Đã huỷ (aborted).", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if os.environ.get("PCMD_DEBUG"):
+            raise
+        click.echo(
+            f"Lỗi nội bộ (internal error): {exc.__class__.__name__}: {exc}. "
+            "Run again with PCMD_DEBUG=1 for details and report it.",
+            err=True,
+        )
+        sys.exit(2)

@@ -1,0 +1,63 @@
+"""Engine and sessions, built from settings (never at import time)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+
+from pcmd.errors import DatabaseError
+from pcmd.settings import Settings
+
+# Seconds a SQLite writer waits for the lock before "database is locked"; writers also retry.
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    # NORMAL is durable in WAL mode except for the last commits on power loss; the phone keeps
+    # the instance until it gets a 201, so a lost commit is resent, never lost.
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+    cur.close()
+
+
+def make_engine(database_url: str) -> Engine:
+    """An engine for `database_url`; for SQLite the folder is created and WAL is switched on."""
+    try:
+        if database_url.startswith("sqlite"):
+            path = database_url.split(":///", 1)[1] if ":///" in database_url else ""
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(database_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(database_url, pool_pre_ping=True)
+    except (ArgumentError, ImportError, OSError) as exc:
+        raise DatabaseError(
+            f"Không mở được cơ sở dữ liệu {database_url!r} (cannot open database): {exc}. "
+            "Fix: check PCMD_DATABASE_URL, e.g. sqlite:///var/pcmd.db or "
+            "postgresql+psycopg://user@127.0.0.1:5432/pcmd."
+        ) from exc
+
+
+def engine_from_settings(settings: Settings) -> Engine:
+    return make_engine(settings.database_url)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """A session whose work is committed on success and rolled back on any error."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session

@@ -1,0 +1,108 @@
+"""Read what pcmd needs from an XForm: id, version, title, field types from the binds, media.
+
+Field paths are relative to the instance root (`reach/n_students`), as DESIGN §6 writes them.
+The XForm is ours (built by pyxform) or a user's upload, so it is parsed with defusedxml.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from defusedxml import ElementTree as SafeET
+
+from pcmd.errors import FormBuildError
+
+XF = "http://www.w3.org/2002/xforms"
+H = "http://www.w3.org/1999/xhtml"
+NS = {"xf": XF, "h": H}
+# Body controls whose element names tell a select from a free input.
+CONTROLS = ("input", "select1", "select", "upload", "trigger", "range", "rank", "odk:rank")
+MEDIA_RE = re.compile(r"jr://(?:file-csv|file|images|audio|video)/([^'\"\s)]+)")
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    path: str
+    type: str  # XForm bind type: string, int, decimal, date, dateTime, binary, geopoint, …
+    control: str | None  # body control: input, select1, select, upload; None for calculate/meta
+    calculate: bool
+    required: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "control": self.control,
+            "calculate": self.calculate,
+            "required": self.required,
+        }
+
+
+@dataclass(frozen=True)
+class XFormInfo:
+    form_id: str
+    version: str
+    title: str
+    root: str
+    fields: dict[str, FieldInfo]
+    media_files: tuple[str, ...]
+
+
+def _parse(xml: str | bytes) -> Element:
+    try:
+        return SafeET.fromstring(xml)  # type: ignore[no-any-return]
+    except Exception as exc:  # defusedxml raises several unrelated classes
+        raise FormBuildError(
+            f"XForm không đọc được (the XForm is not well-formed XML): {exc}"
+        ) from exc
+
+
+def read_xform(xml: str | bytes) -> XFormInfo:
+    root = _parse(xml)
+    model = root.find("h:head/xf:model", NS)
+    title_el = root.find("h:head/h:title", NS)
+    if model is None:
+        raise FormBuildError("XForm thiếu <model> (the XForm has no <model> in <h:head>).")
+    instance = model.find("xf:instance", NS)
+    if instance is None or len(instance) == 0:
+        raise FormBuildError("XForm thiếu instance chính (the XForm has no main <instance>).")
+    data = instance[0]
+    form_id = data.get("id")
+    if not form_id:
+        raise FormBuildError("XForm thiếu id của biểu mẫu (the main instance has no id attribute).")
+    root_name = data.tag.split("}")[-1]
+    prefix = f"/{root_name}/"
+
+    controls: dict[str, str] = {}
+    body = root.find("h:body", NS)
+    if body is not None:
+        for el in body.iter():
+            name = el.tag.split("}")[-1]
+            ref = el.get("ref")
+            if ref and name in ("input", "select1", "select", "upload", "range", "rank", "trigger"):
+                controls[ref] = name
+
+    fields: dict[str, FieldInfo] = {}
+    for bind in model.findall("xf:bind", NS):
+        nodeset = bind.get("nodeset", "")
+        if not nodeset.startswith(prefix):
+            continue
+        path = nodeset.removeprefix(prefix)
+        fields[path] = FieldInfo(
+            path=path,
+            type=bind.get("type", "string"),
+            control=controls.get(nodeset),
+            calculate=bind.get("calculate") is not None,
+            required=bind.get("required", "false()").strip() == "true()",
+        )
+    media = sorted(set(MEDIA_RE.findall(SafeET.tostring(root, encoding="unicode"))))
+    return XFormInfo(
+        form_id=form_id,
+        version=data.get("version", ""),
+        title=(title_el.text or "").strip() if title_el is not None else form_id,
+        root=root_name,
+        fields=fields,
+        media_files=tuple(media),
+    )

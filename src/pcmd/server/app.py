@@ -1,0 +1,73 @@
+"""The ASGI app factory. Everything it needs comes from the Settings passed in."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Route
+
+import pcmd
+from pcmd.db.engine import engine_from_settings
+from pcmd.db.migrate import current_revision, head_revision
+from pcmd.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HOME = """<!doctype html>
+<html lang="vi"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>pcmd — Phòng, chống mại dâm</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto;\
+ padding: 0 1rem">
+<h1>pcmd</h1>
+<p>Máy chủ thu thập số liệu và tính chỉ tiêu Chương trình phòng, chống mại dâm.<br>
+<small lang="en">Field data server and indicator pipeline for the prostitution-prevention
+programme.</small></p>
+<p>Trạng thái: <a href="/healthz">/healthz</a></p>
+</body></html>
+"""
+
+
+def create_app(settings: Settings) -> Starlette:
+    engine = engine_from_settings(settings)
+
+    def check_database() -> tuple[bool, str]:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            revision = current_revision(engine)
+        except SQLAlchemyError as exc:
+            return False, f"unreachable: {exc.__class__.__name__}"
+        if revision != head_revision():
+            return False, f"schema {revision or 'empty'}, expected {head_revision()}: run pcmd init"
+        return True, "ok"
+
+    async def home(_request: Request) -> HTMLResponse:
+        return HTMLResponse(HOME)
+
+    async def healthz(_request: Request) -> JSONResponse:
+        ok, detail = await run_in_threadpool(check_database)
+        body = {"status": "ok" if ok else "error", "database": detail, "version": pcmd.__version__}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        log.info("pcmd %s serving %s", pcmd.__version__, settings.base_url)
+        yield
+        engine.dispose()
+
+    app = Starlette(
+        routes=[Route("/", home), Route("/healthz", healthz)],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    return app

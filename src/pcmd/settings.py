@@ -1,0 +1,258 @@
+"""The one settings loader.
+
+Precedence, highest first: command-line option, `PCMD_*` environment variable, `pcmd.toml`
+(path from `--config`, `PCMD_CONFIG`, else `./pcmd.toml` when it exists), then the default.
+Every setting is declared once in SETTINGS; that list feeds the loader, `pcmd settings` and
+the docs.
+Nothing here runs at import time: callers pass the environment and overrides in.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pcmd.errors import SettingsError
+
+ENV_PREFIX = "PCMD_"
+DEFAULT_CONFIG_FILE = "pcmd.toml"
+
+
+def _as_str(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("cần một chuỗi không rỗng (expected a non-empty string)")
+    return value.strip()
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("cần một số nguyên (expected a whole number)")
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ValueError("cần một số nguyên (expected a whole number)") from None
+
+
+def _as_path(value: Any) -> Path:
+    return Path(_as_str(value)).expanduser()
+
+
+def _as_base_url(value: Any) -> str:
+    text = _as_str(value).rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise ValueError(
+            "cần một địa chỉ http(s) không có tham số, ví dụ http://192.168.1.10:8000 "
+            "(expected an http(s) URL without query, e.g. http://192.168.1.10:8000)"
+        )
+    return text
+
+
+def _as_database_url(value: Any) -> str:
+    text = _as_str(value)
+    if not text.startswith(("sqlite", "postgresql")):
+        raise ValueError(
+            "chỉ hỗ trợ sqlite:///đường/dẫn.db hoặc postgresql+psycopg://… "
+            "(only sqlite:///path.db or postgresql+psycopg://… are supported)"
+        )
+    return text
+
+
+def _as_port(value: Any) -> int:
+    port = _as_int(value)
+    if not 1 <= port <= 65535:
+        raise ValueError("cổng phải từ 1 đến 65535 (port must be 1–65535)")
+    return port
+
+
+def _as_log_level(value: Any) -> str:
+    level = _as_str(value).upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError(
+            "một trong DEBUG, INFO, WARNING, ERROR (one of DEBUG, INFO, WARNING, ERROR)"
+        )
+    return level
+
+
+def _as_positive_int(value: Any) -> int:
+    number = _as_int(value)
+    if number <= 0:
+        raise ValueError("phải lớn hơn 0 (must be greater than 0)")
+    return number
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    parse: Callable[[Any], Any]
+    help: str
+    secret: bool = False
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "data_dir",
+        "var",
+        _as_path,
+        "Folder for the SQLite database, attachments and generated media.",
+    ),
+    Setting(
+        "database_url",
+        None,
+        _as_database_url,
+        "SQLAlchemy URL; default sqlite:///<data_dir>/pcmd.db. "
+        "PostgreSQL: postgresql+psycopg://user@host/db.",
+    ),
+    Setting(
+        "base_url",
+        "http://127.0.0.1:8000",
+        _as_base_url,
+        "Address phones use to reach the server; every URL in a form list is built from it.",
+    ),
+    Setting("host", "127.0.0.1", _as_str, "Interface `pcmd serve` listens on."),
+    Setting("port", 8000, _as_port, "Port `pcmd serve` listens on."),
+    Setting("workers", 1, _as_positive_int, "Number of server processes for `pcmd serve`."),
+    Setting("log_level", "INFO", _as_log_level, "DEBUG, INFO, WARNING or ERROR."),
+    Setting(
+        "forms_dir",
+        None,
+        _as_path,
+        "Folder of XLSForm workbooks to build; default: the workbooks shipped with pcmd.",
+    ),
+    Setting(
+        "max_submission_bytes",
+        100_000_000,
+        _as_positive_int,
+        "Largest submission POST accepted (advertised as X-OpenRosa-Accept-Content-Length).",
+    ),
+    Setting(
+        "secret_key",
+        None,
+        _as_str,
+        "Key that signs web sessions; set it in production.",
+        secret=True,
+    ),
+)
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_level: str = "INFO"
+    forms_dir: Path | None = None
+    max_submission_bytes: int = 100_000_000
+    secret_key: str | None = field(default=None, repr=False)
+    # Where each value came from ("default", "PCMD_PORT", "pcmd.toml", "--port"): `pcmd settings`.
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if self.database_url.startswith("sqlite:///"):
+            return Path(self.database_url.removeprefix("sqlite:///"))
+        return None
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(name, shown value, source) for every setting; secrets are masked."""
+        rows = []
+        for spec in SETTINGS:
+            value = getattr(self, spec.name)
+            shown = "(chưa đặt / not set)" if value is None else str(value)
+            if spec.secret and value is not None:
+                shown = "********"
+            rows.append((spec.name, shown, self.sources.get(spec.name, "default")))
+        return rows
+
+
+def _read_config_file(path: Path, explicit: bool) -> dict[str, Any]:
+    if not path.exists():
+        if explicit:
+            raise SettingsError(
+                f"Không tìm thấy tệp cấu hình {path} (config file {path} not found). "
+                "Fix: check the path given with --config or PCMD_CONFIG."
+            )
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(
+            f"Tệp cấu hình {path} không đúng định dạng TOML (config file is not valid TOML): "
+            f"{exc}. "
+            "Fix: write it as `name = value` lines, e.g. port = 8000."
+        ) from exc
+    section = data.get("pcmd", data)
+    if not isinstance(section, dict):
+        raise SettingsError(f"{path}: [pcmd] must be a table of settings.")
+    unknown = sorted(set(section) - set(SETTINGS_BY_NAME))
+    if unknown:
+        raise SettingsError(
+            f"{path}: không có thiết lập {', '.join(unknown)} (unknown setting(s) "
+            f"{', '.join(unknown)}). Known settings: {', '.join(SETTINGS_BY_NAME)}."
+        )
+    return dict(section)
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_file: str | Path | None = None,
+) -> Settings:
+    """Resolve every setting from overrides, environment, config file and defaults.
+
+    `overrides` holds command-line values (None = not given). `environ` defaults to os.environ.
+    """
+    env = os.environ if environ is None else environ
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    unknown = sorted(set(given) - set(SETTINGS_BY_NAME))
+    if unknown:
+        raise TypeError(f"unknown setting override(s): {unknown}")
+
+    explicit = config_file is not None or bool(env.get(ENV_PREFIX + "CONFIG"))
+    cfg_path = Path(config_file or env.get(ENV_PREFIX + "CONFIG") or DEFAULT_CONFIG_FILE)
+    file_values = _read_config_file(cfg_path, explicit)
+
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for spec in SETTINGS:
+        if spec.name in given:
+            raw, source = given[spec.name], "--" + spec.name.replace("_", "-")
+        elif spec.env in env and env[spec.env] != "":
+            raw, source = env[spec.env], spec.env
+        elif spec.name in file_values:
+            raw, source = file_values[spec.name], f"{cfg_path} ({spec.name})"
+        else:
+            values[spec.name] = None if spec.default is None else spec.parse(spec.default)
+            sources[spec.name] = "default"
+            continue
+        try:
+            values[spec.name] = spec.parse(raw)
+        except ValueError as exc:
+            looked = f"--{spec.name.replace('_', '-')}, {spec.env}, {cfg_path}"
+            shown = "***" if spec.secret else repr(raw)
+            raise SettingsError(
+                f"Thiết lập `{spec.name}` lấy từ {source} không hợp lệ: {shown} — {exc}. "
+                f"(Setting `{spec.name}` from {source} is invalid; looked in {looked}.) "
+                f"Fix: {spec.help}"
+            ) from None
+        sources[spec.name] = source
+
+    if values["database_url"] is None:
+        values["database_url"] = f"sqlite:///{values['data_dir'] / 'pcmd.db'}"
+        sources["database_url"] = "default (data_dir)"
+    known = {f.name for f in fields(Settings)} - {"sources"}
+    return Settings(**{k: v for k, v in values.items() if k in known}, sources=sources)
