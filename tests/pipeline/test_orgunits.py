@@ -108,4 +108,5 @@ def test_import_orgunits__extend_rename_and_replace(engine: Engine) -> None:
         assert current["21001"].name == "Xã An Phú"
         assert "21002" not in current
         closed = session.scalar(select(OrgUnit).where(OrgUnit.code == "21002"))
-        assert closed is not None and closed.valid_to is not None
+        assert closed is not None
+        assert closed.valid_to is not None

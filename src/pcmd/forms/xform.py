@@ -30,6 +30,10 @@ class FieldInfo:
     control: str | None  # body control: input, select1, select, upload; None for calculate/meta
     calculate: bool
     required: bool
+    relevant: str | None = None
+    constraint: str | None = None
+    # Choice names of a select with a list in the form; None for free input or a CSV file.
+    choices: tuple[str, ...] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +41,7 @@ class FieldInfo:
             "control": self.control,
             "calculate": self.calculate,
             "required": self.required,
+            "choices": list(self.choices) if self.choices is not None else None,
         }
 
 
@@ -59,6 +64,31 @@ def _parse(xml: str | bytes) -> Element:
         ) from exc
 
 
+def _choice_names(control: Element, instances: dict[str | None, Element]) -> tuple[str, ...] | None:
+    """Names of a select's choices: inline <item>s or a secondary instance in the form."""
+    items = control.findall("xf:item/xf:value", NS)
+    if items:
+        return tuple((v.text or "").strip() for v in items)
+    itemset = control.find("xf:itemset", NS)
+    if itemset is None:
+        return None
+    match = re.match(r"instance\('([^']+)'\)", itemset.get("nodeset", ""))
+    instance = instances.get(match.group(1)) if match else None
+    if instance is None or instance.get("src"):  # an external CSV: choices live in media
+        return None
+    value = itemset.find("xf:value", NS)
+    key = value.get("ref", "name") if value is not None else "name"
+    names: list[str] = []
+    for item in instance.iter():
+        if _local(item.tag) == "item":
+            names.extend((c.text or "").strip() for c in item if _local(c.tag) == key)
+    return tuple(names)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
 def read_xform(xml: str | bytes) -> XFormInfo:
     root = _parse(xml)
     model = root.find("h:head/xf:model", NS)
@@ -75,7 +105,11 @@ def read_xform(xml: str | bytes) -> XFormInfo:
     root_name = data.tag.split("}")[-1]
     prefix = f"/{root_name}/"
 
+    instances = {
+        inst.get("id"): inst for inst in model.findall("xf:instance", NS) if inst.get("id")
+    }
     controls: dict[str, str] = {}
+    choices: dict[str, tuple[str, ...]] = {}
     body = root.find("h:body", NS)
     if body is not None:
         for el in body.iter():
@@ -83,6 +117,10 @@ def read_xform(xml: str | bytes) -> XFormInfo:
             ref = el.get("ref")
             if ref and name in ("input", "select1", "select", "upload", "range", "rank", "trigger"):
                 controls[ref] = name
+                if name in ("select1", "select"):
+                    found = _choice_names(el, instances)
+                    if found is not None:
+                        choices[ref] = found
 
     fields: dict[str, FieldInfo] = {}
     for bind in model.findall("xf:bind", NS):
@@ -96,6 +134,9 @@ def read_xform(xml: str | bytes) -> XFormInfo:
             control=controls.get(nodeset),
             calculate=bind.get("calculate") is not None,
             required=bind.get("required", "false()").strip() == "true()",
+            relevant=bind.get("relevant"),
+            constraint=bind.get("constraint"),
+            choices=choices.get(nodeset),
         )
     media = sorted(set(MEDIA_RE.findall(SafeET.tostring(root, encoding="unicode"))))
     return XFormInfo(
