@@ -86,6 +86,8 @@ def store_build(
     A version string is immutable once stored, as on Central and Kobo: phones compare versions,
     so changed content under an old version would never reach them.
     """
+    if project_id == DEFAULT_PROJECT_ID:
+        ensure_default_project(session)
     form = get_form(session, build.form_id, project_id)
     status = "new_version"
     if form is None:
