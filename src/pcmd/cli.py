@@ -240,18 +240,25 @@ def forms_list(ctx: Context) -> None:
 @forms.command("show")
 @click.argument("form_id", required=False)
 @click.option("--dir", "forms_dir", help="Folder of workbooks (PCMD_FORMS_DIR).")
+@click.option("--readme", is_flag=True, help="Rewrite the generated part of the forms README.")
 @pass_ctx
-def forms_show(ctx: Context, form_id: str | None, forms_dir: str | None) -> None:
+def forms_show(ctx: Context, form_id: str | None, forms_dir: str | None, readme: bool) -> None:
     """In biểu mẫu dạng bảng markdown (print the workbooks as markdown tables, for review)."""
     from pcmd.forms.registry import workbook_paths
-    from pcmd.forms.render import render_markdown
+    from pcmd.forms.render import render_markdown, with_contents
 
     paths = workbook_paths(ctx.settings(forms_dir=forms_dir).forms_dir)
     if form_id:
         paths = [p for p in paths if p.stem == form_id]
         if not paths:
             raise click.UsageError(f"Không có biểu mẫu {form_id} (no workbook named {form_id}).")
-    click.echo(render_markdown(paths), nl=False)
+    text = render_markdown(paths)
+    if readme:
+        target = paths[0].parent / "README.md"
+        target.write_text(with_contents(target.read_text(encoding="utf-8"), text), "utf-8")
+        click.echo(f"{target}: cập nhật (updated)")
+        return
+    click.echo(text, nl=False)
 
 
 # --- org units -------------------------------------------------------------------------------

@@ -1,0 +1,117 @@
+"""The `pcmd` command as a user runs it: a real process, its output and exit status."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from pcmd.db.engine import make_engine, transaction
+from pcmd.db.models import Form, FormMedia, FormVersion, OrgUnit, Project
+from tests.live_server import free_port
+
+
+def pcmd(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "pcmd", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_init__twice__one_copy_of_everything(database_url: str, tmp_path: Path) -> None:
+    env = {"PCMD_DATABASE_URL": database_url}
+    first = pcmd("init", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "34 tỉnh (provinces), 3321 xã (communes)" in first.stdout
+    assert "pcmd_outreach 2026112301: biểu mẫu mới (new form)" in first.stdout
+    second = pcmd("init", env=env)
+    assert second.returncode == 0, second.stderr
+    assert "đã mới nhất (up to date)" in second.stdout
+    assert "pcmd_outreach: không đổi (unchanged)" in second.stdout
+
+    engine = make_engine(database_url)
+    with transaction(engine) as s:
+
+        def count(model: type) -> int | None:
+            return s.scalar(select(func.count()).select_from(model))
+
+        by_level = dict(
+            s.execute(select(OrgUnit.level, func.count()).group_by(OrgUnit.level)).all()
+        )
+        assert by_level == {"country": 1, "province": 34, "commune": 3321}
+        assert (count(Project), count(Form), count(FormVersion)) == (1, 3, 3)
+        # outreach and training: provinces + communes; inspection also establishments
+        assert count(FormMedia) == 7
+    engine.dispose()
+
+
+def test_cli__bad_import__one_line_error_no_traceback(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    assert pcmd("init", "--skip-forms", env={"PCMD_DATABASE_URL": db}).returncode == 0
+    bad = tmp_path / "units.csv"
+    bad.write_text("code,name,level,parent\n99001,Xã Mới,commune,00\n", encoding="utf-8")
+    result = pcmd("orgunits", "import", str(bad), env={"PCMD_DATABASE_URL": db})
+    assert result.returncode == 1
+    assert result.stderr.startswith("Lỗi (error): ")
+    assert "dòng 2 (line 2): cấp trên 00" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_cli__malformed_setting__says_which_and_how(tmp_path: Path) -> None:
+    result = pcmd("settings", env={"PCMD_PORT": "http"})
+    assert result.returncode == 1
+    assert "`port`" in result.stderr
+    assert "PCMD_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli__settings__shows_sources_and_masks_secret(tmp_path: Path) -> None:
+    (tmp_path / "pcmd.toml").write_text('base_url = "http://10.1.2.3:8000"\n')
+    result = pcmd("settings", env={"PCMD_SECRET_KEY": "hunter2-long"}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "hunter2" not in result.stdout
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert "http://10.1.2.3:8000" in lines["base_url"]
+    assert "pcmd.toml" in lines["base_url"]
+    assert "********" in lines["secret_key"]
+
+
+@pytest.mark.slow
+def test_serve__answers_healthz(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    env = {"PCMD_DATABASE_URL": db}
+    assert pcmd("init", "--skip-forms", env=env).returncode == 0
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pcmd", "serve", "--port", str(port)],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "pcmd serve did not answer in 30 s"
+                assert proc.poll() is None, log.read_text()
+                time.sleep(0.2)
+        assert response.status_code == 200
+        assert response.json()["status"] == "ok"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
