@@ -55,6 +55,8 @@ def _setup_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Alembic logs every schema check /healthz makes at INFO; only its problems matter here.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 # --- init / serve / settings -----------------------------------------------------------------
