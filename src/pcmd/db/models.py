@@ -144,6 +144,9 @@ class AppUser(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    # The token is HMAC(secret key, nonce): it can be shown again (QR code) by whoever holds the
+    # key, while the database alone reveals nothing. Lookups go by the token's sha256.
+    token_nonce: Mapped[str] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     commune_codes: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [] = all communes
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -214,6 +217,8 @@ class SubmissionVersion(Base):
     xml: Mapped[str] = mapped_column(Text)
     xml_sha256: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)  # values typed by the form version's binds
+    # File names the XML refers to (binary fields); fewer attachments = an upload still in parts.
+    attachments_expected: Mapped[list[Any]] = mapped_column(JSON, default=list)
     source: Mapped[str] = mapped_column(String(32))
     source_ref: Mapped[str | None] = mapped_column(String(100))  # e.g. Kobo _id
     submitter: Mapped[str | None] = mapped_column(String(100))
