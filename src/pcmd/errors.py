@@ -7,6 +7,7 @@ The tree, one subclass per stage:
   - DatabaseError           the database cannot be opened, migrated or written
   - FormBuildError          an XLSForm does not convert or does not pass ODK Validate
   - ImportFileError         a CSV given to an import command has bad rows (line-numbered)
+  - AuthError               a token or login is malformed (401), unknown or revoked (403)
   - IngestError             a submission cannot be accepted (carries an HTTP status)
   - SyncError               a KoboToolbox / Central pull failed
   - PipelineError           validation, normalisation or indicator computation failed
@@ -73,6 +74,14 @@ class ImportFileError(PcmdError):
         )
         self.path = path
         self.problems = list(problems)
+
+
+class AuthError(PcmdError):
+    """A credential is malformed (401) or unknown, revoked or out of scope (403)."""
+
+    def __init__(self, message: str, *, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class IngestError(PcmdError):
