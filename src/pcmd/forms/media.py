@@ -54,3 +54,34 @@ def establishments_csv(rows: Iterable[tuple[str, str, str, str, str]]) -> MediaF
         label = f"{name} — {address}" if address else name
         out.append((est_id, label, commune, kind))
     return MediaFile(ESTABLISHMENTS_CSV, _csv(("name", "label", "commune", "type"), out))
+
+
+def _rows(item: MediaFile) -> tuple[list[str], list[list[str]]]:
+    rows = list(csv.reader(io.StringIO(item.content.decode("utf-8"))))
+    return rows[0], rows[1:]
+
+
+def scope_media(files: dict[str, MediaFile], communes: frozenset[str]) -> dict[str, MediaFile]:
+    """The copies an app user limited to `communes` gets.
+
+    communes.csv and establishments.csv keep only those communes' rows, provinces.csv only the
+    provinces they belong to; other files are served as they are.
+    """
+    if not communes:
+        return files
+    out = dict(files)
+    provinces: set[str] = set()
+    if COMMUNES_CSV in files:
+        header, body = _rows(files[COMMUNES_CSV])
+        kept = [r for r in body if r[0] in communes]
+        provinces = {r[header.index("province")] for r in kept}
+        out[COMMUNES_CSV] = MediaFile(COMMUNES_CSV, _csv(header, kept))
+    if ESTABLISHMENTS_CSV in files:
+        header, body = _rows(files[ESTABLISHMENTS_CSV])
+        kept = [r for r in body if r[header.index("commune")] in communes]
+        out[ESTABLISHMENTS_CSV] = MediaFile(ESTABLISHMENTS_CSV, _csv(header, kept))
+    if PROVINCES_CSV in files:
+        header, body = _rows(files[PROVINCES_CSV])
+        kept = [r for r in body if r[0] in provinces]
+        out[PROVINCES_CSV] = MediaFile(PROVINCES_CSV, _csv(header, kept))
+    return out

@@ -17,6 +17,7 @@ from starlette.routing import Route
 import pcmd
 from pcmd.db.engine import engine_from_settings
 from pcmd.db.migrate import current_revision, head_revision
+from pcmd.server.openrosa import OpenRosa
 from pcmd.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,8 +65,9 @@ def create_app(settings: Settings) -> Starlette:
         yield
         engine.dispose()
 
+    openrosa = OpenRosa(settings, engine)
     app = Starlette(
-        routes=[Route("/", home), Route("/healthz", healthz)],
+        routes=[Route("/", home), Route("/healthz", healthz), *openrosa.routes()],
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -1,0 +1,389 @@
+"""The one ingest function: every source (Collect, Kobo, Central, file import) lands here.
+
+Identity and versions follow DESIGN §4:
+- the submission key is the root instanceID; an edit carries meta/deprecatedID and becomes the
+  current version of the same root, older versions kept;
+- the same instanceID with byte-identical XML again is a success that duplicates nothing (Collect
+  retries, and repeats the XML in every part of a split upload: new attachments are added);
+- the same instanceID with different XML is a 409.
+Everything happens in the caller's transaction: the caller commits, or nothing is kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from pcmd.db.engine import transaction
+from pcmd.db.files import FileStore
+from pcmd.db.models import (
+    Attachment,
+    Form,
+    FormVersion,
+    OrgUnit,
+    Submission,
+    SubmissionVersion,
+    utcnow,
+)
+from pcmd.errors import IngestError
+from pcmd.pipeline.instance import Instance, binary_names, parse_instance, typed_values
+
+# The field whose date places a record in a period (DESIGN §5), by form.
+ACTIVITY_DATE_FIELDS = ("activity_date", "start_date", "inspection_date")
+COMMUNE_FIELD = "where/commune"
+
+Status = Literal["created", "edited", "duplicate", "attachments_added"]
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """An attachment already on disk (streamed there), with its hash and size."""
+
+    filename: str  # checked with db.files.safe_filename
+    content_type: str
+    sha256: str
+    size: int
+    temp_path: Path | None = None  # moved into the store on ingest; None = already stored
+
+
+@dataclass(frozen=True)
+class Incoming:
+    xml: bytes
+    source: str  # openrosa | kobo | central | import
+    files: tuple[IncomingFile, ...] = ()
+    submitter: str | None = None
+    device_id: str | None = None
+    source_ref: str | None = None
+    project_id: int = 1
+    # Communes the sender may report for; None = any (a province user, a pull source).
+    communes: frozenset[str] | None = None
+
+
+@dataclass
+class IngestResult:
+    status: Status
+    submission_id: int
+    instance_id: str  # root instanceID
+    version_instance_id: str
+    form_id: str
+    attachments_added: int = 0
+    attachments_missing: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _FormVersionInfo:
+    form_pk: int
+    version_id: int
+    fields: dict[str, Any]
+
+
+def _form_version(session: Session, project_id: int, inst: Instance) -> _FormVersionInfo:
+    form = session.scalar(
+        select(Form).where(Form.project_id == project_id, Form.form_id == inst.form_id)
+    )
+    if form is None:
+        raise IngestError(
+            f"Máy chủ không có biểu mẫu {inst.form_id!r} (no form {inst.form_id!r} on this "
+            "server): download the forms again from this server.",
+            status=404,
+        )
+    if form.state == "closed":
+        raise IngestError(
+            f"Biểu mẫu {inst.form_id} đã đóng, không nhận phiếu (form {inst.form_id} is closed "
+            "and accepts no submissions).",
+            status=409,
+        )
+    version = session.execute(
+        select(FormVersion.id, FormVersion.fields).where(
+            FormVersion.form_pk == form.id, FormVersion.version == inst.version
+        )
+    ).first()
+    if version is None:
+        raise IngestError(
+            f"Phiên bản {inst.version!r} của biểu mẫu {inst.form_id} không có trên máy chủ "
+            f"(unknown version {inst.version!r} of form {inst.form_id}): update the form in "
+            "ODK Collect (Get Blank Form) and fill it again.",
+            status=404,
+        )
+    return _FormVersionInfo(form.id, version.id, version.fields)
+
+
+def _check_scope(session: Session, incoming: Incoming, commune: str | None) -> None:
+    if not incoming.communes:
+        return
+    if commune in incoming.communes:
+        return
+    name = None
+    if commune:
+        name = session.scalar(
+            select(OrgUnit.name).where(OrgUnit.code == commune, OrgUnit.valid_to.is_(None))
+        )
+    shown = f"{commune} ({name})" if name else repr(commune)
+    raise IngestError(
+        f"Tài khoản này không được gửi phiếu cho xã {shown} (this app user may not submit for "
+        f"commune {shown}); allowed: {', '.join(sorted(incoming.communes))}.",
+        status=403,
+    )
+
+
+def _activity_date(data: dict[str, Any]) -> dt.date | None:
+    for name in ACTIVITY_DATE_FIELDS:
+        value = data.get(name)
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _store_files(
+    session: Session,
+    store: FileStore,
+    submission_id: int,
+    version_id: int,
+    files: Iterable[IncomingFile],
+    expected: list[str],
+) -> int:
+    """Add the files the XML names (others are ignored: Collect sends the whole folder)."""
+    wanted = {f.filename: f for f in files if f.filename in expected}
+    if not wanted:
+        return 0
+    have = {
+        a.filename: a
+        for a in session.scalars(select(Attachment).where(Attachment.version_id == version_id))
+    }
+    added = 0
+    for name, item in wanted.items():
+        if item.temp_path is not None:
+            store.put_temp(item.temp_path, item.sha256)
+        row = have.get(name)
+        if row is None:
+            session.add(
+                Attachment(
+                    submission_id=submission_id,
+                    version_id=version_id,
+                    filename=name,
+                    content_type=item.content_type,
+                    size=item.size,
+                    sha256=item.sha256,
+                )
+            )
+            added += 1
+        elif row.sha256 != item.sha256:  # a resend replaces the file, as on Central
+            row.sha256, row.size, row.content_type = item.sha256, item.size, item.content_type
+            added += 1
+    return added
+
+
+def _missing(session: Session, version_id: int, expected: list[str]) -> list[str]:
+    have = set(
+        session.scalars(select(Attachment.filename).where(Attachment.version_id == version_id))
+    )
+    return [name for name in expected if name not in have]
+
+
+def ingest(session: Session, store: FileStore, incoming: Incoming) -> IngestResult:
+    """Accept one submission in the caller's transaction, or raise IngestError with a status."""
+    inst = parse_instance(incoming.xml)
+    form = _form_version(session, incoming.project_id, inst)
+    data = typed_values(inst.values, form.fields)
+    commune = data.get(COMMUNE_FIELD)
+    _check_scope(session, incoming, commune if isinstance(commune, str) else None)
+    xml_sha = hashlib.sha256(incoming.xml).hexdigest()
+    expected = binary_names(inst.values, form.fields)
+
+    same = session.scalar(
+        select(SubmissionVersion).where(SubmissionVersion.instance_id == inst.instance_id)
+    )
+    if same is not None:
+        return _resend(session, store, incoming, inst, same, xml_sha, expected)
+
+    now = utcnow()
+    if inst.deprecated_id:
+        submission, previous = _edited(session, inst, form)
+        status: Status = "edited"
+    else:
+        submission = Submission(
+            instance_id=inst.instance_id,
+            form_pk=form.form_pk,
+            source=incoming.source,
+            review_state="received",
+            submitted_at=now,
+        )
+        session.add(submission)
+        session.flush()
+        previous = None
+        status = "created"
+
+    version = SubmissionVersion(
+        submission_id=submission.id,
+        instance_id=inst.instance_id,
+        deprecated_id=inst.deprecated_id,
+        form_version=inst.version,
+        xml=incoming.xml.decode("utf-8"),
+        xml_sha256=xml_sha,
+        data=data,
+        attachments_expected=expected,
+        source=incoming.source,
+        source_ref=incoming.source_ref,
+        submitter=incoming.submitter,
+        device_id=incoming.device_id,
+        received_at=now,
+    )
+    session.add(version)
+    session.flush()
+    submission.current_version_id = version.id
+    submission.commune_code = commune if isinstance(commune, str) else None
+    submission.activity_date = _activity_date(data)
+    submission.updated_at = now
+    if previous is not None:
+        submission.review_state = "edited"
+        _carry_over(session, submission.id, previous, version.id, expected, incoming.files)
+    added = _store_files(session, store, submission.id, version.id, incoming.files, expected)
+    session.flush()
+    return IngestResult(
+        status=status,
+        submission_id=submission.id,
+        instance_id=submission.instance_id,
+        version_instance_id=inst.instance_id,
+        form_id=inst.form_id,
+        attachments_added=added,
+        attachments_missing=_missing(session, version.id, expected),
+    )
+
+
+def _resend(
+    session: Session,
+    store: FileStore,
+    incoming: Incoming,
+    inst: Instance,
+    version: SubmissionVersion,
+    xml_sha: str,
+    expected: list[str],
+) -> IngestResult:
+    submission = session.get(Submission, version.submission_id)
+    assert submission is not None
+    if submission.deleted:
+        raise IngestError(
+            f"Phiếu {inst.instance_id} đã bị xoá, không gửi lại được (this submission was "
+            "deleted and cannot be sent again).",
+            status=409,
+        )
+    if version.xml_sha256 != xml_sha:
+        raise IngestError(
+            f"Đã có phiếu mã {inst.instance_id} với nội dung khác (a submission with this "
+            "instanceID already exists with different content). To change it, edit the sent "
+            "form in ODK Collect, which sends a new version.",
+            status=409,
+        )
+    added = _store_files(session, store, submission.id, version.id, incoming.files, expected)
+    if added:
+        submission.updated_at = utcnow()
+    session.flush()
+    return IngestResult(
+        status="attachments_added" if added else "duplicate",
+        submission_id=submission.id,
+        instance_id=submission.instance_id,
+        version_instance_id=inst.instance_id,
+        form_id=inst.form_id,
+        attachments_added=added,
+        attachments_missing=_missing(session, version.id, expected),
+    )
+
+
+def _edited(
+    session: Session, inst: Instance, form: _FormVersionInfo
+) -> tuple[Submission, SubmissionVersion]:
+    previous = session.scalar(
+        select(SubmissionVersion).where(SubmissionVersion.instance_id == inst.deprecated_id)
+    )
+    if previous is None:
+        raise IngestError(
+            f"Phiếu sửa thay cho {inst.deprecated_id}, nhưng máy chủ không có phiếu đó (this edit "
+            f"replaces {inst.deprecated_id}, which this server does not have): send the original "
+            "first.",
+            status=404,
+        )
+    submission = session.get(Submission, previous.submission_id)
+    assert submission is not None
+    if submission.deleted:
+        raise IngestError(
+            f"Phiếu {submission.instance_id} đã bị xoá, không sửa được (the submission was "
+            "deleted and cannot be edited).",
+            status=409,
+        )
+    if submission.current_version_id != previous.id:
+        raise IngestError(
+            f"Phiếu {inst.deprecated_id} đã được sửa trước đó (version {inst.deprecated_id} was "
+            "already replaced by another edit): edit the latest version.",
+            status=409,
+        )
+    if submission.form_pk != form.form_pk:
+        raise IngestError(
+            "Phiếu sửa thuộc biểu mẫu khác với phiếu gốc (the edit belongs to another form than "
+            "the original).",
+            status=409,
+        )
+    return submission, previous
+
+
+def _carry_over(
+    session: Session,
+    submission_id: int,
+    previous: SubmissionVersion,
+    version_id: int,
+    expected: list[str],
+    files: Iterable[IncomingFile],
+) -> None:
+    """An edit keeps the earlier version's files it still names, unless it sends them anew."""
+    sent = {f.filename for f in files}
+    for old in session.scalars(select(Attachment).where(Attachment.version_id == previous.id)):
+        if old.filename in expected and old.filename not in sent:
+            session.add(
+                Attachment(
+                    submission_id=submission_id,
+                    version_id=version_id,
+                    filename=old.filename,
+                    content_type=old.content_type,
+                    size=old.size,
+                    sha256=old.sha256,
+                )
+            )
+
+
+T = TypeVar("T")
+
+
+def with_retry(engine: Engine, work: Callable[[Session], T], *, attempts: int = 8) -> T:
+    """Run `work` in a write transaction, retrying what concurrency causes.
+
+    A unique-key race (two copies of one new submission arriving at once) is retried, and the
+    second copy then finds the first. SQLite "database is locked" past busy_timeout is retried
+    with backoff rather than returned as a 500.
+    """
+    delay = 0.01
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction(engine, write=True) as session:
+                return work(session)
+        except IntegrityError:
+            if attempt == attempts:
+                raise
+        except OperationalError as exc:
+            if "locked" not in str(exc.orig).lower() and "busy" not in str(exc.orig).lower():
+                raise
+            if attempt == attempts:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    raise AssertionError("unreachable")

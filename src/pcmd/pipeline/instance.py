@@ -1,0 +1,142 @@
+"""Read a submission instance (the XML ODK Collect sends) safely, and type its values.
+
+The parser refuses DTDs, entity declarations and external references (defusedxml), so a
+"billion laughs" or an XXE body is a clear 400, never a hang or a file read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeET
+
+from pcmd.errors import IngestError
+
+UUID_RE = re.compile(r"^(uuid:)?[0-9A-Za-z][0-9A-Za-z._:-]{7,98}$")
+META_PATHS = ("meta/instanceID", "meta/deprecatedID", "meta/instanceName", "meta/rootUuid")
+
+
+@dataclass(frozen=True)
+class Instance:
+    """What an instance says about itself, and its leaf values as text, by path."""
+
+    form_id: str
+    version: str
+    instance_id: str
+    deprecated_id: str | None
+    values: dict[str, str] = field(default_factory=dict)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _leaves(element: Element, prefix: str, out: dict[str, str]) -> None:
+    for child in element:
+        path = f"{prefix}{_local(child.tag)}"
+        if len(child):
+            _leaves(child, path + "/", out)
+        elif path not in out:  # pcmd's forms have no repeats; the first occurrence wins
+            out[path] = (child.text or "").strip()
+
+
+def parse_instance(xml: bytes) -> Instance:
+    """Parse instance XML; raise IngestError(400) with a message Collect can show."""
+    try:
+        root = SafeET.fromstring(xml, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise IngestError(
+            "Phiếu bị từ chối vì chứa khai báo DTD/thực thể XML (the submission XML declares a "
+            f"DTD or entities, which are not allowed): {exc.__class__.__name__}.",
+            status=400,
+        ) from exc
+    except (ParseError, ValueError) as exc:
+        raise IngestError(
+            f"Tệp XML của phiếu bị lỗi, không đọc được (the submission XML is malformed): {exc}.",
+            status=400,
+        ) from exc
+    form_id = root.get("id")
+    if not form_id:
+        raise IngestError(
+            "Phiếu thiếu mã biểu mẫu (the instance root has no id attribute): send it from a "
+            "form downloaded from this server.",
+            status=400,
+        )
+    values: dict[str, str] = {}
+    _leaves(root, "", values)
+    instance_id = values.get("meta/instanceID", "")
+    if not UUID_RE.match(instance_id):
+        raise IngestError(
+            f"Phiếu thiếu hoặc sai meta/instanceID ({instance_id!r}) (the instance has no valid "
+            "meta/instanceID).",
+            status=400,
+        )
+    deprecated = values.get("meta/deprecatedID") or None
+    return Instance(
+        form_id=form_id,
+        version=root.get("version", ""),
+        instance_id=instance_id,
+        deprecated_id=deprecated,
+        values=values,
+    )
+
+
+def _number(text: str, kind: type[int] | type[float]) -> int | float | str:
+    try:
+        return kind(text)
+    except ValueError:
+        return text  # kept as sent; validation reports it
+
+
+def type_value(text: str, bind_type: str, control: str | None) -> Any:
+    """One value typed by its XForm bind: int, float, ISO date, list for select_multiple …
+
+    A value that does not parse is kept as its text so nothing is lost and validation can
+    name it; an empty answer is None.
+    """
+    if text == "":
+        return None
+    if control == "select":
+        return text.split()
+    if bind_type == "int":
+        return _number(text, int)
+    if bind_type == "decimal":
+        return _number(text, float)
+    if bind_type == "date":
+        try:
+            return dt.date.fromisoformat(text[:10]).isoformat()
+        except ValueError:
+            return text
+    if bind_type == "geopoint":
+        parts = text.split()
+        try:
+            return [float(p) for p in parts]
+        except ValueError:
+            return text
+    return text
+
+
+def typed_values(values: dict[str, str], fields: dict[str, Any]) -> dict[str, Any]:
+    """All values of an instance typed by its form version's fields (path → bind info)."""
+    out: dict[str, Any] = {}
+    for path, text in values.items():
+        info = fields.get(path)
+        if info is None:
+            out[path] = text or None
+        else:
+            out[path] = type_value(text, info.get("type", "string"), info.get("control"))
+    return out
+
+
+def binary_names(values: dict[str, str], fields: dict[str, Any]) -> list[str]:
+    """File names the instance refers to in its binary (image, audio …) fields."""
+    return sorted(
+        text
+        for path, text in values.items()
+        if text and fields.get(path, {}).get("type") == "binary"
+    )
