@@ -109,14 +109,20 @@ class Server:
         return f"{self.url}/v1/key/{token or self.token}/projects/1"
 
 
-def prepare(settings: Settings, engine: Engine) -> tuple[str, str, str]:
-    """Org units, the three forms with media, and three app users; returns their tokens."""
-    secret = secret_key(settings)
+def load_forms(engine: Engine) -> None:
+    """The official org units and the three shipped forms with their media."""
     with transaction(engine) as session:
         load_shipped(session)
         for build in shipped_builds():
             store_build(session, build)
         refresh_media(session)
+
+
+def prepare(settings: Settings, engine: Engine) -> tuple[str, str, str]:
+    """Org units, the three forms with media, and three app users; returns their tokens."""
+    secret = secret_key(settings)
+    load_forms(engine)
+    with transaction(engine) as session:
         _u, token = create_app_user(session, "xa-cam-thanh-all", [], secret)
         _s, scoped = create_app_user(session, "xa-cam-thanh", [COMMUNE], secret)
         _r, revoked = create_app_user(session, "may-cu", [], secret)
