@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import Engine, update
 
-from pcmd.db.engine import transaction
+from pcmd.db.engine import transaction, write_connection
 from pcmd.db.files import FileStore
 from pcmd.db.models import Submission
 from pcmd.errors import ReportError
@@ -20,8 +20,8 @@ from tests.server.collect import load_forms, new_id, outreach_xml
 
 
 def _send(engine: Engine, store: FileStore, xml: bytes) -> None:
-    with transaction(engine, write=True) as s:
-        ingest(s, store, Incoming(xml=xml, source="openrosa"))
+    with write_connection(engine) as conn:
+        ingest(conn, store, Incoming(xml=xml, source="openrosa"))
 
 
 def test_export__current_versions_only_deleted_excluded(settings: Settings, engine: Engine) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,6 +62,47 @@ def make_engine(database_url: str) -> Engine:
         ) from exc
 
 
+class WriterLock:
+    """One writer at a time on a SQLite file: a thread lock, then an flock across processes."""
+
+    def __init__(self, path: Path) -> None:
+        self.thread_lock = threading.Lock()
+        self.path = path
+        self.fd: int | None = None
+
+    def __enter__(self) -> None:
+        self.thread_lock.acquire()
+        try:
+            if self.fd is None:
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except BaseException:
+            self.thread_lock.release()
+            raise
+
+    def __exit__(self, *_exc: object) -> None:
+        try:
+            if self.fd is not None:
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            self.thread_lock.release()
+
+
+_WRITER_LOCKS: dict[str, WriterLock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> WriterLock | None:
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    path = str(Path(database).resolve()) + ".writelock"
+    with _WRITER_LOCKS_GUARD:
+        if path not in _WRITER_LOCKS:
+            _WRITER_LOCKS[path] = WriterLock(Path(path))
+        return _WRITER_LOCKS[path]
+
+
 def engine_from_settings(settings: Settings) -> Engine:
     return make_engine(settings.database_url)
 
@@ -77,3 +121,20 @@ def transaction(engine: Engine, *, write: bool = False) -> Iterator[Session]:
     bind = engine.execution_options(**{WRITE_OPTION: True}) if write else engine
     with Session(bind, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """A Core connection in a write transaction (IMMEDIATE on SQLite), committed on success.
+
+    On SQLite, writers of this process first queue on a lock of their own, and across processes
+    on an advisory file lock next to the database: they wake as soon as the writer before them
+    commits, instead of polling SQLite's busy handler in growing sleeps.
+    """
+    lock = _writer_lock(engine)
+    if lock is None:
+        with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+            yield conn
+        return
+    with lock, engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+        yield conn

@@ -19,14 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from pcmd.db.engine import transaction
+from pcmd.db.engine import write_connection
 from pcmd.db.files import FileStore
 from pcmd.db.models import (
     Attachment,
+    Base,
     Form,
     FormVersion,
     OrgUnit,
@@ -80,31 +81,54 @@ class IngestResult:
 
 
 @dataclass(frozen=True)
-class _FormVersionInfo:
+class FormVersionInfo:
     form_pk: int
     version_id: int
     fields: dict[str, Any]
+    state: str
 
 
-def _form_version(session: Session, project_id: int, inst: Instance) -> _FormVersionInfo:
-    form = session.scalar(
-        select(Form).where(Form.project_id == project_id, Form.form_id == inst.form_id)
-    )
+TABLES = Base.metadata.tables
+SUB = TABLES[Submission.__tablename__]
+VER = TABLES[SubmissionVersion.__tablename__]
+ATT = TABLES[Attachment.__tablename__]
+FORM = TABLES[Form.__tablename__]
+FVER = TABLES[FormVersion.__tablename__]
+
+
+class FormLookup:
+    """Form versions by (project, form id, version). Versions never change once stored, so
+    they are cached; a form's open/closed state is re-read after `ttl` seconds."""
+
+    def __init__(self, ttl: float = 10.0) -> None:
+        self.ttl = ttl
+        self._cache: dict[tuple[int, str, str], tuple[float, FormVersionInfo]] = {}
+
+    def get(self, conn: Connection, project_id: int, inst: Instance) -> FormVersionInfo:
+        key = (project_id, inst.form_id, inst.version)
+        hit = self._cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        info = _load_form_version(conn, project_id, inst)
+        self._cache[key] = (time.monotonic(), info)
+        return info
+
+
+def _load_form_version(conn: Connection, project_id: int, inst: Instance) -> FormVersionInfo:
+    form = conn.execute(
+        select(FORM.c.id, FORM.c.state).where(
+            FORM.c.project_id == project_id, FORM.c.form_id == inst.form_id
+        )
+    ).first()
     if form is None:
         raise IngestError(
             f"Máy chủ không có biểu mẫu {inst.form_id!r} (no form {inst.form_id!r} on this "
             "server): download the forms again from this server.",
             status=404,
         )
-    if form.state == "closed":
-        raise IngestError(
-            f"Biểu mẫu {inst.form_id} đã đóng, không nhận phiếu (form {inst.form_id} is closed "
-            "and accepts no submissions).",
-            status=409,
-        )
-    version = session.execute(
-        select(FormVersion.id, FormVersion.fields).where(
-            FormVersion.form_pk == form.id, FormVersion.version == inst.version
+    version = conn.execute(
+        select(FVER.c.id, FVER.c.fields).where(
+            FVER.c.form_pk == form.id, FVER.c.version == inst.version
         )
     ).first()
     if version is None:
@@ -114,19 +138,17 @@ def _form_version(session: Session, project_id: int, inst: Instance) -> _FormVer
             "ODK Collect (Get Blank Form) and fill it again.",
             status=404,
         )
-    return _FormVersionInfo(form.id, version.id, version.fields)
+    return FormVersionInfo(form.id, version.id, version.fields, form.state)
 
 
-def _check_scope(session: Session, incoming: Incoming, commune: str | None) -> None:
-    if not incoming.communes:
-        return
-    if commune in incoming.communes:
+def _check_scope(conn: Connection, incoming: Incoming, commune: str | None) -> None:
+    if not incoming.communes or commune in incoming.communes:
         return
     name = None
     if commune:
-        name = session.scalar(
+        name = conn.execute(
             select(OrgUnit.name).where(OrgUnit.code == commune, OrgUnit.valid_to.is_(None))
-        )
+        ).scalar()
     shown = f"{commune} ({name})" if name else repr(commune)
     raise IngestError(
         f"Tài khoản này không được gửi phiếu cho xã {shown} (this app user may not submit for "
@@ -147,7 +169,7 @@ def _activity_date(data: dict[str, Any]) -> dt.date | None:
 
 
 def _store_files(
-    session: Session,
+    conn: Connection,
     store: FileStore,
     submission_id: int,
     version_id: int,
@@ -159,120 +181,156 @@ def _store_files(
     if not wanted:
         return 0
     have = {
-        a.filename: a
-        for a in session.scalars(select(Attachment).where(Attachment.version_id == version_id))
+        row.filename: row
+        for row in conn.execute(
+            select(ATT.c.id, ATT.c.filename, ATT.c.sha256).where(ATT.c.version_id == version_id)
+        )
     }
     added = 0
+    now = utcnow()
     for name, item in wanted.items():
         if item.temp_path is not None:
             store.put_temp(item.temp_path, item.sha256)
         row = have.get(name)
         if row is None:
-            session.add(
-                Attachment(
+            conn.execute(
+                insert(ATT).values(
                     submission_id=submission_id,
                     version_id=version_id,
                     filename=name,
                     content_type=item.content_type,
                     size=item.size,
                     sha256=item.sha256,
+                    received_at=now,
                 )
             )
             added += 1
         elif row.sha256 != item.sha256:  # a resend replaces the file, as on Central
-            row.sha256, row.size, row.content_type = item.sha256, item.size, item.content_type
+            conn.execute(
+                update(ATT)
+                .where(ATT.c.id == row.id)
+                .values(sha256=item.sha256, size=item.size, content_type=item.content_type)
+            )
             added += 1
     return added
 
 
-def _missing(session: Session, version_id: int, expected: list[str]) -> list[str]:
-    have = set(
-        session.scalars(select(Attachment.filename).where(Attachment.version_id == version_id))
-    )
+def _missing(conn: Connection, version_id: int, expected: list[str]) -> list[str]:
+    if not expected:
+        return []
+    names = conn.execute(select(ATT.c.filename).where(ATT.c.version_id == version_id))
+    have: set[str] = set(names.scalars())
     return [name for name in expected if name not in have]
 
 
-def ingest(session: Session, store: FileStore, incoming: Incoming) -> IngestResult:
-    """Accept one submission in the caller's transaction, or raise IngestError with a status."""
+def ingest(
+    db: Session | Connection,
+    store: FileStore,
+    incoming: Incoming,
+    forms: FormLookup | None = None,
+) -> IngestResult:
+    """Accept one submission in the caller's transaction, or raise IngestError with a status.
+
+    Written in SQLAlchemy Core: this is the path every phone's upload takes.
+    """
+    conn = db.connection() if isinstance(db, Session) else db
     inst = parse_instance(incoming.xml)
-    form = _form_version(session, incoming.project_id, inst)
+    form = (forms or FormLookup(ttl=0)).get(conn, incoming.project_id, inst)
+    if form.state == "closed":
+        raise IngestError(
+            f"Biểu mẫu {inst.form_id} đã đóng, không nhận phiếu (form {inst.form_id} is closed "
+            "and accepts no submissions).",
+            status=409,
+        )
     data = typed_values(inst.values, form.fields)
     commune = data.get(COMMUNE_FIELD)
-    _check_scope(session, incoming, commune if isinstance(commune, str) else None)
+    commune = commune if isinstance(commune, str) else None
+    _check_scope(conn, incoming, commune)
     xml_sha = hashlib.sha256(incoming.xml).hexdigest()
     expected = binary_names(inst.values, form.fields)
 
-    same = session.scalar(
-        select(SubmissionVersion).where(SubmissionVersion.instance_id == inst.instance_id)
-    )
+    same = conn.execute(
+        select(VER.c.id, VER.c.submission_id, VER.c.xml_sha256).where(
+            VER.c.instance_id == inst.instance_id
+        )
+    ).first()
     if same is not None:
-        return _resend(session, store, incoming, inst, same, xml_sha, expected)
+        return _resend(conn, store, incoming, inst, same, xml_sha, expected)
 
     now = utcnow()
+    status: Status = "created"
+    previous_id: int | None = None
     if inst.deprecated_id:
-        submission, previous = _edited(session, inst, form)
-        status: Status = "edited"
+        submission_id, root, previous_id = _edited(conn, inst, form)
+        status = "edited"
     else:
-        submission = Submission(
+        root = inst.instance_id
+        submission_id = conn.execute(
+            insert(SUB)
+            .values(
+                instance_id=root,
+                form_pk=form.form_pk,
+                source=incoming.source,
+                review_state="received",
+                deleted=False,
+                submitted_at=now,
+                updated_at=now,
+            )
+            .returning(SUB.c.id)
+        ).scalar_one()
+    version_id: int = conn.execute(
+        insert(VER)
+        .values(
+            submission_id=submission_id,
             instance_id=inst.instance_id,
-            form_pk=form.form_pk,
+            deprecated_id=inst.deprecated_id,
+            form_version=inst.version,
+            xml=incoming.xml.decode("utf-8"),
+            xml_sha256=xml_sha,
+            data=data,
+            attachments_expected=expected,
             source=incoming.source,
-            review_state="received",
-            submitted_at=now,
+            source_ref=incoming.source_ref,
+            submitter=incoming.submitter,
+            device_id=incoming.device_id,
+            received_at=now,
         )
-        session.add(submission)
-        session.flush()
-        previous = None
-        status = "created"
-
-    version = SubmissionVersion(
-        submission_id=submission.id,
-        instance_id=inst.instance_id,
-        deprecated_id=inst.deprecated_id,
-        form_version=inst.version,
-        xml=incoming.xml.decode("utf-8"),
-        xml_sha256=xml_sha,
-        data=data,
-        attachments_expected=expected,
-        source=incoming.source,
-        source_ref=incoming.source_ref,
-        submitter=incoming.submitter,
-        device_id=incoming.device_id,
-        received_at=now,
-    )
-    session.add(version)
-    session.flush()
-    submission.current_version_id = version.id
-    submission.commune_code = commune if isinstance(commune, str) else None
-    submission.activity_date = _activity_date(data)
-    submission.updated_at = now
-    if previous is not None:
-        submission.review_state = "edited"
-        _carry_over(session, submission.id, previous, version.id, expected, incoming.files)
-    added = _store_files(session, store, submission.id, version.id, incoming.files, expected)
-    session.flush()
+        .returning(VER.c.id)
+    ).scalar_one()
+    changes: dict[str, Any] = {
+        "current_version_id": version_id,
+        "commune_code": commune,
+        "activity_date": _activity_date(data),
+        "updated_at": now,
+    }
+    if previous_id is not None:
+        changes["review_state"] = "edited"
+        _carry_over(conn, submission_id, previous_id, version_id, expected, incoming.files)
+    conn.execute(update(SUB).where(SUB.c.id == submission_id).values(**changes))
+    added = _store_files(conn, store, submission_id, version_id, incoming.files, expected)
     return IngestResult(
         status=status,
-        submission_id=submission.id,
-        instance_id=submission.instance_id,
+        submission_id=submission_id,
+        instance_id=root,
         version_instance_id=inst.instance_id,
         form_id=inst.form_id,
         attachments_added=added,
-        attachments_missing=_missing(session, version.id, expected),
+        attachments_missing=_missing(conn, version_id, expected),
     )
 
 
 def _resend(
-    session: Session,
+    conn: Connection,
     store: FileStore,
     incoming: Incoming,
     inst: Instance,
-    version: SubmissionVersion,
+    version: Row[Any],
     xml_sha: str,
     expected: list[str],
 ) -> IngestResult:
-    submission = session.get(Submission, version.submission_id)
-    assert submission is not None
+    submission = conn.execute(
+        select(SUB.c.id, SUB.c.instance_id, SUB.c.deleted).where(SUB.c.id == version.submission_id)
+    ).one()
     if submission.deleted:
         raise IngestError(
             f"Phiếu {inst.instance_id} đã bị xoá, không gửi lại được (this submission was "
@@ -286,10 +344,9 @@ def _resend(
             "form in ODK Collect, which sends a new version.",
             status=409,
         )
-    added = _store_files(session, store, submission.id, version.id, incoming.files, expected)
+    added = _store_files(conn, store, submission.id, version.id, incoming.files, expected)
     if added:
-        submission.updated_at = utcnow()
-    session.flush()
+        conn.execute(update(SUB).where(SUB.c.id == submission.id).values(updated_at=utcnow()))
     return IngestResult(
         status="attachments_added" if added else "duplicate",
         submission_id=submission.id,
@@ -297,16 +354,15 @@ def _resend(
         version_instance_id=inst.instance_id,
         form_id=inst.form_id,
         attachments_added=added,
-        attachments_missing=_missing(session, version.id, expected),
+        attachments_missing=_missing(conn, version.id, expected),
     )
 
 
-def _edited(
-    session: Session, inst: Instance, form: _FormVersionInfo
-) -> tuple[Submission, SubmissionVersion]:
-    previous = session.scalar(
-        select(SubmissionVersion).where(SubmissionVersion.instance_id == inst.deprecated_id)
-    )
+def _edited(conn: Connection, inst: Instance, form: FormVersionInfo) -> tuple[int, str, int]:
+    """(submission id, root instanceID, replaced version id) for an edit, after its checks."""
+    previous = conn.execute(
+        select(VER.c.id, VER.c.submission_id).where(VER.c.instance_id == inst.deprecated_id)
+    ).first()
     if previous is None:
         raise IngestError(
             f"Phiếu sửa thay cho {inst.deprecated_id}, nhưng máy chủ không có phiếu đó (this edit "
@@ -314,8 +370,11 @@ def _edited(
             "first.",
             status=404,
         )
-    submission = session.get(Submission, previous.submission_id)
-    assert submission is not None
+    submission = conn.execute(
+        select(SUB.c.instance_id, SUB.c.deleted, SUB.c.current_version_id, SUB.c.form_pk).where(
+            SUB.c.id == previous.submission_id
+        )
+    ).one()
     if submission.deleted:
         raise IngestError(
             f"Phiếu {submission.instance_id} đã bị xoá, không sửa được (the submission was "
@@ -334,29 +393,31 @@ def _edited(
             "the original).",
             status=409,
         )
-    return submission, previous
+    return previous.submission_id, submission.instance_id, previous.id
 
 
 def _carry_over(
-    session: Session,
+    conn: Connection,
     submission_id: int,
-    previous: SubmissionVersion,
+    previous_id: int,
     version_id: int,
     expected: list[str],
     files: Iterable[IncomingFile],
 ) -> None:
     """An edit keeps the earlier version's files it still names, unless it sends them anew."""
     sent = {f.filename for f in files}
-    for old in session.scalars(select(Attachment).where(Attachment.version_id == previous.id)):
+    old_files = conn.execute(select(ATT).where(ATT.c.version_id == previous_id)).all()
+    for old in old_files:
         if old.filename in expected and old.filename not in sent:
-            session.add(
-                Attachment(
+            conn.execute(
+                insert(ATT).values(
                     submission_id=submission_id,
                     version_id=version_id,
                     filename=old.filename,
                     content_type=old.content_type,
                     size=old.size,
                     sha256=old.sha256,
+                    received_at=utcnow(),
                 )
             )
 
@@ -364,7 +425,7 @@ def _carry_over(
 T = TypeVar("T")
 
 
-def with_retry(engine: Engine, work: Callable[[Session], T], *, attempts: int = 8) -> T:
+def with_retry(engine: Engine, work: Callable[[Connection], T], *, attempts: int = 8) -> T:
     """Run `work` in a write transaction, retrying what concurrency causes.
 
     A unique-key race (two copies of one new submission arriving at once) is retried, and the
@@ -374,8 +435,8 @@ def with_retry(engine: Engine, work: Callable[[Session], T], *, attempts: int = 
     delay = 0.01
     for attempt in range(1, attempts + 1):
         try:
-            with transaction(engine, write=True) as session:
-                return work(session)
+            with write_connection(engine) as conn:
+                return work(conn)
         except IntegrityError:
             if attempt == attempts:
                 raise

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape
@@ -28,7 +29,7 @@ from pcmd.db.files import FileStore
 from pcmd.db.models import AppUser, Form, FormMedia, FormVersion, Project
 from pcmd.errors import AuthError, IngestError, PcmdError
 from pcmd.forms import media
-from pcmd.pipeline.ingest import Incoming, IngestResult, ingest, with_retry
+from pcmd.pipeline.ingest import FormLookup, Incoming, IngestResult, ingest, with_retry
 from pcmd.server.appusers import authenticate
 from pcmd.server.multipart import read_upload
 from pcmd.settings import Settings
@@ -36,6 +37,7 @@ from pcmd.settings import Settings
 log = logging.getLogger("pcmd.submissions")
 
 XML = "text/xml; charset=utf-8"
+AUTH_TTL = 5.0
 PREFIX = "/v1/key/{token}/projects/{project:int}"
 MESSAGES = {
     "created": "Đã nhận phiếu (submission received).",
@@ -77,6 +79,10 @@ class OpenRosa:
         self.engine = engine
         self.store = FileStore(settings.data_dir / "attachments")
         self.headers = openrosa_headers(settings)
+        self.forms = FormLookup()
+        # token → (when checked, caller): phones send HEAD + POST per submission, and a revoked
+        # token is refused again within AUTH_TTL seconds.
+        self._callers: dict[str, tuple[float, Caller]] = {}
 
     # --- helpers --------------------------------------------------------------------------
     def xml(self, body: str, status: int = 200) -> Response:
@@ -233,8 +239,7 @@ class OpenRosa:
     # --- submission ------------------------------------------------------------------------
     async def submission_head(self, request: Request) -> Response:
         def work(token: str, project: int) -> Response:
-            with transaction(self.engine) as session:
-                self._caller(session, token, project)
+            self._auth_only(token, project)
             return Response(status_code=204, headers=self.headers)
 
         return await self._run(request, work)
@@ -271,7 +276,9 @@ class OpenRosa:
             )
             try:
                 result: IngestResult = await run_in_threadpool(
-                    with_retry, self.engine, lambda s: ingest(s, self.store, incoming)
+                    with_retry,
+                    self.engine,
+                    partial(ingest, store=self.store, incoming=incoming, forms=self.forms),
                 )
             finally:
                 upload.cleanup()
@@ -291,8 +298,19 @@ class OpenRosa:
             )
 
     def _auth_only(self, token: str, project: int) -> Caller:
+        hit = self._callers.get(token)
+        if (
+            hit is not None
+            and time.monotonic() - hit[0] < AUTH_TTL
+            and hit[1].project_id == project
+        ):
+            return hit[1]
         with transaction(self.engine) as session:
-            return self._caller(session, token, project)
+            caller = self._caller(session, token, project)
+        if len(self._callers) > 10_000:
+            self._callers.clear()
+        self._callers[token] = (time.monotonic(), caller)
+        return caller
 
     def routes(self) -> list[Route]:
         return [
