@@ -7,8 +7,9 @@ is given; a PostgreSQL database is emptied first), creates an app user, then for
 submission does what Collect does: HEAD …/submission (expects 204), then a multipart POST
 with the instance XML (expects 201); ten instances share a connection, like an upload session.
 The client is a small asyncio HTTP/1.1 client with pre-built request bytes, so the load
-generator takes as little of the 2 cores as possible. It prints submissions/s and p50/p95/p99 latency (HEAD + POST), then checks that the
-database holds exactly the submissions sent: none lost, none doubled.
+generator takes as little of the 2 cores as possible. It prints submissions/s and p50/p95/p99
+latency (HEAD + POST), then checks that the database holds exactly the submissions sent: none
+lost, none doubled.
 """
 
 from __future__ import annotations
