@@ -238,11 +238,22 @@ class OpenRosa:
 
     # --- submission ------------------------------------------------------------------------
     async def submission_head(self, request: Request) -> Response:
-        def work(token: str, project: int) -> Response:
-            self._auth_only(token, project)
-            return Response(status_code=204, headers=self.headers)
+        try:
+            await self._authorise(request.path_params["token"], request.path_params["project"])
+        except AuthError as exc:
+            return self.error(exc, exc.status)
+        return Response(status_code=204, headers=self.headers)
 
-        return await self._run(request, work)
+    async def _authorise(self, token: str, project: int) -> Caller:
+        """The caller for a token: from the cache without leaving the event loop, else the DB."""
+        hit = self._callers.get(token)
+        if (
+            hit is not None
+            and time.monotonic() - hit[0] < AUTH_TTL
+            and hit[1].project_id == project
+        ):
+            return hit[1]
+        return await run_in_threadpool(self._auth_only, token, project)
 
     async def submission(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -250,7 +261,7 @@ class OpenRosa:
         project = request.path_params["project"]
         who, outcome, instance, form_id = "?", "error", "-", "-"
         try:
-            caller = await run_in_threadpool(self._auth_only, token, project)
+            caller = await self._authorise(token, project)
             who = caller.name
             length = request.headers.get("content-length")
             if length and length.isdigit() and int(length) > self.settings.max_submission_bytes:
@@ -298,13 +309,6 @@ class OpenRosa:
             )
 
     def _auth_only(self, token: str, project: int) -> Caller:
-        hit = self._callers.get(token)
-        if (
-            hit is not None
-            and time.monotonic() - hit[0] < AUTH_TTL
-            and hit[1].project_id == project
-        ):
-            return hit[1]
         with transaction(self.engine) as session:
             caller = self._caller(session, token, project)
         if len(self._callers) > 10_000:
