@@ -38,8 +38,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Connection) -> None:
     # A writer takes the write lock up front (IMMEDIATE): a DEFERRED transaction that later
     # upgrades to write fails at once with SQLITE_BUSY instead of waiting on busy_timeout.
-    mode = "IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "DEFERRED"
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    write = conn.get_execution_options().get(WRITE_OPTION)
+    # Straight to the driver: this runs for every transaction, and needs no SQLAlchemy events.
+    conn.connection.dbapi_connection.execute(  # type: ignore[union-attr]
+        "BEGIN IMMEDIATE" if write else "BEGIN DEFERRED"
+    )
 
 
 def make_engine(database_url: str) -> Engine:
@@ -132,9 +135,19 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
     commits, instead of polling SQLite's busy handler in growing sleeps.
     """
     lock = _writer_lock(engine)
+    writer = _writer_engine(engine)
     if lock is None:
-        with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+        with writer.begin() as conn:
             yield conn
         return
-    with lock, engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+    with lock, writer.begin() as conn:
         yield conn
+
+
+def _writer_engine(engine: Engine) -> Engine:
+    """The engine with the write option set, made once per engine (it is a cheap view)."""
+    writer: Engine | None = engine.__dict__.get("_pcmd_writer")
+    if writer is None:
+        writer = engine.execution_options(**{WRITE_OPTION: True})
+        engine.__dict__["_pcmd_writer"] = writer
+    return writer

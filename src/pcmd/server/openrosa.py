@@ -9,8 +9,10 @@ and error messages in an OpenRosaResponse, which Collect shows to the officer.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -80,6 +82,11 @@ class OpenRosa:
         self.store = FileStore(settings.data_dir / "attachments")
         self.headers = openrosa_headers(settings)
         self.forms = FormLookup()
+        # Ingest runs on threads of its own (lighter than anyio's pool per call); SQLite takes
+        # one writer at a time anyway, so one thread there, a few for PostgreSQL.
+        self.writers = ThreadPoolExecutor(
+            max_workers=1 if engine.dialect.name == "sqlite" else 4, thread_name_prefix="ingest"
+        )
         # token → (when checked, caller): phones send HEAD + POST per submission, and a revoked
         # token is refused again within AUTH_TTL seconds.
         self._callers: dict[str, tuple[float, Caller]] = {}
@@ -286,10 +293,9 @@ class OpenRosa:
                 communes=caller.communes or None,
             )
             try:
-                result: IngestResult = await run_in_threadpool(
-                    with_retry,
-                    self.engine,
-                    partial(ingest, store=self.store, incoming=incoming, forms=self.forms),
+                work = partial(ingest, store=self.store, incoming=incoming, forms=self.forms)
+                result: IngestResult = await asyncio.get_running_loop().run_in_executor(
+                    self.writers, with_retry, self.engine, work
                 )
             finally:
                 upload.cleanup()
@@ -318,6 +324,9 @@ class OpenRosa:
 
     def routes(self) -> list[Route]:
         return [
+            # the routes phones hit most come first
+            Route(f"{PREFIX}/submission", self.submission_head, methods=["HEAD", "GET"]),
+            Route(f"{PREFIX}/submission", self.submission, methods=["POST"]),
             Route(f"{PREFIX}/formList", self.form_list, methods=["GET"]),
             Route(f"{PREFIX}/forms/{{form_id}}.xml", self.form_xml, methods=["GET"]),
             Route(f"{PREFIX}/forms/{{form_id}}/manifest", self.manifest, methods=["GET"]),
@@ -326,6 +335,4 @@ class OpenRosa:
                 self.media_file,
                 methods=["GET"],
             ),
-            Route(f"{PREFIX}/submission", self.submission_head, methods=["HEAD", "GET"]),
-            Route(f"{PREFIX}/submission", self.submission, methods=["POST"]),
         ]
