@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Connection, Engine, Row, insert, select, update
+from sqlalchemy import Connection, Engine, Row, String, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -94,6 +94,26 @@ VER = TABLES[SubmissionVersion.__tablename__]
 ATT = TABLES[Attachment.__tablename__]
 FORM = TABLES[Form.__tablename__]
 FVER = TABLES[FormVersion.__tablename__]
+
+# Statements built once, executed with parameters: building .values(...) per call costs more
+# than the insert itself on this path.
+INSERT_SUBMISSION = insert(SUB).returning(SUB.c.id)
+INSERT_VERSION = insert(VER).returning(VER.c.id)
+SET_CURRENT = (
+    update(SUB)
+    .where(SUB.c.id == bindparam("sid"))
+    .values(
+        current_version_id=bindparam("current_version_id"),
+        commune_code=bindparam("commune_code"),
+        activity_date=bindparam("activity_date"),
+        updated_at=bindparam("updated_at"),
+        # an edit marks the submission "edited" (DESIGN §4); a new one keeps "received"
+        review_state=func.coalesce(bindparam("edited", type_=String), SUB.c.review_state),
+    )
+)
+FIND_VERSION = select(VER.c.id, VER.c.submission_id, VER.c.xml_sha256).where(
+    VER.c.instance_id == bindparam("iid")
+)
 
 
 class FormLookup:
@@ -228,10 +248,15 @@ def ingest(
     store: FileStore,
     incoming: Incoming,
     forms: FormLookup | None = None,
+    *,
+    look_first: bool = True,
 ) -> IngestResult:
     """Accept one submission in the caller's transaction, or raise IngestError with a status.
 
-    Written in SQLAlchemy Core: this is the path every phone's upload takes.
+    Written in SQLAlchemy Core: this is the path every phone's upload takes. With
+    `look_first=False` the lookup of an existing instanceID is skipped and the unique keys
+    catch a resend instead (IntegrityError: roll back and call again with look_first=True);
+    `ingest_with_retry` does exactly that, saving a query on the common, new-submission path.
     """
     conn = db.connection() if isinstance(db, Session) else db
     inst = parse_instance(incoming.xml)
@@ -249,13 +274,10 @@ def ingest(
     xml_sha = hashlib.sha256(incoming.xml).hexdigest()
     expected = binary_names(inst.values, form.fields)
 
-    same = conn.execute(
-        select(VER.c.id, VER.c.submission_id, VER.c.xml_sha256).where(
-            VER.c.instance_id == inst.instance_id
-        )
-    ).first()
-    if same is not None:
-        return _resend(conn, store, incoming, inst, same, xml_sha, expected)
+    if look_first:
+        same = conn.execute(FIND_VERSION, {"iid": inst.instance_id}).first()
+        if same is not None:
+            return _resend(conn, store, incoming, inst, same, xml_sha, expected)
 
     now = utcnow()
     status: Status = "created"
@@ -266,47 +288,50 @@ def ingest(
     else:
         root = inst.instance_id
         submission_id = conn.execute(
-            insert(SUB)
-            .values(
-                instance_id=root,
-                form_pk=form.form_pk,
-                source=incoming.source,
-                review_state="received",
-                deleted=False,
-                submitted_at=now,
-                updated_at=now,
-            )
-            .returning(SUB.c.id)
+            INSERT_SUBMISSION,
+            {
+                "instance_id": root,
+                "form_pk": form.form_pk,
+                "source": incoming.source,
+                "review_state": "received",
+                "deleted": False,
+                "submitted_at": now,
+                "updated_at": now,
+            },
         ).scalar_one()
     version_id: int = conn.execute(
-        insert(VER)
-        .values(
-            submission_id=submission_id,
-            instance_id=inst.instance_id,
-            deprecated_id=inst.deprecated_id,
-            form_version=inst.version,
-            xml=incoming.xml.decode("utf-8"),
-            xml_sha256=xml_sha,
-            data=data,
-            attachments_expected=expected,
-            source=incoming.source,
-            source_ref=incoming.source_ref,
-            submitter=incoming.submitter,
-            device_id=incoming.device_id,
-            received_at=now,
-        )
-        .returning(VER.c.id)
+        INSERT_VERSION,
+        {
+            "submission_id": submission_id,
+            "instance_id": inst.instance_id,
+            "deprecated_id": inst.deprecated_id,
+            "form_version": inst.version,
+            "xml": incoming.xml.decode("utf-8"),
+            "xml_sha256": xml_sha,
+            "data": data,
+            "attachments_expected": expected,
+            "source": incoming.source,
+            "source_ref": incoming.source_ref,
+            "submitter": incoming.submitter,
+            "device_id": incoming.device_id,
+            "received_at": now,
+        },
     ).scalar_one()
-    changes: dict[str, Any] = {
-        "current_version_id": version_id,
-        "commune_code": commune,
-        "activity_date": _activity_date(data),
-        "updated_at": now,
-    }
+    review_state = None
     if previous_id is not None:
-        changes["review_state"] = "edited"
+        review_state = "edited"
         _carry_over(conn, submission_id, previous_id, version_id, expected, incoming.files)
-    conn.execute(update(SUB).where(SUB.c.id == submission_id).values(**changes))
+    conn.execute(
+        SET_CURRENT,
+        {
+            "sid": submission_id,
+            "current_version_id": version_id,
+            "commune_code": commune,
+            "activity_date": _activity_date(data),
+            "updated_at": now,
+            "edited": review_state,
+        },
+    )
     added = _store_files(conn, store, submission_id, version_id, incoming.files, expected)
     return IngestResult(
         status=status,
@@ -448,3 +473,16 @@ def with_retry(engine: Engine, work: Callable[[Connection], T], *, attempts: int
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
     raise AssertionError("unreachable")
+
+
+def ingest_with_retry(
+    engine: Engine, store: FileStore, incoming: Incoming, forms: FormLookup | None = None
+) -> IngestResult:
+    """`ingest` in its own write transaction: optimistic first, then with the lookup."""
+    attempts = iter((False, True))
+
+    def work(conn: Connection) -> IngestResult:
+        look_first = next(attempts, True)
+        return ingest(conn, store, incoming, forms, look_first=look_first)
+
+    return with_retry(engine, work)

@@ -14,7 +14,6 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape
@@ -31,7 +30,7 @@ from pcmd.db.files import FileStore
 from pcmd.db.models import AppUser, Form, FormMedia, FormVersion, Project
 from pcmd.errors import AuthError, IngestError, PcmdError
 from pcmd.forms import media
-from pcmd.pipeline.ingest import FormLookup, Incoming, IngestResult, ingest, with_retry
+from pcmd.pipeline.ingest import FormLookup, Incoming, IngestResult, ingest_with_retry
 from pcmd.server.appusers import authenticate
 from pcmd.server.multipart import read_upload
 from pcmd.settings import Settings
@@ -293,9 +292,8 @@ class OpenRosa:
                 communes=caller.communes or None,
             )
             try:
-                work = partial(ingest, store=self.store, incoming=incoming, forms=self.forms)
                 result: IngestResult = await asyncio.get_running_loop().run_in_executor(
-                    self.writers, with_retry, self.engine, work
+                    self.writers, ingest_with_retry, self.engine, self.store, incoming, self.forms
                 )
             finally:
                 upload.cleanup()

@@ -11,14 +11,13 @@ import hashlib
 import mimetypes
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from pcmd.db.files import FileStore, safe_filename
 from pcmd.errors import IngestError
-from pcmd.pipeline.ingest import Incoming, IncomingFile, ingest, with_retry
+from pcmd.pipeline.ingest import Incoming, IncomingFile, ingest_with_retry
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,7 @@ def import_folder(
                 source_ref=folder.name,
                 project_id=project_id,
             )
-            result = with_retry(engine, partial(ingest, store=store, incoming=incoming))
+            result = ingest_with_retry(engine, store, incoming)
         except IngestError as exc:
             yield FolderResult(folder, "error", str(exc))
             continue
