@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import subprocess
 import sys
@@ -115,3 +117,32 @@ def test_serve__answers_healthz(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_submissions_import_then_export__csv(tmp_path: Path) -> None:
+    from tests.server.collect import JPEG, new_id, outreach_xml
+
+    env = {"PCMD_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "PCMD_DATA_DIR": str(tmp_path)}
+    assert pcmd("init", env=env).returncode == 0
+    iid = new_id()
+    folder = tmp_path / "instances" / "pcmd_outreach_2026-11-20_08-00-00"
+    folder.mkdir(parents=True)
+    (folder / f"{folder.name}.xml").write_bytes(outreach_xml(iid, students=33, photo="a.jpg"))
+    (folder / "a.jpg").write_bytes(JPEG)
+    imported = pcmd("submissions", "import", str(tmp_path / "instances"), env=env)
+    assert imported.returncode == 0, imported.stderr
+    assert f"pcmd_outreach_2026-11-20_08-00-00: created {iid}" in imported.stdout
+    again = pcmd("submissions", "import", str(tmp_path / "instances"), env=env)
+    assert "duplicate 1" in again.stdout
+
+    exported = pcmd("submissions", "export", "--form", "pcmd_outreach", env=env)
+    assert exported.returncode == 0, exported.stderr
+    (row,) = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert row["instance_id"] == iid
+    assert row["source"] == "import"
+    assert row["reach/n_students"] == "33"
+    assert row["photo"] == "a.jpg"
+
+    unknown = pcmd("submissions", "export", "--form", "khong_co", env=env)
+    assert unknown.returncode == 1
+    assert "no form 'khong_co'" in unknown.stderr

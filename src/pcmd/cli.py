@@ -10,8 +10,9 @@ import datetime as dt
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
@@ -481,6 +482,61 @@ def appuser_qr(ctx: Context, name: str, out: str, base_url: str | None) -> None:
         f"{target}: mã QR của (QR code of) {shown_name} → {settings.base_url}. "
         "Trong ODK Collect: Configure with QR code (quét bằng điện thoại / scan with the phone)."
     )
+
+
+# --- submissions -----------------------------------------------------------------------------
+
+
+@cli.group()
+def submissions() -> None:
+    """Phiếu đã nhận (submissions)."""
+
+
+@submissions.command("import")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@pass_ctx
+def submissions_import(ctx: Context, folder: str) -> None:
+    """Nhập thư mục phiếu của ODK Collect/Briefcase (import instance folders: <name>/<name>.xml
+    or …/submission.xml, with their attachments)."""
+    from pcmd.db.engine import engine_from_settings
+    from pcmd.db.files import FileStore
+    from pcmd.sync.folder import import_folder
+
+    settings = ctx.settings()
+    engine = engine_from_settings(settings)
+    store = FileStore(settings.data_dir / "attachments")
+    counts: dict[str, int] = {}
+    for result in import_folder(engine, store, Path(folder)):
+        counts[result.status] = counts.get(result.status, 0) + 1
+        click.echo(f"{result.folder.name}: {result.status} {result.detail}")
+    engine.dispose()
+    summary = ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
+    click.echo(f"Tổng (total): {summary or 'không có thư mục phiếu nào (no instance folders)'}")
+    if counts.get("error"):
+        raise PcmdError(f"{counts['error']} thư mục lỗi (folder(s) failed), see above.")
+
+
+@submissions.command("export")
+@click.option("--form", "form_id", required=True, help="Form id, e.g. pcmd_outreach.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--out", type=click.Path(dir_okay=False), help="File to write (default stdout).")
+@pass_ctx
+def submissions_export(ctx: Context, form_id: str, fmt: str, out: str | None) -> None:
+    """Xuất phiếu hiện hành (export current submissions, one row each, group paths as columns)."""
+    from pcmd.db.engine import engine_from_settings, transaction
+    from pcmd.reports.submissions import Table, submissions_table, write_csv, write_json
+
+    engine = engine_from_settings(ctx.settings())
+    write: Callable[[Table, IO[str]], int] = write_csv if fmt == "csv" else write_json
+    with transaction(engine) as session:
+        table = submissions_table(session, form_id)
+        if out:
+            with open(out, "w", encoding="utf-8", newline="") as handle:
+                count = write(table, handle)
+            click.echo(f"{out}: {count} phiếu (submissions)", err=True)
+        else:
+            write(table, sys.stdout)
+    engine.dispose()
 
 
 # --- entry point -----------------------------------------------------------------------------

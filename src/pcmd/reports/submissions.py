@@ -8,11 +8,10 @@ space-separated, like ODK Central's CSV.
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -95,7 +94,7 @@ def submissions_table(session: Session, form_id: str, project_id: int = 1) -> Ta
     return Table([*FIXED, *fields], rows())
 
 
-def write_csv(table: Table, out: io.TextIOBase | Any) -> int:
+def write_csv(table: Table, out: IO[str]) -> int:
     writer = csv.DictWriter(out, fieldnames=table.columns, lineterminator="\n")
     writer.writeheader()
     count = 0
@@ -105,7 +104,7 @@ def write_csv(table: Table, out: io.TextIOBase | Any) -> int:
     return count
 
 
-def write_json(table: Table, out: io.TextIOBase | Any) -> int:
+def write_json(table: Table, out: IO[str]) -> int:
     """A JSON list, written row by row so a large export is not held in memory."""
     count = 0
     out.write("[")
