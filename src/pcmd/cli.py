@@ -117,6 +117,8 @@ def serve(
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level.lower(),
+            # app-user tokens are part of OpenRosa paths: no access log may record them
+            access_log=False,
         )
         return
     # Worker processes rebuild the settings from the environment: hand them what we resolved.
@@ -131,6 +133,8 @@ def serve(
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level.lower(),
+        # app-user tokens are part of OpenRosa paths: no access log may record them
+        access_log=False,
     )
 
 

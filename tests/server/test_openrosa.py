@@ -7,6 +7,7 @@ odk-openrosa-central.md §1). Expected statuses and counts are written out by ha
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -262,3 +263,19 @@ def test_form_list__unknown_and_revoked_tokens(server: Server, client: httpx.Cli
     assert client.get(f"{server.key_url(server.revoked_token)}/formList").status_code == 403
     missing = client.get(f"{server.key_url()}/forms/khong_co.xml")
     assert missing.status_code == 404
+
+
+def test_submission__one_log_line_without_token(
+    server: Server, client: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="pcmd.submissions")
+    iid = new_id()
+    assert post(client, server, outreach_xml(iid)).status_code == 201
+    assert post(client, server, outreach_xml(iid, students=1)).status_code == 409
+    lines = [r.getMessage() for r in caplog.records if r.name == "pcmd.submissions"]
+    assert len(lines) == 2
+    assert lines[0].startswith(
+        f"submission who=xa-cam-thanh-all form=pcmd_outreach instance={iid} result=created ms="
+    )
+    assert "result=409" in lines[1]
+    assert all(server.token not in line for line in caplog.text.splitlines())

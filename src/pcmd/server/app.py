@@ -63,6 +63,7 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         log.info("pcmd %s serving %s", pcmd.__version__, settings.base_url)
         yield
+        openrosa.writers.shutdown(wait=True)
         engine.dispose()
 
     openrosa = OpenRosa(settings, engine)
