@@ -14,12 +14,13 @@ from tests.live_server import serve_in_thread
 def test_healthz__migrated_database__ok(settings: Settings, engine: Engine) -> None:
     with serve_in_thread(create_app(settings)) as base:
         health = httpx.get(f"{base}/healthz")
-        home = httpx.get(f"{base}/")
+        home = httpx.get(f"{base}/", follow_redirects=True)
     assert health.status_code == 200
     assert health.json()["status"] == "ok"
     assert health.json()["database"] == "ok"
     assert home.status_code == 200
-    assert "Phòng, chống mại dâm" in home.text
+    assert home.url.path == "/login"
+    assert "Số liệu phòng, chống mại dâm" in home.text
 
 
 def test_healthz__database_not_initialised__503_says_run_init(settings: Settings) -> None:

@@ -147,3 +147,74 @@ def read_xform(xml: str | bytes) -> XFormInfo:
         fields=fields,
         media_files=tuple(media),
     )
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Question and choice labels by language, for showing answers to reviewers."""
+
+    questions: dict[str, dict[str, str]]  # path → {language: label}
+    choices: dict[str, dict[str, dict[str, str]]]  # path → {choice name → {language: label}}
+    languages: tuple[str, ...]
+
+    def question(self, path: str, lang: str) -> str:
+        found = self.questions.get(path, {})
+        return found.get(lang) or next(iter(found.values()), path)
+
+    def choice(self, path: str, name: str, lang: str) -> str:
+        found = self.choices.get(path, {}).get(name, {})
+        return found.get(lang) or next(iter(found.values()), name)
+
+
+def _lang_code(lang: str) -> str:
+    """'Vietnamese (vi)' → 'vi'; a language without a code keeps its name."""
+    match = re.search(r"\(([a-z]{2,3})\)\s*$", lang)
+    return match.group(1) if match else lang
+
+
+def read_labels(xml: str | bytes) -> Labels:
+    root = _parse(xml)
+    model = root.find("h:head/xf:model", NS)
+    if model is None:
+        raise FormBuildError("XForm thiếu <model> (the XForm has no <model>).")
+    texts: dict[str, dict[str, str]] = {}
+    languages: list[str] = []
+    for translation in model.iterfind("xf:itext/xf:translation", NS):
+        lang = _lang_code(translation.get("lang", ""))
+        languages.append(lang)
+        for text in translation.iterfind("xf:text", NS):
+            value = text.find("xf:value", NS)
+            if value is not None and text.get("id"):
+                texts.setdefault(text.get("id", ""), {})[lang] = "".join(value.itertext()).strip()
+    data = model.find("xf:instance", NS)
+    prefix = f"/{_local(data[0].tag)}/" if data is not None and len(data) else "/"
+    instances = {i.get("id"): i for i in model.findall("xf:instance", NS) if i.get("id")}
+    questions: dict[str, dict[str, str]] = {}
+    choices: dict[str, dict[str, dict[str, str]]] = {}
+    body = root.find("h:body", NS)
+    for el in body.iter() if body is not None else ():
+        ref = el.get("ref", "")
+        if not ref.startswith(prefix):
+            continue
+        path = ref.removeprefix(prefix)
+        label = el.find("xf:label", NS)
+        if label is not None:
+            found = re.match(r"jr:itext\('([^']+)'\)", label.get("ref", ""))
+            if found and found.group(1) in texts:
+                questions[path] = texts[found.group(1)]
+            elif label.text:
+                questions[path] = {lang: label.text.strip() for lang in languages or ["default"]}
+        itemset = el.find("xf:itemset", NS)
+        if itemset is not None:
+            match = re.match(r"instance\('([^']+)'\)", itemset.get("nodeset", ""))
+            instance = instances.get(match.group(1)) if match else None
+            if instance is not None and not instance.get("src"):
+                named: dict[str, dict[str, str]] = {}
+                for item in instance.iter():
+                    if _local(item.tag) != "item":
+                        continue
+                    fields = {_local(c.tag): (c.text or "").strip() for c in item}
+                    name = fields.get("name", "")
+                    named[name] = texts.get(fields.get("itextId", ""), {"default": name})
+                choices[path] = named
+    return Labels(questions, choices, tuple(languages))

@@ -10,31 +10,21 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 import pcmd
 from pcmd.db.engine import engine_from_settings
 from pcmd.db.migrate import current_revision, head_revision
+from pcmd.server.keys import secret_key
 from pcmd.server.openrosa import OpenRosa
+from pcmd.server.web import Web
 from pcmd.settings import Settings
 
 log = logging.getLogger(__name__)
-
-HOME = """<!doctype html>
-<html lang="vi"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>pcmd — Phòng, chống mại dâm</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto;\
- padding: 0 1rem">
-<h1>pcmd</h1>
-<p>Máy chủ thu thập số liệu và tính chỉ tiêu Chương trình phòng, chống mại dâm.<br>
-<small lang="en">Field data server and indicator pipeline for the prostitution-prevention
-programme.</small></p>
-<p>Trạng thái: <a href="/healthz">/healthz</a></p>
-</body></html>
-"""
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -51,9 +41,6 @@ def create_app(settings: Settings) -> Starlette:
             return False, f"schema {revision or 'empty'}, expected {head_revision()}: run pcmd init"
         return True, "ok"
 
-    async def home(_request: Request) -> HTMLResponse:
-        return HTMLResponse(HOME)
-
     async def healthz(_request: Request) -> JSONResponse:
         ok, detail = await run_in_threadpool(check_database)
         body = {"status": "ok" if ok else "error", "database": detail, "version": pcmd.__version__}
@@ -67,8 +54,19 @@ def create_app(settings: Settings) -> Starlette:
         engine.dispose()
 
     openrosa = OpenRosa(settings, engine)
+    web = Web(settings, engine)
     app = Starlette(
-        routes=[Route("/", home), Route("/healthz", healthz), *openrosa.routes()],
+        routes=[Route("/healthz", healthz), *openrosa.routes(), *web.routes()],
+        middleware=[
+            Middleware(
+                SessionMiddleware,
+                secret_key=secret_key(settings).decode(),
+                session_cookie="pcmd_session",
+                max_age=12 * 3600,  # a working day; sign in again tomorrow
+                same_site="lax",
+                https_only=settings.base_url.startswith("https://"),
+            )
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -1,0 +1,87 @@
+"""Web users: passwords, roles, scope and the login throttle."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, select
+
+from pcmd.db.engine import transaction
+from pcmd.db.models import AuditLog, WebUser
+from pcmd.errors import AuthError, PcmdError
+from pcmd.pipeline.orgunits import load_shipped
+from pcmd.server.accounts import (
+    THROTTLE_FAILURES,
+    Scope,
+    create_user,
+    hash_password,
+    login,
+    verify_password,
+)
+
+PASSWORD = "mật-khẩu-đủ-dài-2026"
+
+
+@pytest.fixture
+def units(engine: Engine) -> Engine:
+    with transaction(engine) as s:
+        load_shipped(s)
+    return engine
+
+
+def test_password__argon2_round_trip() -> None:
+    hashed = hash_password(PASSWORD)
+    assert hashed.startswith("$argon2id$")
+    assert PASSWORD not in hashed
+    assert verify_password(hashed, PASSWORD)
+    assert not verify_password(hashed, PASSWORD + "x")
+    assert not verify_password("not-a-hash", PASSWORD)
+
+
+def test_create_user__checks(units: Engine) -> None:
+    with transaction(units) as s:
+        user = create_user(s, "hoa.qng", PASSWORD, "province_reviewer", ["51"])
+        assert user.password_hash != PASSWORD
+    cases = [
+        (("hoa qng", PASSWORD, "viewer", ["51"]), "invalid username"),
+        (("lan", PASSWORD, "boss", ["51"]), "unknown role"),
+        (("lan", "ngan", "viewer", ["51"]), "at least 10 characters"),
+        (("lan", PASSWORD, "viewer", ["99", "51"]), r"code\(s\) 99"),
+        (("hoa.qng", PASSWORD, "viewer", ["51"]), "already exists"),
+    ]
+    for args, needle in cases:
+        with pytest.raises(PcmdError, match=needle), transaction(units) as s:
+            create_user(s, *args)
+
+
+def test_login__right_wrong_and_throttled(units: Engine) -> None:
+    with transaction(units) as s:
+        create_user(s, "hoa.qng", PASSWORD, "province_reviewer", ["51"])
+    with transaction(units) as s:
+        scope = login(s, "hoa.qng", PASSWORD)
+    assert scope is not None
+    assert (scope.role, scope.org_codes) == ("province_reviewer", frozenset({"51"}))
+    for _ in range(THROTTLE_FAILURES):
+        with transaction(units) as s:
+            assert login(s, "hoa.qng", "sai-mat-khau-roi") is None
+    with pytest.raises(AuthError, match="15 minutes") as err, transaction(units) as s:
+        login(s, "hoa.qng", PASSWORD)  # even the right password waits now
+    assert err.value.status == 429
+    with transaction(units) as s:
+        failures = s.scalars(select(AuditLog).where(AuditLog.action == "login.failed")).all()
+        assert len(failures) == THROTTLE_FAILURES
+        assert all(PASSWORD not in str(f.details) for f in failures)
+        assert s.scalar(select(WebUser.username)) == "hoa.qng"
+
+
+def test_scope__sees_its_units_only() -> None:
+    province = Scope(1, "a", "province_reviewer", frozenset({"51"}))
+    assert province.sees("21025", "51")
+    assert not province.sees("20194", "48")
+    commune = Scope(2, "b", "commune_officer", frozenset({"21025"}))
+    assert commune.sees("21025", "51")
+    assert not commune.sees("21028", "51")
+    assert not commune.can_review
+    country = Scope(3, "c", "admin", frozenset({"VN"}))
+    assert country.sees("20194", "48")
+    assert country.sees_unit("48", ["VN"])
+    assert not province.sees_unit("48", ["VN"])
