@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -158,9 +159,11 @@ def test_review__reject_with_comment__state_and_audit(site: Site) -> None:
     assert _updated_at(site) > before
 
 
-def _updated_at(site: Site) -> object:
+def _updated_at(site: Site) -> dt.datetime:
     with transaction(site.server.engine) as s:
-        return s.scalar(select(Submission.updated_at))
+        moment = s.scalar(select(Submission.updated_at))
+    assert moment is not None
+    return moment
 
 
 def test_review__without_csrf_or_as_viewer__refused(site: Site) -> None:
@@ -234,3 +237,69 @@ def test_accept_establishment__from_inspection_proposal(site: Site) -> None:
             "active",
         )
         assert est.proposed_by_submission_id == result.submission_id
+
+
+def test_setup__admin_only_qr_and_workbook(site: Site) -> None:
+    with signed_in(site, "hoa.qng") as client:
+        assert client.get("/setup").status_code == 403
+        assert client.get("/setup/appusers/xa-cam-thanh/qr.png").status_code == 403
+    with signed_in(site, "admin") as client:
+        page = client.get("/setup")
+        assert page.status_code == 200
+        assert "xa-cam-thanh" in page.text
+        created = client.post(
+            "/setup/appusers",
+            data={"csrf": csrf_of(page.text), "name": "xa-nghia-lo", "communes": "21028"},
+        )
+        assert created.status_code == 200
+        assert 'id="new-qr"' in created.text
+        qr = client.get("/setup/appusers/xa-nghia-lo/qr.png")
+        assert qr.status_code == 200
+        assert qr.content.startswith(b"\x89PNG\r\n\x1a\n")
+        assert qr.headers["cache-control"] == "no-store"
+        assert client.get("/setup/appusers/may-cu/qr.png").status_code == 404  # revoked
+        bad = client.post(
+            "/setup/appusers", data={"csrf": csrf_of(page.text), "name": "x", "communes": "99999"}
+        )
+        assert "99999" in bad.text
+        link = re.search(
+            r'href="(/setup/forms/versions/\d+/workbook)">pcmd_outreach.xlsx', page.text
+        )
+        assert link
+        workbook = client.get(link.group(1))
+        assert workbook.content[:2] == b"PK"  # an .xlsx is a zip
+
+
+def test_setup__upload_bad_workbook__row_error_shown(site: Site) -> None:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    survey = book.active
+    assert survey is not None
+    survey.title = "survey"
+    survey.append(["type", "name", "label"])
+    survey.append(["begin_group", "g", "G"])  # never closed
+    survey.append(["integer", "n", "N"])
+    settings = book.create_sheet("settings")
+    settings.append(["form_id", "version"])
+    settings.append(["thu_nghiem", "2026112301"])
+    out = io.BytesIO()
+    book.save(out)
+    with signed_in(site, "admin") as client:
+        page = client.get("/setup")
+        response = client.post(
+            "/setup/forms",
+            data={"csrf": csrf_of(page.text)},
+            files={
+                "workbook": (
+                    "thu_nghiem.xlsx",
+                    out.getvalue(),
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                )
+            },
+        )
+    assert response.status_code == 200
+    assert "thu_nghiem.xlsx: biểu mẫu không chuyển đổi được" in response.text
+    assert "row" in response.text.lower()

@@ -139,6 +139,7 @@ class Web:
             "date": i18n.date,
             "csrf": self.csrf(request),
             "flash": request.session.pop("flash", None),
+            "flash_error": request.session.pop("flash_error", None),
         }
         return self.templates.TemplateResponse(
             request, template, {**base, **context}, status_code=status
