@@ -7,7 +7,6 @@ the session's CSRF token; sessions are signed cookies (Starlette's SessionMiddle
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import re
 import secrets
@@ -42,43 +41,17 @@ from pcmd.db.models import (
 )
 from pcmd.errors import AuthError
 from pcmd.forms.xform import Labels, read_labels
+from pcmd.pipeline.periods import PeriodError, parse_period
 from pcmd.server import i18n
 from pcmd.server.accounts import Scope, load_scope, login
 from pcmd.settings import Settings
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 50
-PERIOD_RE = re.compile(r"^(\d{4})(?:Q([1-4])|(\d{2})|-(\d{4}))?$")
 
 
 class NotVisible(Exception):
     """A record that does not exist or lies outside the user's scope: both are a 404."""
-
-
-def period_bounds(text: str) -> tuple[dt.date, dt.date]:
-    """[start, end) dates of a DHIS2-style period: YYYY, YYYYQn, YYYYMM or YYYY-YYYY."""
-    match = PERIOD_RE.match(text.strip())
-    if not match:
-        raise ValueError(text)
-    year = int(match.group(1))
-    if match.group(2):
-        quarter = int(match.group(2))
-        start = dt.date(year, 3 * quarter - 2, 1)
-        end = dt.date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1)
-    elif match.group(3):
-        month = int(match.group(3))
-        if not 1 <= month <= 12:
-            raise ValueError(text)
-        start = dt.date(year, month, 1)
-        end = dt.date(year + (month == 12), month % 12 + 1, 1)
-    elif match.group(4):
-        last = int(match.group(4))
-        if last < year:
-            raise ValueError(text)
-        start, end = dt.date(year, 1, 1), dt.date(last + 1, 1, 1)
-    else:
-        start, end = dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
-    return start, end
 
 
 @dataclass
@@ -378,11 +351,12 @@ class Web:
             query = query.where(Submission.id.in_(ids))
         if filters["period"]:
             try:
-                start, end = period_bounds(filters["period"])
+                period = parse_period(filters["period"])
                 query = query.where(
-                    Submission.activity_date >= start, Submission.activity_date < end
+                    Submission.activity_date >= period.start,
+                    Submission.activity_date <= period.end,
                 )
-            except ValueError:
+            except PeriodError:
                 error = (
                     f"Kỳ {filters['period']!r} không hợp lệ; ví dụ 2026, 2026Q3, 202609, "
                     "2021-2025 (invalid period)."
