@@ -21,6 +21,7 @@ from pcmd.db.engine import engine_from_settings
 from pcmd.db.migrate import current_revision, head_revision
 from pcmd.server.keys import secret_key
 from pcmd.server.openrosa import OpenRosa
+from pcmd.server.quality import QualityPages
 from pcmd.server.setup import SetupPages
 from pcmd.server.web import Web
 from pcmd.settings import Settings
@@ -60,7 +61,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route("/healthz", healthz),
             *openrosa.routes(),
-            *web.routes(SetupPages(web).routes()),
+            *web.routes([*SetupPages(web).routes(), *QualityPages(web).routes()]),
         ],
         middleware=[
             Middleware(
