@@ -21,9 +21,11 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# ODK Validate (bundled with pyxform) runs on Java; install a JRE when this machine has none.
+# ODK Validate (bundled with pyxform) runs on Java; the browser tests drive Debian's Chromium.
+# Install what this machine lacks.
 system-deps:
 	@command -v java >/dev/null 2>&1 || tools/apt-install default-jre-headless
+	@command -v chromium >/dev/null 2>&1 || tools/apt-install chromium fonts-dejavu-core
 
 test: install system-deps lint typecheck pytest
 
