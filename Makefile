@@ -4,10 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test init install lint format-check typecheck pytest system-deps clean
+.PHONY: run test demo init install lint format-check typecheck pytest system-deps clean
 
 run: init
 	$(BIN)/pcmd serve
+
+# A demo province (Quảng Ngãi) with two years of records; PCMD_DEMO_PASSWORD=… adds web user demo.
+demo: init
+	$(BIN)/pcmd demo
 
 init: install system-deps
 	$(BIN)/pcmd init
