@@ -594,6 +594,206 @@ def user_create(
     click.echo(f"Đã tạo người dùng (user created): {label}")
 
 
+# --- reference data and rules ----------------------------------------------------------------
+# DESIGN §7 imports (all or nothing, line-numbered errors) and the validation rule catalogue.
+
+
+def _read_utf8(file: str) -> str:
+    try:
+        return Path(file).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise PcmdError(
+            f"{file}: không phải UTF-8 (not UTF-8). Fix: in Excel use Save As → CSV UTF-8."
+        ) from None
+
+
+@cli.group()
+def reference() -> None:
+    """Số liệu tham chiếu làm mẫu số (reference data: the denominators of the indicators)."""
+
+
+@reference.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@pass_ctx
+def reference_import(ctx: Context, file: str) -> None:
+    """Nhập CSV org_unit,year,key,value (import reference values; a value already stored for the
+    same org unit, year and key is replaced)."""
+    from pcmd.db.engine import engine_from_settings, transaction
+    from pcmd.pipeline.reference import import_reference_values
+
+    text = _read_utf8(file)
+    engine = engine_from_settings(ctx.settings())
+    with transaction(engine, write=True) as session:
+        result = import_reference_values(session, text, file)
+    engine.dispose()
+    click.echo(f"{file}: {result.describe()}")
+
+
+@cli.group()
+def establishments() -> None:
+    """Danh sách cơ sở kinh doanh dịch vụ dễ phát sinh tệ nạn mại dâm (establishment register)."""
+
+
+@establishments.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@pass_ctx
+def establishments_import(ctx: Context, file: str) -> None:
+    """Nhập CSV id,name,type,commune,address,license_no,status (import the register; the forms'
+    establishments.csv is regenerated)."""
+    from pcmd.db.engine import engine_from_settings, transaction
+    from pcmd.forms.registry import refresh_media
+    from pcmd.pipeline.reference import import_establishments
+
+    text = _read_utf8(file)
+    engine = engine_from_settings(ctx.settings())
+    with transaction(engine, write=True) as session:
+        result = import_establishments(session, text, file)
+        # Phones must be offered the register as it now is: closed ones go, new ones appear.
+        refresh_media(session)
+    engine.dispose()
+    click.echo(f"{file}: {result.describe()}")
+    click.echo(
+        "establishments.csv đã cập nhật cho ODK Collect; với KoboToolbox/ODK Central hãy tải lại "
+        "tệp này (updated for ODK Collect; upload it again to Kobo/Central): "
+        "pcmd forms media --out DIR"
+    )
+
+
+@cli.group()
+def targets() -> None:
+    """Chỉ tiêu được giao (targets per indicator, org unit and period)."""
+
+
+@targets.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@pass_ctx
+def targets_import(ctx: Context, file: str) -> None:
+    """Nhập CSV indicator,org_unit,period,target (import targets; periods YYYYMM, YYYYQn, YYYY
+    or YYYY-YYYY)."""
+    from pcmd.db.engine import engine_from_settings, transaction
+    from pcmd.pipeline.reference import import_targets
+
+    text = _read_utf8(file)
+    engine = engine_from_settings(ctx.settings())
+    with transaction(engine, write=True) as session:
+        result = import_targets(session, text, file)
+    engine.dispose()
+    click.echo(f"{file}: {result.describe()}")
+
+
+@cli.command("rules")
+@click.option("--json", "as_json", is_flag=True, help="Print the catalogue as a JSON list.")
+def rules_list(as_json: bool) -> None:
+    """Các quy tắc kiểm tra phiếu (the validation rules: code, severity, Vietnamese, English).
+
+    error: phiếu không được tính vào chỉ tiêu cho đến khi sửa hoặc được chấp nhận (the record is
+    left out of the indicators until fixed or accepted); warning: phiếu vẫn được tính (counted).
+    """
+    import json
+
+    from pcmd.pipeline.rules import rule_rows
+
+    rows = rule_rows()
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['code']:10} {row['severity']:8} {row['title_vi']}")
+        click.echo(f"{'':19} ({row['title_en']})")
+        click.echo(f"{'':19} {row['message_vi']}")
+        click.echo(f"{'':19} ({row['message_en']})")
+
+
+# --- demo ------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--province", default="51", show_default=True, help="Province code to fill.")
+@click.option("--years", default=2, show_default=True, help="Years of records up to today.")
+@pass_ctx
+def demo(ctx: Context, province: str, years: int) -> None:
+    """Tạo dữ liệu mẫu cho một tỉnh (fill an empty database with a demo province). Set
+    PCMD_DEMO_PASSWORD to also create the web user `demo` (reviewer of that province)."""
+    import random
+
+    from sqlalchemy import func, select
+
+    from pcmd import demo as generator
+    from pcmd.db.engine import engine_from_settings, transaction
+    from pcmd.db.files import FileStore
+    from pcmd.db.models import Form, OrgUnit, Submission
+    from pcmd.forms.registry import refresh_media
+    from pcmd.pipeline.ingest import FormLookup, Incoming, ingest_with_retry
+    from pcmd.pipeline.reference import import_establishments, import_reference_values
+
+    settings = ctx.settings()
+    engine = engine_from_settings(settings)
+    with transaction(engine) as session:
+        if not session.scalar(select(func.count()).select_from(Form)):
+            raise PcmdError("Chưa có biểu mẫu: hãy chạy `pcmd init` trước (run `pcmd init` first).")
+        if session.scalar(select(func.count()).select_from(Submission)):
+            raise PcmdError(
+                "CSDL đã có phiếu; dữ liệu mẫu chỉ nạp vào CSDL trống (the database already has "
+                "submissions: the demo fills an empty one only)."
+            )
+        communes = list(
+            session.scalars(
+                select(OrgUnit.code)
+                .where(
+                    OrgUnit.parent_code == province,
+                    OrgUnit.level == "commune",
+                    OrgUnit.valid_to.is_(None),
+                )
+                .order_by(OrgUnit.code)
+            )
+        )
+    if not communes:
+        raise PcmdError(f"Tỉnh {province} không có xã nào (no communes under {province}).")
+    rng = random.Random(1629)  # noqa: S311 - seeded on purpose: the same demo every time
+    today = dt.date.today()
+    start = dt.date(today.year - years + 1, 1, 1)
+    register = generator.establishments(communes, rng)
+    with transaction(engine, write=True) as session:
+        import_establishments(
+            session, generator.establishments_csv(register), "demo.csv", actor="demo"
+        )
+        import_reference_values(
+            session,
+            generator.reference_csv(
+                province, communes, register, range(start.year, today.year + 1), rng
+            ),
+            "demo-reference.csv",
+            actor="demo",
+        )
+        refresh_media(session)
+    store = FileStore(settings.data_dir / "attachments")
+    forms = FormLookup()
+    count = 0
+    for xml in generator.submissions(province, communes, register, start, today, rng):
+        ingest_with_retry(
+            engine, store, Incoming(xml=xml, source="openrosa", submitter="appuser:demo"), forms
+        )
+        count += 1
+    click.echo(
+        f"Dữ liệu mẫu (demo): {len(communes)} xã, {len(register)} cơ sở, {count} phiếu "
+        f"(communes, establishments, submissions) {start:%d/%m/%Y}–{today:%d/%m/%Y}"
+    )
+    password = os.environ.get("PCMD_DEMO_PASSWORD")
+    if password:
+        from pcmd.server.accounts import create_user
+
+        with transaction(engine, write=True) as session:
+            create_user(session, "demo", password, "province_reviewer", [province], actor="demo")
+        click.echo("Người dùng web `demo` đã được tạo (web user `demo` created).")
+    try:
+        from pcmd.pipeline.run import run_pipeline  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        click.echo("(chưa có pipeline để tính chỉ tiêu / no pipeline yet to compute indicators)")
+    else:
+        run_pipeline(engine, full=True)
+    engine.dispose()
+
+
 # --- entry point -----------------------------------------------------------------------------
 
 
