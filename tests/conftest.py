@@ -53,8 +53,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
+    # No scheduler threads in tests: the tests that want one start it themselves.
     return load_settings(
-        {"database_url": database_url, "data_dir": str(tmp_path / "var")}, environ={}
+        {"database_url": database_url, "data_dir": str(tmp_path / "var"), "scheduler": False},
+        environ={},
     )
 
 

@@ -93,7 +93,15 @@ class IngestError(PcmdError):
 
 
 class SyncError(PcmdError):
-    """A pull from KoboToolbox or ODK Central failed."""
+    """A pull from KoboToolbox or ODK Central failed.
+
+    `transient` marks what may pass by itself (429, 5xx, a timeout, a cut-off page): the
+    scheduler retries those sooner; the others (a wrong token, an unknown asset) need a person.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class PipelineError(PcmdError):

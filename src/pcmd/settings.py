@@ -86,6 +86,17 @@ def _as_positive_int(value: Any) -> int:
     return number
 
 
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("cần true hoặc false (expected true or false)")
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -136,6 +147,19 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest submission POST accepted (advertised as X-OpenRosa-Accept-Content-Length).",
     ),
     Setting(
+        "scheduler",
+        True,
+        _as_bool,
+        "Run the scheduled source syncs inside `pcmd serve` (one process runs them at a time).",
+    ),
+    Setting(
+        "sync_scan_minutes",
+        60,
+        _as_positive_int,
+        "Minutes between light scans of a KoboToolbox source for edits, review changes and "
+        "deletions (new records are pulled at every sync).",
+    ),
+    Setting(
         "secret_key",
         None,
         _as_str,
@@ -157,6 +181,8 @@ class Settings:
     log_level: str = "INFO"
     forms_dir: Path | None = None
     max_submission_bytes: int = 100_000_000
+    scheduler: bool = True
+    sync_scan_minutes: int = 60
     secret_key: str | None = field(default=None, repr=False)
     # Where each value came from ("default", "PCMD_PORT", "pcmd.toml", "--port"): `pcmd settings`.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)

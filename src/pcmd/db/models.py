@@ -345,6 +345,67 @@ class SyncState(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class Source(Base):
+    """An external server pcmd pulls one form from: a KoboToolbox asset or an ODK Central form.
+
+    Secrets are never stored: only the names of the environment variables that hold them.
+    """
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # kobo | central
+    url: Mapped[str] = mapped_column(String(500))
+    asset_uid: Mapped[str | None] = mapped_column(String(100))  # kobo
+    project_id: Mapped[int | None] = mapped_column(Integer)  # central
+    form_id: Mapped[str] = mapped_column(String(100))  # remote form, = the pcmd form id
+    token_env: Mapped[str | None] = mapped_column(String(100))  # kobo
+    user_env: Mapped[str | None] = mapped_column(String(100))  # central
+    password_env: Mapped[str | None] = mapped_column(String(100))  # central
+    webhook_secret_env: Mapped[str | None] = mapped_column(String(100))  # kobo REST Service
+    interval_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SourceRecord(Base):
+    """What pcmd last saw of one remote record (Kobo `_id`, Central `__id`) and where it went.
+
+    The light scan diffs these against the remote list to find edits, review changes and
+    deletions; a record seen again unchanged costs no ingest.
+    """
+
+    __tablename__ = "source_records"
+    __table_args__ = (
+        UniqueConstraint("source_id", "remote_id", name="uq_source_records_source_remote"),
+        Index("ix_source_records_source_seq", "source_id", "remote_seq"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    remote_id: Mapped[str] = mapped_column(String(100))
+    # Kobo's integer _id, so a keyset page (_id in (a, b]) can be compared with what pcmd holds
+    # in the same range: an _id pcmd has there that the page lacks was deleted upstream.
+    remote_seq: Mapped[int | None] = mapped_column(BigInteger)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    instance_id: Mapped[str] = mapped_column(String(100))  # the remote's current instanceID
+    review: Mapped[str | None] = mapped_column(String(100))  # remote review marker last seen
+    complete: Mapped[bool] = mapped_column(Boolean, default=True)  # every attachment stored
+    deleted_at: Mapped[dt.datetime | None]  # when the remote deleted it (pcmd keeps the rows)
+
+
+class SchedulerLock(Base):
+    """Which process runs the scheduled jobs: a lease renewed by heartbeat, taken when expired."""
+
+    __tablename__ = "scheduler_lock"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[dt.datetime]
+    acquired_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class AuditLog(Base):
     __tablename__ = "audit_log"
 

@@ -5,7 +5,14 @@ Identity and versions follow DESIGN §4:
   current version of the same root, older versions kept;
 - the same instanceID with byte-identical XML again is a success that duplicates nothing (Collect
   retries, and repeats the XML in every part of a split upload: new attachments are added);
-- the same instanceID with different XML is a 409.
+- the same instanceID with different XML is a 409, unless its typed values are the same: the
+  same submission can arrive by two routes (Collect's own XML, and an instance pcmd rebuilt from
+  a KoboToolbox or Central record), which never match byte for byte;
+- a pull source (Kobo, Central) also names the submission's stable identity (Kobo
+  meta/rootUuid, Central __id) as `root_instance_id`. Those servers are the record of what they
+  hold, so a new instanceID under a known root replaces the current version even when the
+  versions in between were never seen (two edits between syncs), and the first version pcmd sees
+  of an already-edited record starts a submission keyed by that root.
 Everything happens in the caller's transaction: the caller commits, or nothing is kept.
 """
 
@@ -67,6 +74,10 @@ class Incoming:
     project_id: int = 1
     # Communes the sender may report for; None = any (a province user, a pull source).
     communes: frozenset[str] | None = None
+    # Pull sources: the remote's stable identity of the submission (see the module docstring),
+    # and when the remote first received it (Kobo _submission_time, Central submissionDate).
+    root_instance_id: str | None = None
+    submitted_at: dt.datetime | None = None
 
 
 @dataclass
@@ -114,6 +125,14 @@ SET_CURRENT = (
 FIND_VERSION = select(VER.c.id, VER.c.submission_id, VER.c.xml_sha256).where(
     VER.c.instance_id == bindparam("iid")
 )
+SUBMISSION_COLUMNS = (
+    SUB.c.id,
+    SUB.c.instance_id,
+    SUB.c.deleted,
+    SUB.c.current_version_id,
+    SUB.c.form_pk,
+)
+FIND_SUBMISSION = select(*SUBMISSION_COLUMNS).where(SUB.c.instance_id == bindparam("iid"))
 
 
 class FormLookup:
@@ -277,16 +296,17 @@ def ingest(
     if look_first:
         same = conn.execute(FIND_VERSION, {"iid": inst.instance_id}).first()
         if same is not None:
-            return _resend(conn, store, incoming, inst, same, xml_sha, expected)
+            return _resend(conn, store, incoming, inst, same, xml_sha, expected, data, form)
 
     now = utcnow()
     status: Status = "created"
     previous_id: int | None = None
-    if inst.deprecated_id:
-        submission_id, root, previous_id = _edited(conn, inst, form)
+    target = _edit_target(conn, inst, form, incoming, look_first=look_first)
+    if target is not None:
+        submission_id, root, previous_id = target
         status = "edited"
     else:
-        root = inst.instance_id
+        root = incoming.root_instance_id or inst.instance_id
         submission_id = conn.execute(
             INSERT_SUBMISSION,
             {
@@ -295,7 +315,7 @@ def ingest(
                 "source": incoming.source,
                 "review_state": "received",
                 "deleted": False,
-                "submitted_at": now,
+                "submitted_at": incoming.submitted_at or now,
                 "updated_at": now,
             },
         ).scalar_one()
@@ -344,6 +364,22 @@ def ingest(
     )
 
 
+def same_content(incoming: dict[str, Any], stored: dict[str, Any], fields: dict[str, Any]) -> bool:
+    """Do two typed instances say the same thing, by the answers of the form?
+
+    Compared on the form version's fields (meta/ aside), an empty answer equal to an absent one:
+    Collect writes every node (`<notes/>`), Kobo leaves unanswered keys out, servers add their
+    own nodes (formhub/uuid, __version__, meta/rootUuid), and 40 from a Central number equals
+    40 typed from "40".
+    """
+    for path in fields:
+        if path.startswith("meta/"):
+            continue
+        if incoming.get(path) != stored.get(path):
+            return False
+    return True
+
+
 def _resend(
     conn: Connection,
     store: FileStore,
@@ -352,6 +388,8 @@ def _resend(
     version: Row[Any],
     xml_sha: str,
     expected: list[str],
+    data: dict[str, Any],
+    form: FormVersionInfo,
 ) -> IngestResult:
     submission = conn.execute(
         select(SUB.c.id, SUB.c.instance_id, SUB.c.deleted).where(SUB.c.id == version.submission_id)
@@ -362,7 +400,11 @@ def _resend(
             "deleted and cannot be sent again).",
             status=409,
         )
-    if version.xml_sha256 != xml_sha:
+    if version.xml_sha256 != xml_sha and not same_content(
+        data,
+        conn.execute(select(VER.c.data).where(VER.c.id == version.id)).scalar_one(),
+        form.fields,
+    ):
         raise IngestError(
             f"Đã có phiếu mã {inst.instance_id} với nội dung khác (a submission with this "
             "instanceID already exists with different content). To change it, edit the sent "
@@ -383,33 +425,61 @@ def _resend(
     )
 
 
-def _edited(conn: Connection, inst: Instance, form: FormVersionInfo) -> tuple[int, str, int]:
-    """(submission id, root instanceID, replaced version id) for an edit, after its checks."""
-    previous = conn.execute(
-        select(VER.c.id, VER.c.submission_id).where(VER.c.instance_id == inst.deprecated_id)
-    ).first()
-    if previous is None:
-        raise IngestError(
-            f"Phiếu sửa thay cho {inst.deprecated_id}, nhưng máy chủ không có phiếu đó (this edit "
-            f"replaces {inst.deprecated_id}, which this server does not have): send the original "
-            "first.",
-            status=404,
-        )
-    submission = conn.execute(
-        select(SUB.c.instance_id, SUB.c.deleted, SUB.c.current_version_id, SUB.c.form_pk).where(
-            SUB.c.id == previous.submission_id
-        )
-    ).one()
+def _edit_target(
+    conn: Connection,
+    inst: Instance,
+    form: FormVersionInfo,
+    incoming: Incoming,
+    *,
+    look_first: bool,
+) -> tuple[int, str, int] | None:
+    """(submission id, root instanceID, replaced version id) when this version is an edit of a
+    stored submission, after its checks; None for a new submission."""
+    pulled = incoming.root_instance_id is not None
+    submission: Row[Any] | None = None
+    if inst.deprecated_id:
+        previous = conn.execute(
+            select(VER.c.id, VER.c.submission_id).where(VER.c.instance_id == inst.deprecated_id)
+        ).first()
+        if previous is not None:
+            submission = conn.execute(
+                select(*SUBMISSION_COLUMNS).where(SUB.c.id == previous.submission_id)
+            ).one()
+            # A pull source's server is the record: the version it replaces is whatever pcmd
+            # holds as current. Collect must edit the latest version.
+            if not pulled and submission.current_version_id != previous.id:
+                raise IngestError(
+                    f"Phiếu {inst.deprecated_id} đã được sửa trước đó (version "
+                    f"{inst.deprecated_id} was already replaced by another edit): edit the latest "
+                    "version.",
+                    status=409,
+                )
+        elif not pulled:
+            raise IngestError(
+                f"Phiếu sửa thay cho {inst.deprecated_id}, nhưng máy chủ không có phiếu đó (this "
+                f"edit replaces {inst.deprecated_id}, which this server does not have): send the "
+                "original first.",
+                status=404,
+            )
+    if submission is None and (pulled or look_first):
+        # Pull: a new instanceID under a known root is an edit (the versions in between may
+        # never have been seen). Collect: an instanceID that is already a root whose versions
+        # do not include it is an older version of a submission that came in edited.
+        submission = conn.execute(
+            FIND_SUBMISSION, {"iid": incoming.root_instance_id or inst.instance_id}
+        ).first()
+        if submission is not None and not pulled:
+            raise IngestError(
+                f"Máy chủ đã có phiên bản mới hơn của phiếu {inst.instance_id} (a later version "
+                "of this submission is already on the server); nothing to send.",
+                status=409,
+            )
+    if submission is None:
+        return None
     if submission.deleted:
         raise IngestError(
             f"Phiếu {submission.instance_id} đã bị xoá, không sửa được (the submission was "
             "deleted and cannot be edited).",
-            status=409,
-        )
-    if submission.current_version_id != previous.id:
-        raise IngestError(
-            f"Phiếu {inst.deprecated_id} đã được sửa trước đó (version {inst.deprecated_id} was "
-            "already replaced by another edit): edit the latest version.",
             status=409,
         )
     if submission.form_pk != form.form_pk:
@@ -418,7 +488,7 @@ def _edited(conn: Connection, inst: Instance, form: FormVersionInfo) -> tuple[in
             "the original).",
             status=409,
         )
-    return previous.submission_id, submission.instance_id, previous.id
+    return submission.id, submission.instance_id, submission.current_version_id
 
 
 def _carry_over(

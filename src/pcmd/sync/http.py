@@ -1,0 +1,215 @@
+"""HTTP for the pull clients: timeouts, retries with backoff, and errors a person can act on.
+
+Both KoboToolbox and ODK Central sit behind proxies with time budgets (Kobo: 120 s per request)
+and answer 429/502/503/504 when busy. A request is retried on those, on connection errors,
+time-outs and a 200 whose JSON is cut off, waiting `backoff × 2^attempt` seconds or what
+Retry-After says. Anything else (401, 403, 404, 400) is not retried: it needs a person, and the
+SyncError says what to check. Secrets (tokens, passwords) never appear in a message: every
+message goes through `mask`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+import pcmd
+from pcmd.errors import SyncError
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+GATEWAY_STATUSES = frozenset({502, 504})  # the proxy gave up on a slow page: ask for less
+MAX_RETRY_AFTER = 300.0
+
+
+def mask(text: str, secrets: Iterable[str | None]) -> str:
+    """`text` with every secret value replaced by ***."""
+    for secret in secrets:
+        if secret and len(secret) >= 3:
+            text = text.replace(secret, "***")
+    return text
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delay-seconds or an HTTP date); None if absent."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return min(max(when.timestamp() - time.time(), 0.0), MAX_RETRY_AFTER)
+
+
+@dataclass
+class HttpPolicy:
+    """How a client waits and retries. Tests shorten the numbers; the defaults suit Kobo."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 130.0  # Kobo's request budget is 120 s: wait a little longer
+    retries: int = 6
+    backoff: float = 1.0
+    max_backoff: float = 60.0
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+
+class Transient(Exception):
+    """A failure worth another attempt; carries the wait the server asked for, if any."""
+
+    def __init__(self, message: str, *, wait: float | None = None, gateway: bool = False) -> None:
+        super().__init__(message)
+        self.wait = wait
+        self.gateway = gateway
+
+
+class ApiClient:
+    """A requests.Session with the policy above. Subclasses add auth and endpoints."""
+
+    service = "máy chủ (server)"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        session: requests.Session | None = None,
+        policy: HttpPolicy | None = None,
+        secrets: Iterable[str | None] = (),
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = session or requests.Session()
+        self.session.headers.setdefault("User-Agent", f"pcmd/{pcmd.__version__}")
+        self.session.headers["Accept"] = "application/json"
+        self.policy = policy or HttpPolicy()
+        self.secrets = [s for s in secrets if s]
+        self.requests_made = 0
+        self.retried = 0
+        self.last_response: requests.Response | None = None  # for headers after a parsed call
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _mask(self, text: str) -> str:
+        return mask(text, self.secrets)
+
+    def refused(self, response: requests.Response) -> SyncError:
+        """The error for a status that retrying will not fix; subclasses say what to check."""
+        return SyncError(
+            self._mask(
+                f"{self.service} trả lời HTTP {response.status_code} cho {response.url} "
+                f"({self.service} answered HTTP {response.status_code}): {_body(response)}"
+            )
+        )
+
+    def before_retry(self, error: Transient, attempt: int) -> None:
+        """A hook run before the next attempt (Kobo shrinks its page size on 502/504)."""
+
+    def on_unauthorized(self, response: requests.Response) -> bool:
+        """Called on 401; return True to try again (Central logs in anew). Default: no."""
+        return False
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
+        json_body: Any = None,
+        parse: bool = True,
+        ok: Iterable[int] = (200,),
+    ) -> Any:
+        """Do one request with retries; returns the parsed JSON, or the Response if not `parse`.
+
+        `params` may be a function, so a retry after a 502 asks with the page size the
+        `before_retry` hook just lowered.
+        """
+        ok_statuses = set(ok)
+        attempt = 0
+        relogged = False
+        while True:
+            try:
+                response = self._once(method, url, params, json_body)
+                if response.status_code == 401 and not relogged and self.on_unauthorized(response):
+                    relogged = True
+                    continue
+                if response.status_code in RETRY_STATUSES:
+                    raise Transient(
+                        f"HTTP {response.status_code}",
+                        wait=retry_after(response.headers.get("Retry-After")),
+                        gateway=response.status_code in GATEWAY_STATUSES,
+                    )
+                if response.status_code not in ok_statuses:
+                    raise self.refused(response)
+                self.last_response = response
+                if not parse:
+                    return response
+                try:
+                    return response.json()
+                except ValueError as exc:  # cut off mid-body: the next attempt may be whole
+                    raise Transient(f"JSON không trọn vẹn (truncated JSON): {exc}") from exc
+            except Transient as exc:
+                attempt += 1
+                if attempt > self.policy.retries:
+                    raise SyncError(
+                        self._mask(
+                            f"{self.service} không trả lời được sau {attempt} lần thử "
+                            f"({self.service} still failing after {attempt} attempts): "
+                            f"{method} {url}: {exc}. pcmd thử lại ở lần đồng bộ sau (the next "
+                            "sync retries from the last saved page)."
+                        ),
+                        transient=True,
+                    ) from exc
+                wait = exc.wait
+                if wait is None:
+                    wait = min(self.policy.backoff * 2 ** (attempt - 1), self.policy.max_backoff)
+                log.warning(
+                    "%s: %s %s failed (%s); retry %d in %.1f s",
+                    self.service,
+                    method,
+                    self._mask(url),
+                    exc,
+                    attempt,
+                    wait,
+                )
+                self.retried += 1
+                self.before_retry(exc, attempt)
+                self.policy.sleep(wait)
+
+    def _once(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, Any] | Callable[[], dict[str, Any]] | None,
+        json_body: Any,
+    ) -> requests.Response:
+        self.requests_made += 1
+        try:
+            return self.session.request(
+                method,
+                url,
+                params=params() if callable(params) else params,
+                json=json_body,
+                timeout=(self.policy.connect_timeout, self.policy.read_timeout),
+            )
+        except requests.Timeout as exc:
+            raise Transient(f"hết thời gian chờ (timed out): {exc}", gateway=True) from exc
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            raise Transient(f"lỗi kết nối (connection error): {exc}") from exc
+        except requests.RequestException as exc:
+            raise SyncError(
+                self._mask(f"{self.service}: yêu cầu không hợp lệ (bad request to {url}): {exc}")
+            ) from exc
+
+
+def _body(response: requests.Response, limit: int = 300) -> str:
+    text = response.text.strip().replace("\n", " ")
+    return text[:limit] + ("…" if len(text) > limit else "")
