@@ -19,6 +19,7 @@ from starlette.routing import Route
 import pcmd
 from pcmd.db.engine import engine_from_settings
 from pcmd.db.migrate import current_revision, head_revision
+from pcmd.server.hooks import KoboHooks
 from pcmd.server.keys import secret_key
 from pcmd.server.openrosa import OpenRosa
 from pcmd.server.quality import QualityPages
@@ -51,16 +52,27 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         log.info("pcmd %s serving %s", pcmd.__version__, settings.base_url)
+        scheduler = None
+        if settings.scheduler:
+            # every server process starts one; the database lease lets one of them run jobs
+            from pcmd.sync.scheduler import SyncScheduler
+
+            scheduler = SyncScheduler(settings, engine)
+            scheduler.start()
         yield
+        if scheduler is not None:
+            await run_in_threadpool(scheduler.shutdown)
         openrosa.writers.shutdown(wait=True)
         engine.dispose()
 
     openrosa = OpenRosa(settings, engine)
+    hooks = KoboHooks(settings, engine)
     web = Web(settings, engine)
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
             *openrosa.routes(),
+            *hooks.routes(),
             *web.routes([*SetupPages(web).routes(), *QualityPages(web).routes()]),
         ],
         middleware=[
