@@ -76,7 +76,8 @@ def test_central_sync__edit_review_delete_restore__by_watermark(
         central.fake.add(outreach_row(root))
     assert counts(run(engine, store, central.source, settings, policy)) == (3, 0, 0, 0, 0)
     since = cursor(engine)["since"]
-    assert isinstance(since, str) and since.endswith("Z")
+    assert isinstance(since, str)
+    assert since.endswith("Z")
     a2 = central.fake.edit(a, {"reach": {"n_students": 41, "n_total": "46"}})
     central.fake.review(b, "approved")
     central.fake.delete(c)
