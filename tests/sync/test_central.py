@@ -34,7 +34,6 @@ def test_central_sync__pages_through_next_link__typed_like_collect(
     settings: Settings,
     central: CentralEnv,
     policy: HttpPolicy,
-    monkeypatch,
 ) -> None:
     roots = [new_id() for _ in range(5)]
     for i, root in enumerate(roots):
@@ -42,7 +41,6 @@ def test_central_sync__pages_through_next_link__typed_like_collect(
         central.fake.add(
             outreach_row(root, students=10 + i, photo=photo), photo=JPEG if photo else None
         )
-    monkeypatch.setattr(runner.central, "PAGE_SIZE", 2)
     client = runner.central_client(central.source, policy=policy)
     client.page_size = 2
     report = runner.SyncReport("central-qn")
