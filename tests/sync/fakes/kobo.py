@@ -98,6 +98,7 @@ class FakeKobo:
         self.faults = Faults()
         self.attachment_faults = Faults()
         self.page_delay = 0.0
+        self.max_limit = MAX_LIMIT  # a self-hosted server can set MAX_API_PAGE_SIZE lower
         self.requests: list[dict[str, str]] = []
         self.lock = threading.RLock()
         self.clock = dt.datetime(2026, 11, 20, 1, 21, 3)
@@ -273,7 +274,7 @@ class FakeKobo:
         if "limit" in params:
             if not params["limit"].isdigit() or int(params["limit"]) == 0:
                 return JSONResponse({"limit": "A positive integer is required"}, status_code=400)
-            limit = min(int(params["limit"]), MAX_LIMIT)
+            limit = min(int(params["limit"]), self.max_limit)
         start_text = params.get("start", "0")
         if not start_text.isdigit():
             return JSONResponse({"start": "A positive integer is required"}, status_code=400)

@@ -1,0 +1,212 @@
+"""`pcmd source …`, `pcmd sync …` as a user runs them (real processes), and a sync killed
+mid-way and run again, which must end with the same database as one uninterrupted run."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from pcmd.db.engine import make_engine, transaction
+from pcmd.db.migrate import upgrade
+from pcmd.db.models import SyncState
+from pcmd.settings import Settings
+from pcmd.sync.sources import add_source
+from tests.conftest import PG_URL
+from tests.server.collect import JPEG, load_forms, new_id
+from tests.sync.conftest import TOKEN_ENV, KoboEnv, dump, submissions
+from tests.sync.fakes import kobo as fk
+from tests.sync.fakes.kobo import outreach_answers
+from tests.test_cli import pcmd
+
+
+@pytest.fixture
+def cli_env(settings: Settings, kobo: KoboEnv) -> dict[str, str]:
+    return {
+        "PCMD_DATABASE_URL": settings.database_url,
+        "PCMD_DATA_DIR": str(settings.data_dir),
+        TOKEN_ENV: fk.TOKEN,
+    }
+
+
+def test_source_add_list_remove__secrets_only_by_name(
+    cli_env: dict[str, str], kobo: KoboEnv
+) -> None:
+    env = {**cli_env, "CENTRAL_PW": "mat-khau-bi-mat"}
+    added = pcmd(
+        "source", "add", "central", "central-hn", "--url", "https://central.hanoi.example.vn/",
+        "--project", "4", "--form", "pcmd_training", "--user-env", "CENTRAL_USER",
+        "--password-env", "CENTRAL_PW", "--interval", "30", env=env,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.splitlines()[0] == (
+        "Đã thêm nguồn (added source) central-hn: central https://central.hanoi.example.vn "
+        "project 4, form pcmd_training → pcmd_training, mỗi (every) 30 phút (min)"
+    )
+    listed = pcmd("source", "list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines() == [
+        "central-hn           central  https://central.hanoi.example.vn project 4 → pcmd_training, "
+        "30 min, user $CENTRAL_USER, password $CENTRAL_PW",
+        f"kobo-qn              kobo     {kobo.url} asset "
+        f"{fk.ASSET} → pcmd_outreach, 15 min, token $KOBO_QN_TOKEN, webhook $KOBO_QN_HOOK_SECRET",
+    ]
+    assert "mat-khau-bi-mat" not in listed.stdout + added.stdout
+    again = pcmd(
+        "source", "add", "kobo", "kobo-qn", "--url", "https://kf.kobotoolbox.org",
+        "--token-env", "T", "--asset", "aX", "--form", "pcmd_outreach", env=env,
+    )  # fmt: skip
+    assert again.returncode == 1
+    assert "a source named kobo-qn exists" in again.stderr
+    unknown_form = pcmd(
+        "source", "add", "kobo", "kobo-2", "--url", "https://kf.kobotoolbox.org",
+        "--token-env", "T", "--asset", "aX", "--form", "pcmd_khac", env=env,
+    )  # fmt: skip
+    assert unknown_form.returncode == 1
+    assert "no form 'pcmd_khac'" in unknown_form.stderr
+    removed = pcmd("source", "remove", "central-hn", env=env)
+    assert removed.returncode == 0, removed.stderr
+    assert "central-hn" not in pcmd("source", "list", env=env).stdout
+
+
+def test_sync_run_and_status__summary_line_then_error_shown(
+    cli_env: dict[str, str], kobo: KoboEnv, engine: Engine
+) -> None:
+    kobo.fake.add(outreach_answers(new_id(), photo="1700000000000.jpg"), photo=JPEG)
+    kobo.fake.add(outreach_answers(new_id()))
+    result = pcmd("sync", "run", env=cli_env)
+    assert result.returncode == 0, result.stderr
+    line = result.stdout.strip()
+    assert line.startswith(
+        "kobo-qn: mới (new) 2, cập nhật (updated) 0, xoá (deleted) 0, không đổi (unchanged) 0, "
+    )
+    assert line.endswith(" s")
+    status = pcmd("sync", "status", env=cli_env)
+    assert status.returncode == 0, status.stderr
+    lines = status.stdout.splitlines()
+    assert lines[0] == "kobo-qn (kobo)"
+    assert lines[1].startswith('  con trỏ (cursor): {"last_id": 104, "last_scan_at": "')
+    assert lines[2].startswith("  thành công gần nhất (last success): 20")
+    assert lines[3] == "  lỗi gần nhất (last error): —"
+
+    bad = pcmd("sync", "run", "kobo-qn", env={**cli_env, TOKEN_ENV: "sai-khoa-0000"})
+    assert bad.returncode == 1
+    assert "HTTP 401" in bad.stdout
+    assert "KOBO_QN_TOKEN" in bad.stdout
+    assert "sai-khoa-0000" not in bad.stdout + bad.stderr
+    assert bad.stderr.startswith("Lỗi (error): 1 nguồn lỗi (source(s) failed): kobo-qn")
+    status = pcmd("sync", "status", env=cli_env).stdout.splitlines()
+    assert status[3].startswith("  lỗi gần nhất (last error): 20")
+    assert "KoboToolbox refused the API key" in status[4]
+
+
+# --- killed mid-sync -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def reference_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A second, empty database of the same kind as the test's."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'reference' / 'pcmd.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def last_id(engine: Engine) -> int:
+    with transaction(engine) as session:
+        state = session.get(SyncState, "kobo-qn")
+        return int(state.cursor.get("last_id", 0)) if state else 0
+
+
+def test_sync_run__killed_at_random_moments_then_rerun__same_database_as_one_run(
+    cli_env: dict[str, str],
+    kobo: KoboEnv,
+    engine: Engine,
+    settings: Settings,
+    reference_url: str,
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(1629)
+    for i in range(900):
+        photo = f"17000000{i:05d}.jpg" if i % 10 == 0 else ""
+        kobo.fake.add(
+            outreach_answers(new_id(), students=i % 90, photo=photo),
+            photo=JPEG + i.to_bytes(2, "big") if photo else None,
+        )
+        if i % 7 == 0:
+            kobo.fake.validate(kobo.fake.ids[-1], "validation_status_approved")
+    kobo.fake.edit(kobo.fake.ids[3], {"reach/n_students": "77"})
+    kobo.fake.max_limit = 30  # 30 pages
+    kobo.fake.page_delay = 0.02
+
+    # the reference: one uninterrupted run on another database
+    reference = make_engine(reference_url)
+    upgrade(reference)
+    load_forms(reference)
+    with transaction(reference, write=True) as session:
+        add_source(
+            session,
+            name="kobo-qn",
+            kind="kobo",
+            url=kobo.url,
+            form_id="pcmd_outreach",
+            asset_uid=fk.ASSET,
+            token_env=TOKEN_ENV,
+            webhook_secret_env="KOBO_QN_HOOK_SECRET",
+        )
+    ref_env = {
+        **cli_env,
+        "PCMD_DATABASE_URL": reference_url,
+        "PCMD_DATA_DIR": str(tmp_path / "reference"),
+    }
+    done = pcmd("sync", "run", env=ref_env)
+    assert done.returncode == 0, done.stderr
+    assert "mới (new) 900," in done.stdout
+    expected = dump(reference)
+    reference.dispose()
+
+    # the victim: SIGKILLed three times at random moments, then run to the end
+    kills = 0
+    for _ in range(3):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pcmd", "sync", "run"],
+            env={**os.environ, **cli_env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.4, 1.2))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait(timeout=60)
+    assert kills >= 2
+    interrupted_at = last_id(engine)
+    assert 0 < interrupted_at < kobo.fake.ids[-1]  # it really stopped part-way
+    final = pcmd("sync", "run", env=cli_env)
+    assert final.returncode == 0, final.stderr
+    assert dump(engine) == expected
+    subs = submissions(engine)
+    assert len(subs) == 900
+    assert sum(1 for s in subs.values() if s["files"]) == 90
+    assert (
+        sum(1 for s in subs.values() if s["review_state"] == "approved") == 129
+    )  # i = 0, 7, … 896
