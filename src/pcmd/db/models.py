@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     Date,
     DateTime,
     Float,
@@ -23,7 +24,9 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -186,6 +189,8 @@ class Submission(Base):
     __tablename__ = "submissions"
     __table_args__ = (
         Index("ix_submissions_form_commune_date", "form_pk", "commune_code", "activity_date"),
+        # The pipeline's cursor: what changed since its last run (pipeline/run.py).
+        Index("ix_submissions_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -308,10 +313,18 @@ class Target(Base):
 
 
 class IndicatorValue(Base):
+    """A stored indicator value (pipeline/run.py): one indicator × org unit × period.
+
+    The submissions behind a numerator are not stored with it (at a million submissions one
+    country-level value would list most of them); pipeline.query.submission_ids() reads them
+    from the fact tables, which the same pipeline run keeps in step with these rows.
+    """
+
     __tablename__ = "indicator_values"
     __table_args__ = (
+        # Period before org and indicator: pages and exports read one period at a time.
         UniqueConstraint(
-            "programme", "indicator", "org_code", "period", name="uq_indicator_values_key"
+            "programme", "period", "org_code", "indicator", name="uq_indicator_values_key"
         ),
     )
 
@@ -324,9 +337,136 @@ class IndicatorValue(Base):
     denominator: Mapped[float | None] = mapped_column(Float)
     value: Mapped[float | None] = mapped_column(Float)
     target: Mapped[float | None] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(16))
-    submission_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)  # provenance
+    status: Mapped[str] = mapped_column(String(16))  # met | not_met | no_target | no_data
     computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ProgrammeFile(Base):
+    """A programme file switched on with `pcmd programmes add` (a province plan, the next
+    programme); the shipped Programme 1629 is always on and is not stored here."""
+
+    __tablename__ = "programme_files"
+
+    programme: Mapped[str] = mapped_column(String(64), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --- normalised activities and the monthly cube (pipeline/normalise.py, pipeline/cube.py) ------
+
+# The fields of each form kept in its fact table, by contract path (DESIGN §6), with their kind:
+# int, bigint, float, choice (select_one, yes/no as "yes"/"no"), choices (select_multiple,
+# space-separated), code (a register id). The column is the path with "/" → "_".
+FACT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "pcmd_outreach": (
+        ("channel", "choice"),
+        ("setting", "choice"),
+        ("topics", "choices"),
+        ("integrated", "choices"),
+        ("reach/n_establishment_workers", "int"),
+        ("reach/n_industrial_workers", "int"),
+        ("reach/n_students", "int"),
+        ("reach/n_general", "int"),
+        ("reach/n_female", "int"),
+        ("reach/n_total", "int"),
+        ("media_items", "int"),
+        ("materials", "int"),
+    ),
+    "pcmd_training": (
+        ("days", "float"),
+        ("organizer_level", "choice"),
+        ("topics", "choices"),
+        ("participants/n_province_staff", "int"),
+        ("participants/n_commune_staff", "int"),
+        ("participants/n_police", "int"),
+        ("participants/n_collaborators", "int"),
+        ("participants/n_other", "int"),
+        ("participants/new_province_staff", "int"),
+        ("participants/new_commune_staff", "int"),
+        ("participants/n_female", "int"),
+        ("participants/n_total", "int"),
+    ),
+    "pcmd_inspection": (
+        ("team", "choice"),
+        ("establishment/known", "choice"),
+        ("establishment/id", "code"),
+        ("establishment/type", "choice"),
+        ("findings/n_workers", "int"),
+        ("findings/n_female_workers", "int"),
+        ("findings/license_valid", "choice"),
+        ("findings/violation", "choice"),
+        ("findings/violation_types", "choices"),
+        ("findings/action", "choice"),
+        ("findings/fine_vnd", "bigint"),
+        ("findings/n_workers_informed", "int"),
+        ("findings/commitment_signed", "choice"),
+    ),
+}
+FACT_TABLE_NAMES = {
+    "pcmd_outreach": "fact_outreach",
+    "pcmd_training": "fact_training",
+    "pcmd_inspection": "fact_inspection",
+}
+_FACT_TYPES: dict[str, Any] = {
+    "int": Integer,
+    "bigint": BigInteger,
+    "float": Float,
+    "choice": String(32),
+    "choices": String(400),
+    "code": String(64),
+}
+
+
+def fact_column(path: str) -> str:
+    return path.replace("/", "_")
+
+
+def _fact_table(form_id: str) -> Table:
+    """One row per counted activity: the current version of a submission that counts (DESIGN
+    §4), placed in its commune and province and in its month, with its typed values."""
+    name = FACT_TABLE_NAMES[form_id]
+    return Table(
+        name,
+        Base.metadata,
+        Column(
+            "submission_id", ForeignKey("submissions.id"), primary_key=True, autoincrement=False
+        ),
+        Column("version_id", ForeignKey("submission_versions.id"), nullable=False),
+        Column("commune_code", String(16), nullable=False),
+        Column("province_code", String(16), nullable=False),
+        Column("activity_date", Date, nullable=False),
+        Column("month", Integer, nullable=False),  # YYYYMM of activity_date
+        Column("reporter_org", String(32)),
+        *(Column(fact_column(p), _FACT_TYPES[kind]) for p, kind in FACT_FIELDS[form_id]),
+        Index(f"ix_{name}_commune_month", "commune_code", "month"),
+        Index(f"ix_{name}_month", "month"),
+    )
+
+
+FACT_TABLES: dict[str, Table] = {form_id: _fact_table(form_id) for form_id in FACT_FIELDS}
+# Register ids inspected, for distinct counts (KT1) by id and month.
+Index(
+    "ix_fact_inspection_establishment_month",
+    FACT_TABLES["pcmd_inspection"].c.establishment_id,
+    FACT_TABLES["pcmd_inspection"].c.month,
+)
+
+# Measures of the programmes, summed per commune and month. Column vNN holds the measure the
+# pipeline's cursor (sync_state "pipeline") assigns to slot NN; the cube is rebuilt whenever that
+# assignment changes, so a programme file can add measures without a migration.
+CUBE_SLOTS = 40
+ACTIVITY_CUBE = Table(
+    "activity_cube",
+    Base.metadata,
+    Column("commune_code", String(16), nullable=False),
+    Column("month", Integer, nullable=False),
+    Column("province_code", String(16), nullable=False),
+    *(Column(f"v{n:02d}", Float) for n in range(1, CUBE_SLOTS + 1)),
+    PrimaryKeyConstraint("commune_code", "month", name="pk_activity_cube"),
+    Index("ix_activity_cube_province_month", "province_code", "month"),
+)
 
 
 # --- operations ------------------------------------------------------------------------------
