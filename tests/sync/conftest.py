@@ -4,12 +4,14 @@ source pointing at it, and a database dump by natural keys to compare two databa
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, create_engine, select, text, update
 
 from pcmd.db.engine import transaction
 from pcmd.db.files import FileStore
@@ -25,6 +27,7 @@ from pcmd.settings import Settings
 from pcmd.sync.http import HttpPolicy
 from pcmd.sync.runner import SyncReport, sync_source
 from pcmd.sync.sources import SourceConfig, add_source, get_source
+from tests.conftest import PG_URL
 from tests.live_server import serve_in_thread
 from tests.server.collect import load_forms
 from tests.sync.fakes import central as fc
@@ -254,3 +257,22 @@ def dump(engine: Engine) -> dict[str, Any]:
             ),
         }
     return out
+
+
+@pytest.fixture
+def reference_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A second, empty database of the same kind as the test's."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'reference' / 'pcmd.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -9,19 +9,16 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 
 from pcmd.db.engine import make_engine, transaction
 from pcmd.db.migrate import upgrade
 from pcmd.db.models import SyncState
 from pcmd.settings import Settings
 from pcmd.sync.sources import add_source
-from tests.conftest import PG_URL
 from tests.server.collect import JPEG, load_forms, new_id
 from tests.sync.conftest import TOKEN_ENV, KoboEnv, dump, submissions
 from tests.sync.fakes import kobo as fk
@@ -110,25 +107,6 @@ def test_sync_run_and_status__summary_line_then_error_shown(
 
 
 # --- killed mid-sync -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def reference_url(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """A second, empty database of the same kind as the test's."""
-    if not database_url.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'reference' / 'pcmd.db'}"
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def last_id(engine: Engine) -> int:

@@ -34,7 +34,8 @@ class Instance:
 
 
 def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+    # most tags have no namespace: skip the split (this runs for every node of every upload)
+    return tag.rsplit("}", 1)[-1] if tag[:1] == "{" else tag
 
 
 def _leaves(element: Element, prefix: str, out: dict[str, str]) -> None:

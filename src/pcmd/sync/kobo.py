@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -210,14 +211,47 @@ class KoboClient(ApiClient):
 
     def pages(self, after_id: int, fields: Sequence[str] | None = None) -> Iterator[Page]:
         """Keyset pages from after_id to the end. Robust to deletions while paging (offsets
-        would skip records), and never assumes `_id`s are contiguous."""
-        while True:
-            page = self.page(after_id, fields)
-            if page.records:
-                yield page
+        would skip records), and never assumes `_id`s are contiguous.
+
+        The next page is asked for (on a session of its own) as soon as this one is here,
+        so the server builds it while pcmd stores this one; at most one page waits ahead.
+        """
+        fetcher = self.clone()
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kobo-page")
+        ahead = pool.submit(fetcher.page, after_id, fields)
+        try:
+            while True:
+                page = ahead.result()
+                if not page.records:
+                    return
                 after_id = max(record_id(r) for r in page.records)
-            if not page.more or not page.records:
-                return
+                more = page.more
+                if more:
+                    ahead = pool.submit(fetcher.page, after_id, fields)
+                yield page
+                if not more:
+                    return
+        finally:
+            # a consumer that stops early (an error) does not wait for the page ahead
+            pool.shutdown(wait=False, cancel_futures=True)
+            self.page_size = min(self.page_size, fetcher.page_size)
+            self.requests_made += fetcher.requests_made
+            self.retried += fetcher.retried
+            if ahead.done():
+                fetcher.close()
+
+    def clone(self) -> KoboClient:
+        """The same client on a new session (a Session is not shared between threads)."""
+        token = self.secrets[0]
+        twin = KoboClient(
+            self.base_url,
+            self.asset_uid,
+            token,
+            token_env=self.token_env,
+            page_size=self.page_size,
+            policy=self.policy,
+        )
+        return twin
 
     def by_ids(
         self, ids: Sequence[int], fields: Sequence[str] | None = None

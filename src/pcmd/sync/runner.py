@@ -47,7 +47,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from pcmd.db.files import FileStore, safe_filename
 from pcmd.db.models import Attachment, Base, SourceRecord, Submission, SyncState, utcnow
 from pcmd.errors import IngestError, PcmdError, SyncError
-from pcmd.pipeline.ingest import FormLookup, Incoming, IncomingFile, ingest, with_retry
+from pcmd.pipeline.ingest import (
+    FormLookup,
+    Incoming,
+    IncomingFile,
+    ingest,
+    ingest_new,
+    with_retry,
+)
 from pcmd.settings import Settings
 from pcmd.sync import central, kobo
 from pcmd.sync.http import HttpPolicy, mask
@@ -296,6 +303,32 @@ def apply_records(
     records = list(records)
     known = known_records(conn, source.id, [r.remote_id for r in records])
     now = utcnow()
+
+    def incoming(record: RemoteRecord, k: Known | None) -> Incoming:
+        return Incoming(
+            xml=record.xml,
+            source=source.kind,
+            files=files.get(record.remote_id, ()),
+            submitter=record.submitter,
+            device_id=record.device_id,
+            source_ref=record.remote_id,
+            # what pcmd already links this record to wins over what the record says: an old
+            # Kobo server has no rootUuid, and its fallback names the current version
+            root_instance_id=k.root if k is not None else record.root_instance_id,
+            submitted_at=record.submitted_at,
+        )
+
+    # Records this source never sent: brand-new submissions are written in bulk by
+    # ingest_new (the same rows as ingest); it hands back the rest.
+    fresh = [r for r in records if not r.deleted and r.remote_id not in known]
+    bulk = dict(
+        zip(
+            [r.remote_id for r in fresh],
+            ingest_new(conn, [incoming(r, None) for r in fresh], forms),
+            strict=True,
+        )
+    )
+    links: list[dict[str, Any]] = []
     for record in records:
         k = known.get(record.remote_id)
         if record.deleted:
@@ -312,23 +345,13 @@ def apply_records(
         if not force and _unchanged(record, k):
             report.unchanged += 1
             continue
-        incoming = Incoming(
-            xml=record.xml,
-            source=source.kind,
-            files=files.get(record.remote_id, ()),
-            submitter=record.submitter,
-            device_id=record.device_id,
-            source_ref=record.remote_id,
-            # what pcmd already links this record to wins over what the record says: an old
-            # Kobo server has no rootUuid, and its fallback names the current version
-            root_instance_id=k.root if k is not None else record.root_instance_id,
-            submitted_at=record.submitted_at,
-        )
-        try:
-            result = ingest(conn, store, incoming, forms)
-        except IngestError as exc:
-            report.refuse(record.remote_id, exc.message)
-            continue
+        result = bulk.get(record.remote_id)
+        if result is None:
+            try:
+                result = ingest(conn, store, incoming(record, k), forms)
+            except IngestError as exc:
+                report.refuse(record.remote_id, exc.message)
+                continue
         changed = restored or result.status != "duplicate"
         before = k.review if k is not None else None
         if record.review != before and (record.review_state or (record.review is None and k)):
@@ -347,13 +370,13 @@ def apply_records(
             "deleted_at": None,
         }
         if k is None:
-            conn.execute(
-                insert(SR).values(
-                    source_id=source.id,
-                    remote_id=record.remote_id,
-                    remote_seq=seq(record),
+            links.append(
+                {
+                    "source_id": source.id,
+                    "remote_id": record.remote_id,
+                    "remote_seq": seq(record),
                     **values,
-                )
+                }
             )
         else:
             conn.execute(update(SR).where(SR.c.id == k.row_id).values(**values))
@@ -363,6 +386,8 @@ def apply_records(
             report.updated += 1
         else:
             report.unchanged += 1
+    if links:
+        conn.execute(insert(SR), links)
 
 
 def mark_range_deleted(

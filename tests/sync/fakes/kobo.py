@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
-import copy
 import datetime as dt
 import hashlib
 import json
@@ -216,15 +215,23 @@ class FakeKobo:
     # --- the HTTP side ----------------------------------------------------------------------
 
     def _render(self, record: Mapping[str, Any], base_url: str) -> dict[str, Any]:
-        out = copy.deepcopy(dict(record))
-        for item in out.get("_attachments", []):
-            for key in (
-                "download_url",
-                "download_large_url",
-                "download_medium_url",
-                "download_small_url",
-            ):
-                item[key] = base_url + item[key]
+        out = dict(record)  # answers are strings: a shallow copy is a snapshot
+        out["_validation_status"] = dict(record["_validation_status"])
+        out["_attachments"] = [
+            {
+                **item,
+                **{
+                    key: base_url + item[key]
+                    for key in (
+                        "download_url",
+                        "download_large_url",
+                        "download_medium_url",
+                        "download_small_url",
+                    )
+                },
+            }
+            for item in record["_attachments"]
+        ]
         return out
 
     def _select(self, query: Mapping[str, Any]) -> list[int]:

@@ -1,0 +1,200 @@
+"""Sync benchmark: N records pulled from the fake KoboToolbox over HTTP on localhost.
+
+    .venv/bin/python bench/sync.py [--records 20000 100000] [--database-url URL]
+
+For each N, the fake server (tests/sync/fakes/kobo.py, the one the tests use: keyset paging,
+1,000 records a page) runs in a process of its own holding N outreach records, and a fresh
+process runs `pcmd`'s real sync (sync_source: mapping, instance XML, the one ingest, the record
+map, a cursor per page) into an empty database (SQLite in a temporary folder unless
+--database-url is given; a PostgreSQL database is emptied first). The worker prints records/s
+and its peak memory: the resident set (ru_maxrss) before and after the sync, so the sync's own
+growth shows apart from the interpreter and its imports. Then it checks that the database holds
+exactly N submissions, and that a second sync finds all N unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the fake server and the form loader live under tests/
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def worker(records: int, url: str, database_url: str, data_dir: str) -> None:
+    from sqlalchemy import func, select, text
+    from tests.server.collect import load_forms
+    from tests.sync.fakes.kobo import ASSET, TOKEN
+
+    from pcmd.db.engine import make_engine, transaction
+    from pcmd.db.files import FileStore
+    from pcmd.db.migrate import upgrade
+    from pcmd.db.models import Submission
+    from pcmd.settings import load_settings
+    from pcmd.sync.runner import sync_source
+    from pcmd.sync.sources import add_source
+
+    settings = load_settings(
+        {"database_url": database_url, "data_dir": data_dir, "scheduler": False}, environ={}
+    )
+    engine = make_engine(database_url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    upgrade(engine)
+    load_forms(engine)
+    with transaction(engine, write=True) as session:
+        source = add_source(
+            session,
+            name="bench-kobo",
+            kind="kobo",
+            url=url,
+            form_id="pcmd_outreach",
+            asset_uid=ASSET,
+            token_env="BENCH_KOBO_TOKEN",
+        )
+    store = FileStore(settings.data_dir / "attachments")
+    environ = {"BENCH_KOBO_TOKEN": TOKEN}
+    before = maxrss_mb()
+    started = time.perf_counter()
+    report = sync_source(engine, store, source, settings, environ=environ)
+    seconds = time.perf_counter() - started
+    after = maxrss_mb()
+    if report.error:
+        raise SystemExit(f"sync failed: {report.error}")
+    with transaction(engine) as session:
+        stored = session.scalar(select(func.count()).select_from(Submission))
+    again = sync_source(engine, store, source, settings, environ=environ)
+    print(
+        json.dumps(
+            {
+                "records": records,
+                "new": report.new,
+                "stored": stored,
+                "seconds": round(seconds, 2),
+                "per_second": round(records / seconds),
+                "rss_before_mb": round(before, 1),
+                "rss_peak_mb": round(after, 1),
+                "second_run_new": again.new + again.updated + again.deleted,
+                "second_run_unchanged": again.unchanged,
+                "second_run_seconds": round(again.seconds, 2),
+                "database": engine.dialect.name,
+            }
+        ),
+        flush=True,
+    )
+    engine.dispose()
+
+
+def run_size(records: int, database_url: str | None) -> dict[str, object]:
+    port = free_port()
+    fake = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.sync.fakes.kobo",
+            "--records",
+            str(records),
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert fake.stdout is not None
+        line = fake.stdout.readline()
+        if not line.startswith("ready"):
+            raise SystemExit(f"fake server did not start: {line!r}")
+        deadline = time.monotonic() + 30
+        while True:  # uvicorn binds after "ready"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        with tempfile.TemporaryDirectory(prefix="pcmd-bench-sync-") as tmp:
+            url = database_url or f"sqlite:///{tmp}/pcmd.db"
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    "--records",
+                    str(records),
+                    "--url",
+                    f"http://127.0.0.1:{port}",
+                    "--database-url",
+                    url,
+                    "--data-dir",
+                    tmp,
+                ],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=False,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
+            if done.returncode:
+                raise SystemExit(f"worker failed:\n{done.stderr}")
+            result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+            return result
+    finally:
+        fake.terminate()
+        fake.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, nargs="+", default=[20_000, 100_000])
+    parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.records[0], args.url, args.database_url, args.data_dir)
+        return
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+    )
+    print(
+        f"{'records':>8} {'db':>10} {'seconds':>8} {'records/s':>10} {'RSS before':>11} "
+        f"{'RSS peak':>9} {'rerun (unchanged, s)':>21}"
+    )
+    for n in args.records:
+        r = run_size(n, args.database_url)
+        if r["stored"] != n or r["new"] != n or r["second_run_new"] != 0:
+            raise SystemExit(f"wrong counts: {r}")
+        print(
+            f"{n:>8} {r['database']:>10} {r['seconds']:>8} {r['per_second']:>10} "
+            f"{r['rss_before_mb']:>9} MB {r['rss_peak_mb']:>6} MB "
+            f"{r['second_run_unchanged']:>10}, {r['second_run_seconds']} s"
+        )
+
+
+if __name__ == "__main__":
+    main()
