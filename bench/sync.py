@@ -76,9 +76,10 @@ def worker(records: int, url: str, database_url: str, data_dir: str) -> None:
     store = FileStore(settings.data_dir / "attachments")
     environ = {"BENCH_KOBO_TOKEN": TOKEN}
     before = maxrss_mb()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = sync_source(engine, store, source, settings, environ=environ)
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     after = maxrss_mb()
     if report.error:
         raise SystemExit(f"sync failed: {report.error}")
@@ -93,6 +94,7 @@ def worker(records: int, url: str, database_url: str, data_dir: str) -> None:
                 "stored": stored,
                 "seconds": round(seconds, 2),
                 "per_second": round(records / seconds),
+                "cpu_seconds": round(cpu, 2),
                 "rss_before_mb": round(before, 1),
                 "rss_peak_mb": round(after, 1),
                 "second_run_new": again.new + again.updated + again.deleted,
@@ -182,8 +184,8 @@ def main() -> None:
         f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
     )
     print(
-        f"{'records':>8} {'db':>10} {'seconds':>8} {'records/s':>10} {'RSS before':>11} "
-        f"{'RSS peak':>9} {'rerun (unchanged, s)':>21}"
+        f"{'records':>8} {'db':>10} {'seconds':>8} {'records/s':>10} {'CPU s':>6} "
+        f"{'RSS before':>11} {'RSS peak':>9} {'rerun (unchanged, s)':>21}"
     )
     for n in args.records:
         r = run_size(n, args.database_url)
@@ -191,6 +193,7 @@ def main() -> None:
             raise SystemExit(f"wrong counts: {r}")
         print(
             f"{n:>8} {r['database']:>10} {r['seconds']:>8} {r['per_second']:>10} "
+            f"{r['cpu_seconds']:>6} "
             f"{r['rss_before_mb']:>9} MB {r['rss_peak_mb']:>6} MB "
             f"{r['second_run_unchanged']:>10}, {r['second_run_seconds']} s"
         )

@@ -7,9 +7,10 @@ import random
 
 import pytest
 
+from pcmd.errors import IngestError
 from pcmd.pipeline.instance import parse_instance, typed_values
 from pcmd.sync import central, kobo
-from pcmd.sync.records import FormSpec, rebuild_xml, rebuild_xml_slow
+from pcmd.sync.records import FormSpec, rebuild, rebuild_xml, rebuild_xml_slow
 from tests.sync.fakes.central import outreach_row
 from tests.sync.fakes.kobo import outreach_answers
 
@@ -113,7 +114,21 @@ def _random_record(rng: random.Random) -> dict[str, object]:
         elif choice < 0.3:
             record[key] = ""
         else:
-            record[key] = rng.choice(["40", "a & b", "x<y", "Phường Cẩm Thành", "uuid:1"])
+            record[key] = rng.choice(
+                [
+                    "40",
+                    "a & b",
+                    "x<y",
+                    "Phường Cẩm Thành",
+                    "uuid:1",
+                    "  padded \t",
+                    "two\r\nlines\rthree",
+                    "]]> end",
+                    "bell\x07",
+                    "\u00a0nbsp\u2003",
+                    "uuid:4f3b1c2e-8d9a-4b7c-9e1f-2a3b4c5d6e7f",
+                ]
+            )
     return record
 
 
@@ -123,3 +138,24 @@ def test_rebuild_xml__fast_equals_plain_walk__random_records(seed: int) -> None:
     for _ in range(400):
         record = _random_record(rng)
         assert rebuild_xml(FORM, record) == rebuild_xml_slow(FORM, record), record
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rebuild__instance_given_equals_parse_of_its_xml__random_records(seed: int) -> None:
+    """What a pull hands ingest instead of parsing is exactly what parsing would give."""
+    rng = random.Random(100 + seed)
+    given = 0
+    for _ in range(400):
+        record = _random_record(rng)
+        if rng.random() < 0.7:  # most records carry a valid instanceID
+            record["meta/instanceID"] = "uuid:4f3b1c2e-8d9a-4b7c-9e1f-2a3b4c5d6e7f"
+        xml, instance = rebuild(FORM, record)
+        try:
+            parsed = parse_instance(xml)
+        except IngestError:
+            assert instance is None, record
+            continue
+        if instance is not None:
+            given += 1
+            assert instance == parsed, record
+    assert given >= 50  # the shortcut is really taken (76–90 of 400 per seed)

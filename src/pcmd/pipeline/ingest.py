@@ -26,7 +26,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Connection, Engine, Row, String, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -78,6 +89,9 @@ class Incoming:
     # and when the remote first received it (Kobo _submission_time, Central submissionDate).
     root_instance_id: str | None = None
     submitted_at: dt.datetime | None = None
+    # parse_instance(xml) when the sender already knows it (a pull builds the XML from the
+    # record's values, and tests check the two agree); None = parse the XML here.
+    parsed: Instance | None = None
 
 
 @dataclass
@@ -278,7 +292,7 @@ def ingest(
     `ingest_with_retry` does exactly that, saving a query on the common, new-submission path.
     """
     conn = db.connection() if isinstance(db, Session) else db
-    inst = parse_instance(incoming.xml)
+    inst = incoming.parsed or parse_instance(incoming.xml)
     form = (forms or FormLookup(ttl=0)).get(conn, incoming.project_id, inst)
     if form.state == "closed":
         raise IngestError(
@@ -364,8 +378,6 @@ def ingest(
     )
 
 
-INSERT_SUBMISSIONS = insert(SUB).returning(SUB.c.id, sort_by_parameter_order=True)
-INSERT_VERSIONS = insert(VER).returning(VER.c.id, sort_by_parameter_order=True)
 SET_CURRENT_MANY = (
     update(SUB).where(SUB.c.id == bindparam("sid")).values(current_version_id=bindparam("vid"))
 )
@@ -387,7 +399,7 @@ def ingest_new(
         if incoming.files or incoming.communes is not None:
             continue
         try:
-            inst = parse_instance(incoming.xml)
+            inst = incoming.parsed or parse_instance(incoming.xml)
             form = forms.get(conn, incoming.project_id, inst)
         except IngestError:
             continue  # `ingest` raises it with its message
@@ -429,54 +441,52 @@ def ingest_new(
     results: list[IngestResult | None] = [None] * len(incomings)
     if not taken:
         return results
-    submission_ids: Sequence[int] = (
-        conn.execute(
-            INSERT_SUBMISSIONS,
-            [
-                {
-                    "instance_id": root,
-                    "form_pk": form.form_pk,
-                    "source": incoming.source,
-                    "review_state": "received",
-                    "deleted": False,
-                    "submitted_at": incoming.submitted_at or now,
-                    "updated_at": now,
-                    "commune_code": _commune(data),
-                    "activity_date": _activity_date(data),
-                }
-                for _at, incoming, _inst, form, data, root in taken
-            ],
-        )
-        .scalars()
-        .all()
+    # Plain executemany, then the new ids by their unique keys: SQLite cannot promise the
+    # order of a multi-row RETURNING, and SQLAlchemy then sends one INSERT per row.
+    conn.execute(
+        insert(SUB),
+        [
+            {
+                "instance_id": root,
+                "form_pk": form.form_pk,
+                "source": incoming.source,
+                "review_state": "received",
+                "deleted": False,
+                "submitted_at": incoming.submitted_at or now,
+                "updated_at": now,
+                "commune_code": _commune(data),
+                "activity_date": _activity_date(data),
+            }
+            for _at, incoming, _inst, form, data, root in taken
+        ],
     )
-    version_ids: Sequence[int] = (
-        conn.execute(
-            INSERT_VERSIONS,
-            [
-                {
-                    "submission_id": sid,
-                    "instance_id": inst.instance_id,
-                    "deprecated_id": inst.deprecated_id,
-                    "form_version": inst.version,
-                    "xml": incoming.xml.decode("utf-8"),
-                    "xml_sha256": hashlib.sha256(incoming.xml).hexdigest(),
-                    "data": data,
-                    "attachments_expected": [],
-                    "source": incoming.source,
-                    "source_ref": incoming.source_ref,
-                    "submitter": incoming.submitter,
-                    "device_id": incoming.device_id,
-                    "received_at": now,
-                }
-                for sid, (_at, incoming, inst, _form, data, _root) in zip(
-                    submission_ids, taken, strict=True
-                )
-            ],
-        )
-        .scalars()
-        .all()
+    by_root = _ids(conn, SUB, [t[5] for t in taken])
+    submission_ids = [by_root[t[5]] for t in taken]
+    conn.execute(
+        insert(VER),
+        [
+            {
+                "submission_id": sid,
+                "instance_id": inst.instance_id,
+                "deprecated_id": inst.deprecated_id,
+                "form_version": inst.version,
+                "xml": incoming.xml.decode("utf-8"),
+                "xml_sha256": hashlib.sha256(incoming.xml).hexdigest(),
+                "data": data,
+                "attachments_expected": [],
+                "source": incoming.source,
+                "source_ref": incoming.source_ref,
+                "submitter": incoming.submitter,
+                "device_id": incoming.device_id,
+                "received_at": now,
+            }
+            for sid, (_at, incoming, inst, _form, data, _root) in zip(
+                submission_ids, taken, strict=True
+            )
+        ],
     )
+    by_instance = _ids(conn, VER, [t[2].instance_id for t in taken])
+    version_ids = [by_instance[t[2].instance_id] for t in taken]
     conn.execute(
         SET_CURRENT_MANY,
         [{"sid": sid, "vid": vid} for sid, vid in zip(submission_ids, version_ids, strict=True)],
@@ -490,6 +500,16 @@ def ingest_new(
             form_id=inst.form_id,
         )
     return results
+
+
+def _ids(conn: Connection, table: Table, instance_ids: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for chunk in _chunks(instance_ids):
+        rows = conn.execute(
+            select(table.c.instance_id, table.c.id).where(table.c.instance_id.in_(chunk))
+        )
+        out.update({row.instance_id: row.id for row in rows})
+    return out
 
 
 def _commune(data: dict[str, Any]) -> str | None:

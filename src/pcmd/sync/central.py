@@ -26,7 +26,7 @@ import requests
 
 from pcmd.errors import SyncError
 from pcmd.sync.http import ApiClient, HttpPolicy
-from pcmd.sync.records import FileRef, FormSpec, RemoteRecord, parse_utc, rebuild_xml
+from pcmd.sync.records import FileRef, FormSpec, RemoteRecord, parse_utc, rebuild
 
 PAGE_SIZE = 500
 REVIEW_STATES = {
@@ -108,11 +108,13 @@ def to_remote(row: Mapping[str, Any], form: FormSpec, attachments_url: str) -> R
     )
     submitter = system.get("submitterName")
     device = system.get("deviceId")
+    xml, parsed = rebuild(form, values)
     return RemoteRecord(
         remote_id=root,
         instance_id=str(current),
         root_instance_id=root,
-        xml=rebuild_xml(form, values),
+        xml=xml,
+        instance=parsed,
         review=str(state) if state else None,
         review_state=REVIEW_STATES.get(str(state)) if state else None,
         submitted_at=parse_utc(system.get("submissionDate")),

@@ -26,7 +26,7 @@ import requests
 
 from pcmd.errors import SyncError
 from pcmd.sync.http import ApiClient, HttpPolicy, Transient
-from pcmd.sync.records import FileRef, FormSpec, RemoteRecord, parse_utc, rebuild_xml
+from pcmd.sync.records import FileRef, FormSpec, RemoteRecord, parse_utc, rebuild
 
 MAX_PAGE = 1000  # Kobo's cap since 2026; asking for more returns this many
 MIN_PAGE = 10
@@ -118,11 +118,13 @@ def to_remote(record: Mapping[str, Any], form: FormSpec) -> RemoteRecord:
     submitter = record.get("_submitted_by")
     device = record.get("deviceid")
     time_text = record.get("_submission_time")
+    xml, parsed = rebuild(form, answers(record))
     return RemoteRecord(
         remote_id=str(record_id(record)),
         instance_id=instance_id(record),
         root_instance_id=root_uuid(record),
-        xml=rebuild_xml(form, answers(record)),
+        xml=xml,
+        instance=parsed,
         review=marker,
         review_state=state,
         submitted_at=parse_utc(time_text) if isinstance(time_text, str) else None,

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, select
 
 from pcmd.db.models import Form, FormVersion
 from pcmd.errors import SyncError
+from pcmd.pipeline.instance import UUID_RE, Instance
 
 # An XML element name pcmd will write: a key that is not one (spaces, colons, a leading digit)
 # cannot have come from an instance, so it is left out rather than producing broken XML.
@@ -78,6 +79,8 @@ class RemoteRecord:
     instance_id: str  # the current version's instanceID
     root_instance_id: str  # the stable identity: Kobo meta/rootUuid, Central __id
     xml: bytes
+    # parse_instance(xml), known without parsing (see rebuild); None: ingest parses the XML
+    instance: Instance | None = None
     # The remote's review marker as it says it (for change detection), and what it means in
     # pcmd's review states; None = the remote has no status for it.
     review: str | None = None
@@ -290,10 +293,18 @@ def _layout(form: FormSpec, keys: tuple[str, ...]) -> Layout:
     return merged
 
 
-def rebuild_xml(form: FormSpec, values: Mapping[str, Any]) -> bytes:
-    """The instance XML of a record given as flat `group/question` → text values.
+# Characters XML 1.0 does not allow: a value holding one makes the instance unreadable, and
+# the parser says so (ingest refuses it with its message).
+NOT_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
-    Equal to rebuild_xml_slow (the plain tree walk) for every record; tests check it."""
+
+def rebuild(form: FormSpec, values: Mapping[str, Any]) -> tuple[bytes, Instance | None]:
+    """The instance XML of a record given as flat `group/question` → text values, and what
+    parse_instance would read back from it (None when only the parser can say: a repeat, a
+    character XML refuses, no valid instanceID). A pull hands both to ingest, which then
+    skips parsing the XML it was just given; tests check the two agree on every shape.
+
+    The XML equals rebuild_xml_slow (the plain tree walk) for every record; tests check it."""
     fields = form.fields
     keys = tuple(k for k in values if k not in fields)
     layouts = form.layouts
@@ -306,6 +317,7 @@ def rebuild_xml(form: FormSpec, values: Mapping[str, Any]) -> bytes:
         '<?xml version="1.0" encoding="UTF-8"?>',
         f"<{form.form_id} id={quoteattr(form.form_id)} version={quoteattr(form.version)}>",
     ]
+    leaves: dict[str, str] | None = {}
     for item in layout:
         if isinstance(item, str):
             out.append(item)
@@ -314,18 +326,42 @@ def rebuild_xml(form: FormSpec, values: Mapping[str, Any]) -> bytes:
         value = values.get(path, "")
         text = value if isinstance(value, str) else _value((path,), path, value)
         if isinstance(text, list):
+            leaves = None
             for entry in text:
                 out.append(f"<{name}>")
                 _serialise(entry, out)
                 out.append(f"</{name}>")
-        elif text == "":
+            continue
+        if leaves is not None:
+            # what the parser makes of a text node: line ends normalised, then stripped
+            read = text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+            leaves[path] = read.strip()
+        if text == "":
             out.append(f"<{name}/>")
         elif "&" in text or "<" in text or ">" in text:
             out.append(f"<{name}>{escape(text)}</{name}>")
         else:
             out.append(f"<{name}>{text}</{name}>")
     out.append(f"</{form.form_id}>")
-    return "".join(out).encode("utf-8")
+    document = "".join(out)
+    xml = document.encode("utf-8", "surrogatepass")
+    if leaves is None or NOT_XML_RE.search(document):
+        return xml, None
+    instance_id = leaves.get("meta/instanceID", "")
+    if not UUID_RE.match(instance_id):
+        return xml, None
+    return xml, Instance(
+        form_id=form.form_id,
+        version=form.version,
+        instance_id=instance_id,
+        deprecated_id=leaves.get("meta/deprecatedID") or None,
+        values=leaves,
+    )
+
+
+def rebuild_xml(form: FormSpec, values: Mapping[str, Any]) -> bytes:
+    """The instance XML of a record (see rebuild)."""
+    return rebuild(form, values)[0]
 
 
 def rebuild_xml_slow(form: FormSpec, values: Mapping[str, Any]) -> bytes:
@@ -336,7 +372,7 @@ def rebuild_xml_slow(form: FormSpec, values: Mapping[str, Any]) -> bytes:
     ]
     _serialise(build_tree(form.fields, values), out)
     out.append(f"</{form.form_id}>")
-    return "".join(out).encode("utf-8")
+    return "".join(out).encode("utf-8", "surrogatepass")
 
 
 def parse_utc(text: str | None) -> dt.datetime | None:

@@ -316,6 +316,7 @@ def apply_records(
             # Kobo server has no rootUuid, and its fallback names the current version
             root_instance_id=k.root if k is not None else record.root_instance_id,
             submitted_at=record.submitted_at,
+            parsed=record.instance,
         )
 
     # Records this source never sent: brand-new submissions are written in bulk by
