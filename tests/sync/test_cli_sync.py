@@ -188,3 +188,38 @@ def test_sync_run__killed_at_random_moments_then_rerun__same_database_as_one_run
     assert (
         sum(1 for s in subs.values() if s["review_state"] == "approved") == 129
     )  # i = 0, 7, … 896
+
+
+def test_sync_run__on_a_terminal__progress_bar_then_summary(
+    cli_env: dict[str, str], kobo: KoboEnv
+) -> None:
+    import pty
+
+    for i in range(30):
+        kobo.fake.add(outreach_answers(new_id(), students=i))
+    kobo.fake.max_limit = 10  # three pages: the bar moves 10, 20, 30 of 30
+    main, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pcmd", "sync", "run", "kobo-qn"],
+        env={**os.environ, **cli_env, "COLUMNS": "120"},
+        stdout=child,
+        stderr=child,
+        stdin=subprocess.DEVNULL,
+    )
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(main)
+    assert proc.wait(timeout=60) == 0
+    screen = b"".join(chunks).decode()
+    assert "kobo-qn" in screen
+    assert "kobo-qn  [####################################]  30/30" in screen  # at the end
+    assert "10/30" in screen  # after the first page of three
+    assert "kobo-qn: mới (new) 30, cập nhật (updated) 0" in screen

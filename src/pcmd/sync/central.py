@@ -103,7 +103,7 @@ def to_remote(row: Mapping[str, Any], form: FormSpec, attachments_url: str) -> R
             "application/octet-stream",
         )
         for name in sorted(
-            {values[p] for p in form.binary_paths() if isinstance(values.get(p), str)} - {""}
+            {values[p] for p in form.binary_paths if isinstance(values.get(p), str)} - {""}
         )
     )
     submitter = system.get("submitterName")

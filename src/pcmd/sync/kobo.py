@@ -98,7 +98,7 @@ def answers(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def files(record: Mapping[str, Any], form: FormSpec) -> tuple[FileRef, ...]:
     """Attachments the record's binary fields name, not deleted, with their download URLs."""
-    named = {record[p] for p in form.binary_paths() if isinstance(record.get(p), str) and record[p]}
+    named = {record[p] for p in form.binary_paths if isinstance(record.get(p), str) and record[p]}
     out: list[FileRef] = []
     seen: set[str] = set()
     for item in record.get("_attachments") or ():

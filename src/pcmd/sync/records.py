@@ -42,8 +42,9 @@ class FormSpec:
     version: str
     fields: dict[str, Any]
 
-    def binary_paths(self) -> list[str]:
-        return [p for p, info in self.fields.items() if info.get("type") == "binary"]
+    @cached_property
+    def binary_paths(self) -> tuple[str, ...]:
+        return tuple(p for p, info in self.fields.items() if info.get("type") == "binary")
 
     @cached_property
     def layouts(self) -> dict[tuple[str, ...], Layout]:
