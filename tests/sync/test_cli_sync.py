@@ -223,3 +223,36 @@ def test_sync_run__on_a_terminal__progress_bar_then_summary(
     assert "kobo-qn  [####################################]  30/30" in screen  # at the end
     assert "10/30" in screen  # after the first page of three
     assert "kobo-qn: mới (new) 30, cập nhật (updated) 0" in screen
+
+
+def test_scheduler_command__syncs_sources_then_stops_on_sigterm(
+    cli_env: dict[str, str], kobo: KoboEnv, engine: Engine
+) -> None:
+    from pcmd.db.models import SchedulerLock
+
+    for i in range(3):
+        kobo.fake.add(outreach_answers(new_id(), students=i))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pcmd", "scheduler"],
+        env={**os.environ, **cli_env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(submissions(engine)) < 3:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the scheduler did not sync"
+            time.sleep(0.2)
+        with transaction(engine) as session:
+            lock = session.get(SchedulerLock, "scheduler")
+            assert lock is not None
+            holder = lock.holder
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"as {holder}" in out
+    with transaction(engine) as session:
+        assert session.get(SchedulerLock, "scheduler") is None  # released on the way out
