@@ -42,6 +42,7 @@ version.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import statistics
 import string
@@ -67,11 +68,12 @@ FINE_TOO_LARGE = 200_000_000
 MAX_DISTANCE_KM = 30.0
 # Outliers (OUT_001): Iglewicz and Hoaglin's modified z-score, 0.6745·(x − median)/MAD, over the
 # commune's earlier counted records of the same form. A value is flagged when z > 3.5, it is at
-# least twice the median ("≫"), and at least 10 above it (so 2 → 12 workers is not news), given
-# at least 10 earlier records. validate.py keeps the last OUTLIER_WINDOW of them.
+# least twice the median ("≫"), and at least 10 above it (so 2 → 11 workers is not news), given
+# at least 10 earlier records. The history is the last OUTLIER_WINDOW of them: enough for a
+# stable median and MAD, recent enough to follow a commune whose activities grow over the years.
 OUTLIER_Z = 3.5
 OUTLIER_MIN_HISTORY = 10
-OUTLIER_WINDOW = 60
+OUTLIER_WINDOW = 30
 OUTLIER_MIN_RATIO = 2.0
 OUTLIER_MIN_EXCESS = 10.0
 EARTH_RADIUS_KM = 6371.0088
@@ -222,12 +224,15 @@ def check_record(data: Data, ctx: RuleContext, *, cross: bool | None = None) -> 
     """The issues of one submission: every rule, or only the cross-record (True) or the
     record-only (False) ones. One issue per (rule, field) at most."""
     issues: dict[tuple[str, str | None], Issue] = {}
-    for item in RULES.values():
-        if cross is not None and item.cross != cross:
-            continue
+    for item in RULES.values() if cross is None else _by_kind(cross):
         for finding in item.check(data, ctx):
             issues.setdefault((item.code, finding.field), item.render(finding))
     return list(issues.values())
+
+
+@functools.cache
+def _by_kind(cross: bool) -> tuple[Rule, ...]:
+    return tuple(r for r in RULES.values() if r.cross == cross)
 
 
 def rule_rows() -> list[dict[str, str]]:
@@ -260,10 +265,14 @@ def _number(value: object) -> float | None:
 
 
 def _date(value: object) -> dt.date | None:
-    if not isinstance(value, str):
-        return None
+    return _iso_date(value) if isinstance(value, str) else None
+
+
+@functools.lru_cache(maxsize=8192)
+def _iso_date(text: str) -> dt.date | None:
+    # Cached: a run reads the same few thousand dates for 100,000 records, several times each.
     try:
-        return dt.date.fromisoformat(value)
+        return dt.date.fromisoformat(text)
     except ValueError:
         return None
 
