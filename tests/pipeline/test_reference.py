@@ -3,14 +3,24 @@ all or nothing, re-import replaces values, Excel's BOM accepted."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from sqlalchemy import Engine, select
 
 from pcmd.db.engine import transaction
-from pcmd.db.models import AuditLog, Establishment, FormMedia, ReferenceValue, Target
+from pcmd.db.models import (
+    AuditLog,
+    Establishment,
+    FormMedia,
+    ProgrammeFile,
+    ReferenceValue,
+    Target,
+)
 from pcmd.errors import ImportFileError
 from pcmd.forms.registry import get_form, refresh_media
 from pcmd.pipeline.orgunits import load_shipped
+from pcmd.pipeline.programme import EXAMPLE_PLAN, shipped_text
 from pcmd.pipeline.reference import (
     ImportResult,
     import_establishments,
@@ -272,6 +282,28 @@ def target_rows(engine: Engine) -> dict[tuple[str, str, str], float]:
         return {(i, o, p): t for i, o, p, t in rows}
 
 
+def test_import_targets__indicators_of_programme_1629_by_default(units: Engine) -> None:
+    text = "indicator,org_unit,period,target\nTT3A,51,2026,70\ntt1,51,2026,70\nQN1,51,2026,5\n"
+    with pytest.raises(ImportFileError) as err, transaction(units) as s:
+        import_targets(s, text, "t.csv")
+    found = problems(err)
+    assert sorted(found) == [3, 4]
+    assert "no indicator tt1 in the programmes in use; known: BC1, DT1, DT2, HD1" in found[3]
+    assert "pcmd programmes add" in found[4]
+
+
+def test_import_targets__indicator_of_a_plan_switched_on__accepted(units: Engine) -> None:
+    text = "indicator,org_unit,period,target\nKH1,51,2026,5300\n"
+    with pytest.raises(ImportFileError, match="no indicator KH1"), transaction(units) as s:
+        import_targets(s, text, "t.csv")
+    plan = shipped_text(EXAMPLE_PLAN)
+    with transaction(units) as s:
+        s.add(ProgrammeFile(programme="ke_hoach_51_2026", filename=EXAMPLE_PLAN, content=plan,
+                            sha256=hashlib.sha256(plan.encode()).hexdigest()))  # fmt: skip
+    with transaction(units) as s:
+        assert import_targets(s, text, "t.csv") == ImportResult(1, 0, 0)
+
+
 def test_import_targets__periods_canonical_and_upsert(units: Engine) -> None:
     with transaction(units) as s:
         first = import_targets(
@@ -295,7 +327,7 @@ def test_import_targets__periods_canonical_and_upsert(units: Engine) -> None:
 def test_import_targets__bad_rows__every_line_reported(units: Engine) -> None:
     text = (
         "indicator,org_unit,period,target\n"
-        "tt1,51,2026,80\n"  # 2 lower case id
+        "TT 1,51,2026,80\n"  # 2 a space in the id
         "TT1,5,2026,80\n"  # 3 unknown unit
         "TT1,51,2026Q5,80\n"  # 4 bad quarter
         "TT1,51,2026,-1\n"  # 5 negative
@@ -315,6 +347,6 @@ def test_import_targets__bad_rows__every_line_reported(units: Engine) -> None:
     assert "cannot be negative" in found[5]
     assert "is not a number" in found[6]
     assert "invalid period '2026-07'" in found[7]
-    assert "no indicator TT9 in the programme" in found[8]
+    assert "no indicator TT9 in the programmes in use" in found[8]
     assert "repeats line 9" in found[10]
     assert target_rows(units) == {}

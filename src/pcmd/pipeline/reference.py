@@ -27,10 +27,19 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from pcmd.db.models import AuditLog, Establishment, OrgUnit, ReferenceValue, Target, utcnow
+from pcmd.db.models import (
+    AuditLog,
+    Establishment,
+    OrgUnit,
+    ProgrammeFile,
+    ReferenceValue,
+    Target,
+    utcnow,
+)
 from pcmd.errors import ImportFileError, RowProblem
 from pcmd.pipeline.contract import ESTABLISHMENT_TYPES
 from pcmd.pipeline.periods import MAX_YEAR, MIN_YEAR, PeriodError, parse_period
+from pcmd.pipeline.programme import resolve_all
 
 REFERENCE_COLUMNS = ("org_unit", "year", "key", "value")
 ESTABLISHMENT_COLUMNS = ("id", "name", "type", "commune", "address", "license_no", "status")
@@ -45,8 +54,8 @@ REFERENCE_KEYS = (
     "sex_workers_estimated",
 )
 ESTABLISHMENT_STATUSES = ("active", "closed")
-# Indicator ids as programme files write them (TT1, TT3A, KT1 …).
-INDICATOR_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
+# Indicator ids as programme files allow them (programme.ID_PATTERN), within targets.indicator.
+INDICATOR_RE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 # An establishment id is a choice name in establishments.csv: no spaces, short.
 ESTABLISHMENT_ID_RE = re.compile(r"^\S{1,64}$")
 MAX_LENGTHS = {"name": 300, "address": 500, "license_no": 100}
@@ -374,6 +383,13 @@ def import_establishments(
 # --- targets -----------------------------------------------------------------------------------
 
 
+def programme_indicators(session: Session) -> set[str]:
+    """The indicator ids of Programme 1629 and of every programme file switched on."""
+    files = session.execute(select(ProgrammeFile.filename, ProgrammeFile.content)).all()
+    programmes = resolve_all((filename, content) for filename, content in files)
+    return {ind.id for programme in programmes.values() for ind in programme.indicators}
+
+
 def import_targets(
     session: Session,
     text: str,
@@ -384,10 +400,11 @@ def import_targets(
 ) -> ImportResult:
     """Check and upsert `indicator,org_unit,period,target` rows in the caller's transaction.
 
-    `indicators`, when given, is the set of indicator ids the programmes define; an id outside it
-    is an error (a target for a misspelt indicator would never be read). Periods are stored in
-    their canonical form (`2026q3` → `2026Q3`).
+    An indicator must be one the programmes define (`indicators`, by default those of the
+    programmes switched on): a target for a misspelt id would never be read. Periods are stored
+    in their canonical form (`2026q3` → `2026Q3`).
     """
+    known = programme_indicators(session) if indicators is None else set(indicators)
     units = _units_in_force(session)
     problems: list[RowProblem] = []
     parsed: dict[tuple[str, str, str], tuple[float, int]] = {}
@@ -399,13 +416,14 @@ def import_targets(
         indicator, code = row["indicator"], row["org_unit"]
         if not INDICATOR_RE.match(indicator):
             bad.append(
-                f"mã chỉ tiêu {indicator!r} không hợp lệ (invalid indicator id): upper-case "
-                "letters, digits and _, e.g. TT1 or TT3A"
+                f"mã chỉ tiêu {indicator!r} không hợp lệ (invalid indicator id): letters, "
+                "digits, _ . - and at most 32 characters, e.g. TT1 or TT3A"
             )
-        elif indicators is not None and indicator not in indicators:
+        elif indicator not in known:
             bad.append(
-                f"chỉ tiêu {indicator} không có trong chương trình (no indicator {indicator} in "
-                f"the programme); known: {', '.join(sorted(indicators))}"
+                f"chỉ tiêu {indicator} không có trong các chương trình đang dùng (no indicator "
+                f"{indicator} in the programmes in use; known: {', '.join(sorted(known))}). Fix: "
+                "correct the id, or first add the plan that defines it (pcmd programmes add)"
             )
         if (why := _unit_problem(code, units)) is not None:
             bad.append(why)
