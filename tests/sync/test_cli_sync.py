@@ -70,6 +70,12 @@ def test_source_add_list_remove__secrets_only_by_name(
     )  # fmt: skip
     assert unknown_form.returncode == 1
     assert "no form 'pcmd_khac'" in unknown_form.stderr
+    reserved = pcmd(
+        "source", "add", "kobo", "pipeline", "--url", "https://kf.kobotoolbox.org",
+        "--token-env", "T", "--asset", "aX", "--form", "pcmd_outreach", env=env,
+    )  # fmt: skip
+    assert reserved.returncode == 1
+    assert "the name 'pipeline' is reserved" in reserved.stderr
     removed = pcmd("source", "remove", "central-hn", env=env)
     assert removed.returncode == 0, removed.stderr
     assert "central-hn" not in pcmd("source", "list", env=env).stdout

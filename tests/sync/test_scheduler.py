@@ -167,12 +167,16 @@ def test_run_pipeline_after_sync__calls_pipeline_when_present(
     import sys
     import types
 
-    calls: list[tuple[Settings, Engine]] = []
+    calls: list[Engine] = []
     module = types.ModuleType("pcmd.pipeline.run")
-    module.run_pipeline = lambda *, settings, engine: calls.append((settings, engine))  # type: ignore[attr-defined]
+    module.run_pipeline = calls.append  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "pcmd.pipeline.run", module)
     run_pipeline_after_sync(settings, engine, SyncReport("kobo-a", new=3))
-    assert calls == [(settings, engine)]
+    assert calls == [engine]
+    # where there is no pipeline, nothing happens
+    monkeypatch.setitem(sys.modules, "pcmd.pipeline.run", None)
+    run_pipeline_after_sync(settings, engine, SyncReport("kobo-a", new=3))
+    assert calls == [engine]
 
 
 def test_serve_lifespan__scheduler_setting_starts_and_stops_it(

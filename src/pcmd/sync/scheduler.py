@@ -55,22 +55,24 @@ AfterSyncFn = Callable[[Settings, Engine, SyncReport], None]
 def run_pipeline_after_sync(settings: Settings, engine: Engine, report: SyncReport) -> None:
     """Run the pipeline after a sync that changed something, when pcmd has one.
 
-    The pipeline (validation, normalisation, indicators) is `pcmd.pipeline.run`, written
-    separately; it is imported lazily and, until it exists, this hook does nothing.
+    The pipeline (validation, normalisation, indicators) is `pcmd.pipeline.run.run_pipeline`,
+    written separately; it is imported lazily and, where it does not exist, this does nothing.
+    It finds what changed by `submissions.updated_at`, which the sync moves for every new
+    version, review change and deletion.
     """
     try:
         module = importlib.import_module("pcmd.pipeline.run")
-    except ModuleNotFoundError as exc:
+    except ImportError as exc:
         if exc.name != "pcmd.pipeline.run":
             raise
-        log.debug("no pipeline yet (pcmd.pipeline.run): nothing to run after %s", report.source)
+        log.debug("no pipeline (pcmd.pipeline.run): nothing to run after %s", report.source)
         return
-    run: Any = getattr(module, "run_pipeline", None) or getattr(module, "run", None)
+    run: Any = getattr(module, "run_pipeline", None)
     if run is None:
         log.warning("pcmd.pipeline.run has no run_pipeline(); the pipeline was not run")
         return
     log.info("running the pipeline after %s", report.summary())
-    run(settings=settings, engine=engine)
+    run(engine)
 
 
 class Lease:

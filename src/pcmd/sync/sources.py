@@ -23,6 +23,8 @@ from pcmd.errors import SyncError
 Kind = Literal["kobo", "central"]
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+# sync_state rows that are not sources' cursors (pcmd.pipeline.run keeps its own there)
+RESERVED_NAMES = frozenset({"pipeline"})
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,11 @@ def add_source(
     actor: str = "cli",
 ) -> SourceConfig:
     _check(name, NAME_RE, "tên nguồn (source name)", "kobo-quang-ngai")
+    if name in RESERVED_NAMES:
+        raise SyncError(
+            f"Tên {name!r} đã dành cho pcmd (the name {name!r} is reserved: the pipeline keeps "
+            "its own cursor under it). Fix: pick another name, e.g. kobo-quang-ngai."
+        )
     envs = {
         "token_env": token_env,
         "user_env": user_env,
