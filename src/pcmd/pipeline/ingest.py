@@ -378,11 +378,6 @@ def ingest(
     )
 
 
-SET_CURRENT_MANY = (
-    update(SUB).where(SUB.c.id == bindparam("sid")).values(current_version_id=bindparam("vid"))
-)
-
-
 def ingest_new(
     conn: Connection, incomings: Sequence[Incoming], forms: FormLookup
 ) -> list[IngestResult | None]:
@@ -485,12 +480,14 @@ def ingest_new(
             )
         ],
     )
-    by_instance = _ids(conn, VER, [t[2].instance_id for t in taken])
-    version_ids = [by_instance[t[2].instance_id] for t in taken]
-    conn.execute(
-        SET_CURRENT_MANY,
-        [{"sid": sid, "vid": vid} for sid, vid in zip(submission_ids, version_ids, strict=True)],
-    )
+    # each of these submissions has exactly the one version just written: point at it
+    only_version = select(VER.c.id).where(VER.c.submission_id == SUB.c.id).scalar_subquery()
+    for at in range(0, len(submission_ids), 500):
+        conn.execute(
+            update(SUB)
+            .where(SUB.c.id.in_(submission_ids[at : at + 500]))
+            .values(current_version_id=only_version)
+        )
     for sid, (at, _incoming, inst, _form, _data, root) in zip(submission_ids, taken, strict=True):
         results[at] = IngestResult(
             status="created",

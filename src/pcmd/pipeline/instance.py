@@ -125,22 +125,41 @@ def type_value(text: str, bind_type: str, control: str | None) -> Any:
     return text
 
 
+Kinds = dict[str, tuple[str, str | None]]
+_KINDS: dict[int, tuple[dict[str, Any], Kinds, tuple[str, ...]]] = {}
+
+
+def _kinds(fields: dict[str, Any]) -> tuple[Kinds, tuple[str, ...]]:
+    """(path → (bind type, control), binary paths) of a form version's fields, worked out once
+    per fields dict (the form lookup keeps one per version): typing runs for every submission
+    and every pulled record. The entry holds the dict itself, so its id cannot be reused."""
+    hit = _KINDS.get(id(fields))
+    if hit is not None and hit[0] is fields:
+        return hit[1], hit[2]
+    kinds: Kinds = {
+        path: (info.get("type", "string"), info.get("control")) for path, info in fields.items()
+    }
+    binary = tuple(path for path, info in fields.items() if info.get("type") == "binary")
+    if len(_KINDS) > 256:
+        _KINDS.clear()
+    _KINDS[id(fields)] = (fields, kinds, binary)
+    return kinds, binary
+
+
 def typed_values(values: dict[str, str], fields: dict[str, Any]) -> dict[str, Any]:
     """All values of an instance typed by its form version's fields (path → bind info)."""
+    kinds, _binary = _kinds(fields)
     out: dict[str, Any] = {}
     for path, text in values.items():
-        info = fields.get(path)
-        if info is None:
+        kind = kinds.get(path)
+        if kind is None:
             out[path] = text or None
         else:
-            out[path] = type_value(text, info.get("type", "string"), info.get("control"))
+            out[path] = type_value(text, kind[0], kind[1])
     return out
 
 
 def binary_names(values: dict[str, str], fields: dict[str, Any]) -> list[str]:
     """File names the instance refers to in its binary (image, audio …) fields."""
-    return sorted(
-        text
-        for path, text in values.items()
-        if text and fields.get(path, {}).get("type") == "binary"
-    )
+    binary = _kinds(fields)[1]
+    return sorted(text for path in binary if (text := values.get(path)))
