@@ -143,7 +143,7 @@ def reference_csv(
                 (commune, year, "establishment_workers", workers_by_commune.get(commune, 0))
             )
         rows.append((province, year, "industrial_workers", rng.randint(38_000, 46_000)))
-        rows.append((province, year, "officials_province", rng.randint(160, 220)))
+        rows.append((province, year, "officials_province", rng.randint(700, 900)))
         rows.append((province, year, "sex_workers_estimated", rng.randint(250, 400)))
     return _csv(("org_unit", "year", "key", "value"), rows)
 
@@ -211,7 +211,7 @@ def training(province: str, commune: str, day: dt.date, rng: random.Random) -> b
         f"<participants><n_province_staff>{prov}</n_province_staff>"
         f"<n_commune_staff>{comm}</n_commune_staff><n_police>{police}</n_police>"
         f"<n_collaborators>{collab}</n_collaborators><n_other>{other}</n_other>"
-        f"<new_province_staff>{prov // 2}</new_province_staff>"
+        f"<new_province_staff>{prov // 3}</new_province_staff>"
         f"<new_commune_staff>{comm // 2}</new_commune_staff>"
         f"<n_female>{rng.randint(0, total)}</n_female><n_total>{total}</n_total>"
         f"</participants><attendance_photo/><notes/>"

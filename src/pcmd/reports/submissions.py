@@ -8,8 +8,9 @@ space-separated, like ODK Central's CSV.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -58,7 +59,18 @@ def form_fields(session: Session, form: Form) -> list[str]:
     return paths
 
 
-def submissions_table(session: Session, form_id: str, project_id: int = 1) -> Table:
+def submissions_table(
+    session: Session,
+    form_id: str,
+    project_id: int = 1,
+    *,
+    communes: Sequence[str] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    counted_only: bool = False,
+) -> Table:
+    """The form's current submissions, optionally only those of `communes` with an activity
+    date in [start, end], and (`counted_only`) without the rejected ones."""
     form = session.scalar(
         select(Form).where(Form.project_id == project_id, Form.form_id == form_id)
     )
@@ -75,6 +87,14 @@ def submissions_table(session: Session, form_id: str, project_id: int = 1) -> Ta
         .order_by(Submission.submitted_at, Submission.id)
         .execution_options(yield_per=1000)
     )
+    if communes is not None:
+        query = query.where(Submission.commune_code.in_(communes))
+    if start is not None:
+        query = query.where(Submission.activity_date >= start)
+    if end is not None:
+        query = query.where(Submission.activity_date <= end)
+    if counted_only:
+        query = query.where(Submission.review_state != "rejected")
 
     def rows() -> Iterator[dict[str, Any]]:
         for submission, version in session.execute(query):

@@ -39,7 +39,7 @@ from pcmd.db.models import (
     ValidationIssue,
     utcnow,
 )
-from pcmd.errors import AuthError
+from pcmd.errors import AuthError, PcmdError
 from pcmd.forms.xform import Labels, read_labels
 from pcmd.pipeline.periods import PeriodError, parse_period
 from pcmd.server import i18n
@@ -214,7 +214,7 @@ class Web:
 
     async def home(self, request: Request) -> Response:
         user = await run_in_threadpool(self.user, request)
-        return RedirectResponse("/submissions" if user else "/login", status_code=303)
+        return RedirectResponse("/dashboard" if user else "/login", status_code=303)
 
     # --- scope helpers --------------------------------------------------------------------
     @staticmethod
@@ -265,6 +265,9 @@ class Web:
             "state": q.get("state", ""),
             "issues": q.get("issues", "") == "1",
             "ids": q.get("ids", ""),
+            # provenance: the submissions an indicator's numerator is made of (DESIGN §8)
+            "indicator": q.get("indicator", ""),
+            "org": q.get("org", ""),
         }
         try:
             page = max(1, int(q.get("page", "1")))
@@ -349,6 +352,8 @@ class Web:
         if filters["ids"]:
             ids = [int(i) for i in filters["ids"].split(",") if i.strip().isdigit()]
             query = query.where(Submission.id.in_(ids))
+        if filters["indicator"] and filters["org"] and filters["period"]:
+            query = query.where(Submission.id.in_(self._provenance(session, user, filters)))
         if filters["period"]:
             try:
                 period = parse_period(filters["period"])
@@ -388,6 +393,33 @@ class Web:
             "forms": forms,
             "error": error,
         }
+
+    def _provenance(self, session: Session, user: Scope, filters: dict[str, Any]) -> list[int]:
+        """Ids behind an indicator's numerator for a unit the user may see (else a 404)."""
+        from pcmd.pipeline.query import submission_ids
+
+        org = filters["org"]
+        unit = session.execute(
+            select(OrgUnit.level, OrgUnit.parent_code).where(
+                OrgUnit.code == org, OrgUnit.valid_to.is_(None)
+            )
+        ).first()
+        if unit is None:
+            raise NotVisible
+        ancestors = [unit.parent_code] if unit.parent_code else []
+        if unit.level == "commune" and unit.parent_code:
+            ancestors.append("VN")
+        if not user.sees_unit(org, ancestors):
+            raise NotVisible
+        try:
+            return submission_ids(
+                session.connection(),
+                indicator=filters["indicator"],
+                period=filters["period"],
+                org=org,
+            )
+        except (PeriodError, PcmdError):
+            return []
 
     async def submission(self, request: Request, user: Scope) -> Response:
         sid = int(request.path_params["sid"])
