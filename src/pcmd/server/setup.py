@@ -145,14 +145,14 @@ class SetupPages:
     async def upload(self, request: Request, user: Scope) -> Response:
         """A new workbook version: pyxform + ODK Validate; errors shown by row."""
         self.admin_only(user)
-        form = await request.form(max_files=1)
-        await self.web.check_csrf(request)
-        upload = form.get("workbook")
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            request.session["flash_error"] = "Chưa chọn tệp .xlsx (no .xlsx file chosen)."
-            return RedirectResponse("/setup", status_code=303)
-        content = await upload.read(MAX_WORKBOOK + 1)
-        name = upload.filename
+        async with request.form(max_files=1) as form:  # closes the spooled upload
+            await self.web.check_csrf(request)
+            upload = form.get("workbook")
+            if not isinstance(upload, UploadFile) or not upload.filename:
+                request.session["flash_error"] = "Chưa chọn tệp .xlsx (no .xlsx file chosen)."
+                return RedirectResponse("/setup", status_code=303)
+            content = await upload.read(MAX_WORKBOOK + 1)
+            name = upload.filename
 
         def build() -> str:
             if len(content) > MAX_WORKBOOK:
