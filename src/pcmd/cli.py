@@ -1060,6 +1060,198 @@ def scheduler_command(ctx: Context) -> None:
         engine.dispose()
 
 
+# --- pipeline and indicators -----------------------------------------------------------------
+
+
+@cli.group()
+def pipeline() -> None:
+    """Kiểm tra, chuẩn hoá và tính chỉ tiêu (validate, normalise, compute the indicators)."""
+
+
+@pipeline.command("run")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Recompute everything: re-validate and re-normalise every submission, rebuild the "
+    "cube and every stored value (default: only what changed since the last run).",
+)
+@click.option(
+    "--today",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Take this date as today (default: today in Vietnam): periods begun, TT2's months.",
+)
+@pass_ctx
+def pipeline_run(ctx: Context, full: bool, today: dt.datetime | None) -> None:
+    """Chạy pipeline (run the pipeline): validate, normalise and aggregate what changed."""
+    from pcmd.db.engine import engine_from_settings
+    from pcmd.pipeline.run import run_pipeline
+
+    engine = engine_from_settings(ctx.settings())
+    try:
+        summary = run_pipeline(engine, full=full, today=today.date() if today else None)
+    finally:
+        engine.dispose()
+    click.echo(summary.describe())
+
+
+@cli.command("indicators")
+@click.option("--period", required=True, help="YYYYMM, YYYYQn, YYYY or YYYY-YYYY (2021-2025).")
+@click.option("--org", default="VN", show_default=True, help="Org unit code: VN, 51, 21025 …")
+@click.option(
+    "--level",
+    type=click.Choice(["country", "province", "commune"]),
+    help="List the units of this level under --org (default: --org itself).",
+)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@click.option("--programme", default="pcmd_1629", show_default=True, help="Programme or plan id.")
+@click.option(
+    "--records",
+    "records_of",
+    metavar="INDICATOR",
+    help="Instead, list the submissions behind INDICATOR's numerator for --org and --period.",
+)
+@pass_ctx
+def indicators_cmd(
+    ctx: Context,
+    period: str,
+    org: str,
+    level: str | None,
+    fmt: str,
+    programme: str,
+    records_of: str | None,
+) -> None:
+    """Chỉ tiêu theo kỳ và đơn vị (indicator values for a period and org unit, DESIGN §8)."""
+    import json
+
+    from pcmd.db.engine import engine_from_settings
+    from pcmd.pipeline import query
+
+    engine = engine_from_settings(ctx.settings())
+    try:
+        if records_of:
+            ids = query.submission_ids(
+                engine, indicator=records_of, period=period, org=org, programme=programme
+            )
+            click.echo(
+                json.dumps(
+                    {
+                        "indicator": records_of,
+                        "org_unit": org,
+                        "period": period,
+                        "submission_ids": ids,
+                    }
+                )
+            )
+            return
+        rows = query.indicator_rows(
+            engine, period=period, org=org, level=level, programme=programme
+        )
+    finally:
+        engine.dispose()
+    click.echo(query.to_json(rows) if fmt == "json" else query.to_csv(rows), nl=fmt == "json")
+
+
+@cli.group()
+def programmes() -> None:
+    """Chương trình và kế hoạch (programme files: the national programme, province plans)."""
+
+
+@programmes.command("list")
+@pass_ctx
+def programmes_list(ctx: Context) -> None:
+    """Liệt kê các chương trình đang tính (list the programmes the pipeline computes)."""
+    from pcmd.db.engine import engine_from_settings
+    from pcmd.pipeline.run import active_programmes
+
+    engine = engine_from_settings(ctx.settings())
+    try:
+        with engine.connect() as conn:
+            found = active_programmes(conn)
+    finally:
+        engine.dispose()
+    for prog in found.values():
+        base = f", extends {prog.extends}" if prog.extends else ""
+        click.echo(
+            f"{prog.id:24} {prog.period:10} {prog.org:4} {len(prog.indicators):3} chỉ tiêu "
+            f"(indicators){base} — {prog.name}"
+        )
+
+
+@programmes.command("add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@pass_ctx
+def programmes_add(ctx: Context, file: str) -> None:
+    """Kiểm tra và bật một tệp chương trình (check a programme file and switch it on; the next
+    `pcmd pipeline run` computes it). A file with the same programme id is replaced."""
+    from pcmd.db.engine import engine_from_settings, write_connection
+    from pcmd.pipeline.run import add_programme
+
+    text = Path(file).read_text(encoding="utf-8")
+    engine = engine_from_settings(ctx.settings())
+    try:
+        with write_connection(engine) as conn:
+            prog = add_programme(conn, text, Path(file).name)
+    finally:
+        engine.dispose()
+    click.echo(
+        f"Đã bật (switched on) {prog.id}: {len(prog.indicators)} chỉ tiêu (indicators), "
+        f"{prog.org}, {prog.period}. Next: pcmd pipeline run"
+    )
+
+
+@programmes.command("remove")
+@click.argument("programme_id")
+@pass_ctx
+def programmes_remove(ctx: Context, programme_id: str) -> None:
+    """Tắt một tệp chương trình và xoá các giá trị của nó (switch a programme file off)."""
+    from pcmd.db.engine import engine_from_settings, write_connection
+    from pcmd.pipeline.run import remove_programme
+
+    engine = engine_from_settings(ctx.settings())
+    try:
+        with write_connection(engine) as conn:
+            remove_programme(conn, programme_id)
+    finally:
+        engine.dispose()
+    click.echo(f"Đã tắt (switched off) {programme_id}.")
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--period", required=True, help="Quarter (2026Q3) or year (2026).")
+@click.option("--org", default="VN", show_default=True, help="Org unit code.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="FILE.xlsx (Excel), FILE.zip (CSV tables) or FILE.json (DHIS2).",
+)
+@pass_ctx
+def report(ctx: Context, period: str, org: str, out: str) -> None:
+    """Lập báo cáo gửi cấp trên (the report for a unit and period: Excel, CSV or DHIS2)."""
+    from pcmd.db.engine import engine_from_settings, transaction
+    from pcmd.reports.build import report_data
+    from pcmd.reports.excel import csv_tables, dhis2_data_value_set, workbook
+
+    suffix = Path(out).suffix.lower()
+    if suffix not in (".xlsx", ".zip", ".json"):
+        raise PcmdError(f"{out}: cần đuôi .xlsx, .zip hoặc .json (use .xlsx, .zip or .json).")
+    engine = engine_from_settings(ctx.settings())
+    with transaction(engine) as session:
+        data = report_data(session, org, period, dt.date.today())
+    engine.dispose()
+    if suffix == ".xlsx":
+        content = workbook(data)
+    elif suffix == ".zip":
+        content = csv_tables(data)
+    else:
+        content = dhis2_data_value_set([*data.indicators, *data.breakdown]).encode("utf-8")
+    Path(out).write_bytes(content)
+    click.echo(f"{out}: {data.unit_name}, {period}, {len(data.indicators)} chỉ tiêu (indicators)")
+
+
 # --- entry point -----------------------------------------------------------------------------
 
 

@@ -1,0 +1,297 @@
+"""Normalisation: the counted submissions as tidy fact tables, one typed row per activity.
+
+A submission has a row in its form's fact table (`fact_outreach`, `fact_training`,
+`fact_inspection`, models.FACT_TABLES) exactly when it counts in the indicators (DESIGN §4:
+current version, not deleted, not rejected, no open error) and can be placed: a commune known to
+the org-unit list and an activity date. The row holds the current version's values typed as the
+contract says (models.FACT_FIELDS), the commune and its province, the activity date and its
+month (YYYYMM), and the submission and version ids, so every number can be traced back.
+
+Rows are replaced per submission, so running this again on the same ids changes nothing; the
+commune-months whose rows changed (before or after) are returned for the cube (cube.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, exists, insert, select
+
+from pcmd.db.models import (
+    FACT_FIELDS,
+    FACT_TABLES,
+    Base,
+    Form,
+    OrgUnit,
+    Submission,
+    SubmissionVersion,
+    ValidationIssue,
+    fact_column,
+)
+
+TABLES = Base.metadata.tables
+SUB = TABLES[Submission.__tablename__]
+VER = TABLES[SubmissionVersion.__tablename__]
+FORM = TABLES[Form.__tablename__]
+ISSUE = TABLES[ValidationIssue.__tablename__]
+ORG = TABLES[OrgUnit.__tablename__]
+
+CHUNK = 2000  # ids per IN (...) list and rows per insert batch
+# Calculated totals are strings in the XForm binds (a `calculate` has no type), so the pipeline
+# adds the parts itself: DESIGN §6 defines each total as the sum of these.
+TOTALS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pcmd_outreach": (
+        "reach/n_total",
+        (
+            "reach/n_establishment_workers",
+            "reach/n_industrial_workers",
+            "reach/n_students",
+            "reach/n_general",
+        ),
+    ),
+    "pcmd_training": (
+        "participants/n_total",
+        (
+            "participants/n_province_staff",
+            "participants/n_commune_staff",
+            "participants/n_police",
+            "participants/n_collaborators",
+            "participants/n_other",
+        ),
+    ),
+}
+
+Cell = tuple[str, int, str]  # (commune, month YYYYMM, province)
+
+
+@dataclass
+class NormaliseResult:
+    written: int = 0  # fact rows written
+    removed: int = 0  # fact rows of submissions that no longer count (or moved)
+    unplaced: int = 0  # counted submissions without a known commune or an activity date
+    cells: set[Cell] = field(default_factory=set)  # commune-months whose facts changed
+
+
+def counted_condition() -> Any:
+    """DESIGN §4 in SQL, on `submissions`: current, not deleted, not rejected, and no open
+    validation issue of severity error on the current version."""
+    blocking = exists().where(
+        ISSUE.c.submission_id == SUB.c.id,
+        ISSUE.c.version_id == SUB.c.current_version_id,
+        ISSUE.c.severity == "error",
+        ISSUE.c.status == "open",
+    )
+    return and_(
+        SUB.c.deleted.is_(False),
+        SUB.c.review_state != "rejected",
+        SUB.c.current_version_id.is_not(None),
+        ~blocking,
+    )
+
+
+def month_number(day: dt.date) -> int:
+    return day.year * 100 + day.month
+
+
+class Places:
+    """Commune code → its province, era-aware: the unit with that code in force on the activity
+    date, else the one in force now, else the latest (commune codes are unique only within an
+    era, DESIGN §5)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.eras: dict[str, list[tuple[dt.date, dt.date | None, str | None]]] = {}
+        rows = conn.execute(
+            select(ORG.c.code, ORG.c.valid_from, ORG.c.valid_to, ORG.c.parent_code).where(
+                ORG.c.level == "commune"
+            )
+        )
+        for row in rows:
+            self.eras.setdefault(row.code, []).append(
+                (row.valid_from, row.valid_to, row.parent_code)
+            )
+        for eras in self.eras.values():
+            eras.sort(key=lambda e: e[0])
+
+    def province(self, commune: str, day: dt.date) -> str | None:
+        eras = self.eras.get(commune)
+        if not eras:
+            return None
+        for start, end, parent in eras:
+            if start <= day and (end is None or day < end):
+                return parent
+        for _start, end, parent in reversed(eras):
+            if end is None:
+                return parent
+        return eras[-1][2]
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _float(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _text(value: object, limit: int) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, list):
+        value = " ".join(str(v) for v in value)
+    text = str(value).strip()
+    return text[:limit] or None
+
+
+def typed_row(form_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The fact columns of one form's record from its typed values (SubmissionVersion.data).
+
+    A value that does not have the contract's type becomes NULL: such a record carries a
+    validation error and does not count, unless a reviewer accepted it as it is.
+    """
+    out: dict[str, Any] = {}
+    for path, kind in FACT_FIELDS[form_id]:
+        value = data.get(path)
+        col = fact_column(path)
+        if kind in ("int", "bigint"):
+            out[col] = _int(value)
+        elif kind == "float":
+            out[col] = _float(value)
+        elif kind == "choices":
+            out[col] = _text(value, 400)
+        elif kind == "code":
+            out[col] = _text(value, 64)
+        else:
+            out[col] = _text(value, 32)
+    total = TOTALS.get(form_id)
+    if total is not None:
+        path, parts = total
+        out[fact_column(path)] = sum(out[fact_column(p)] or 0 for p in parts)
+    return out
+
+
+def _chunks(items: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _counted_rows(conn: Connection, ids: Sequence[int] | None, after: int = 0) -> Any:
+    query = (
+        select(
+            SUB.c.id,
+            SUB.c.current_version_id,
+            SUB.c.commune_code,
+            SUB.c.activity_date,
+            FORM.c.form_id,
+            VER.c.data,
+        )
+        .join(FORM, FORM.c.id == SUB.c.form_pk)
+        .join(VER, VER.c.id == SUB.c.current_version_id)
+        .where(counted_condition(), FORM.c.form_id.in_(list(FACT_FIELDS)))
+        .order_by(SUB.c.id)
+    )
+    if ids is not None:
+        return conn.execute(query.where(SUB.c.id.in_(ids)))
+    return conn.execute(query.where(SUB.c.id > after).limit(CHUNK * 5))
+
+
+def _place(
+    places: Places, rows: Sequence[Row[Any]], result: NormaliseResult
+) -> dict[str, list[dict[str, Any]]]:
+    by_form: dict[str, list[dict[str, Any]]] = {f: [] for f in FACT_FIELDS}
+    for row in rows:
+        day = row.activity_date
+        if isinstance(day, str):
+            day = dt.date.fromisoformat(day)
+        province = places.province(row.commune_code, day) if row.commune_code and day else None
+        if province is None:
+            result.unplaced += 1
+            continue
+        month = month_number(day)
+        data = row.data if isinstance(row.data, dict) else {}
+        by_form[row.form_id].append(
+            {
+                "submission_id": row.id,
+                "version_id": row.current_version_id,
+                "commune_code": row.commune_code,
+                "province_code": province,
+                "activity_date": day,
+                "month": month,
+                "reporter_org": _text(data.get("reporter_org"), 32),
+                **typed_row(row.form_id, data),
+            }
+        )
+        result.cells.add((row.commune_code, month, province))
+    return by_form
+
+
+def _insert(conn: Connection, by_form: dict[str, list[dict[str, Any]]]) -> int:
+    written = 0
+    for form_id, rows in by_form.items():
+        if rows:
+            conn.execute(insert(FACT_TABLES[form_id]), rows)
+            written += len(rows)
+    return written
+
+
+def normalise(conn: Connection, submission_ids: Sequence[int] | None) -> NormaliseResult:
+    """Bring the fact rows of `submission_ids` (None: every submission) in line with what
+    counts now, in the caller's transaction."""
+    result = NormaliseResult()
+    places = Places(conn)
+    if submission_ids is None:
+        for table in FACT_TABLES.values():
+            conn.execute(delete(table))
+        after = 0
+        while True:
+            rows = _counted_rows(conn, None, after).all()
+            if not rows:
+                break
+            after = rows[-1].id
+            result.written += _insert(conn, _place(places, rows, result))
+        result.cells.clear()  # everything changed: the caller rebuilds the whole cube
+        return result
+
+    ids = sorted(set(submission_ids))
+    for chunk in _chunks(ids):
+        had: set[int] = set()
+        for table in FACT_TABLES.values():
+            old = conn.execute(
+                select(
+                    table.c.submission_id,
+                    table.c.commune_code,
+                    table.c.month,
+                    table.c.province_code,
+                ).where(table.c.submission_id.in_(chunk))
+            ).all()
+            if old:
+                result.cells.update((r.commune_code, r.month, r.province_code) for r in old)
+                had.update(r.submission_id for r in old)
+                conn.execute(delete(table).where(table.c.submission_id.in_(chunk)))
+        by_form = _place(places, _counted_rows(conn, chunk).all(), result)
+        result.written += _insert(conn, by_form)
+        now = {row["submission_id"] for rows in by_form.values() for row in rows}
+        result.removed += len(had - now)
+    return result
