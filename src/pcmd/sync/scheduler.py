@@ -152,6 +152,7 @@ class SyncScheduler:
         self.failures: dict[str, int] = {}
         self.leader = False
         self._lock = threading.Lock()
+        self._lease_error: str | None = None
         self.scheduler = BackgroundScheduler(
             timezone=dt.UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
@@ -179,8 +180,12 @@ class SyncScheduler:
     def heartbeat(self) -> None:
         try:
             held = self.lease.acquire()
-        except Exception:  # a database hiccup: keep the scheduler alive, try next beat
-            log.exception("scheduler lease check failed")
+            self._lease_error = None
+        except Exception as exc:  # a database hiccup: keep the scheduler alive, try next beat
+            message = f"{exc.__class__.__name__}: {exc}"
+            if message != self._lease_error:  # once per new problem, not every beat
+                log.error("scheduler lease check failed (run `pcmd init`?): %s", message)
+            self._lease_error = message
             held = False
         with self._lock:
             if held and not self.leader:
