@@ -25,6 +25,17 @@ killed pass resumes where it stopped); at the end `since` moves to the server ti
 pass began, less a minute. With --full, a submission pcmd holds that Central no longer lists
 at all (purged) is marked deleted.
 
+Edits and conflicts. Both servers give every edit a new instanceID (Kobo: a new `_uuid` and
+meta/instanceID with meta/deprecatedID, same `_id` and rootUuid; Central: a new meta/instanceID
+under the same `__id`, updatedAt bumped), so an edit always arrives as a new version of the same
+root. The same instanceID with the same typed answers is a duplicate (a submission that also
+came straight from Collect, or XML rebuilt differently): nothing is written but the link. The
+same instanceID with other answers is therefore never an edit the server made: it is refused
+as a conflict (counted as refused, named in `pcmd sync status`), the stored version is kept —
+versions are immutable — and the record is tried again (by every Kobo light scan; on Central
+when it changes or with --full) until a person resolves it, e.g. by editing it on the server,
+which gives it a new instanceID.
+
 Review states: when the remote's status of a record changes, pcmd's review_state follows it
 (Kobo approved → approved, not approved → rejected, on hold → has_issues; Central's own
 states); while the remote's status stays the same, a decision taken in pcmd stands.
