@@ -168,23 +168,28 @@ def test_sync_run__killed_at_random_moments_then_rerun__same_database_as_one_run
     expected = dump(reference)
     reference.dispose()
 
-    # the victim: SIGKILLed three times at random moments, then run to the end
-    kills = 0
-    for _ in range(3):
+    # the victim: SIGKILLed three times, each once its cursor has passed a point (about 20 %,
+    # 45 % and 70 % of the way) plus a random wait inside a page, then run to the end
+    ids = kobo.fake.ids
+    for share in (0.2, 0.45, 0.7):
+        target = ids[int(len(ids) * share) + rng.randrange(30)]
         proc = subprocess.Popen(
             [sys.executable, "-m", "pcmd", "sync", "run"],
             env={**os.environ, **cli_env},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.4, 1.2))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
+        deadline = time.monotonic() + 120
+        while last_id(engine) < target and proc.poll() is None:
+            assert time.monotonic() < deadline, "the sync made no progress"
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0, 0.03))  # a page takes ≥ 20 ms: land inside one
+        assert proc.poll() is None, "the sync ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
-    assert kills >= 2
+        assert proc.returncode == -signal.SIGKILL
     interrupted_at = last_id(engine)
-    assert 0 < interrupted_at < kobo.fake.ids[-1]  # it really stopped part-way
+    assert 0 < interrupted_at < ids[-1]  # it really stopped part-way
     final = pcmd("sync", "run", env=cli_env)
     assert final.returncode == 0, final.stderr
     assert dump(engine) == expected
