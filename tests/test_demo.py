@@ -81,10 +81,10 @@ def test_demo__fills_empty_database_once(tmp_path: Path) -> None:
     with transaction(engine) as s:
         count = s.scalar(select(func.count()).select_from(Submission)) or 0
         assert count > 1000
-        assert s.scalar(select(func.count(func.distinct(Submission.commune_code)))) > 50
+        assert (s.scalar(select(func.count(func.distinct(Submission.commune_code)))) or 0) > 50
         assert s.scalar(select(func.count(func.distinct(Submission.form_pk)))) == 3
-        assert s.scalar(select(func.count()).select_from(Establishment)) > 96 * 2
-        assert s.scalar(select(func.count()).select_from(ReferenceValue)) > 96 * 3
+        assert (s.scalar(select(func.count()).select_from(Establishment)) or 0) > 96 * 2
+        assert (s.scalar(select(func.count()).select_from(ReferenceValue)) or 0) > 96 * 3
         assert s.scalar(select(WebUser.role).where(WebUser.username == "demo")) == (
             "province_reviewer"
         )

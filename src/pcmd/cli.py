@@ -1270,6 +1270,17 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if os.environ.get("PCMD_DEBUG"):
             raise
+        from sqlalchemy.exc import OperationalError, ProgrammingError
+
+        if isinstance(exc, OperationalError | ProgrammingError) and any(
+            word in str(exc.orig) for word in ("no such table", "does not exist", "no such column")
+        ):
+            click.echo(
+                "Lỗi (error): cấu trúc CSDL cũ hơn phiên bản pcmd này (the database schema is "
+                "older than this pcmd). Fix: run `pcmd init`, which migrates it.",
+                err=True,
+            )
+            sys.exit(1)
         click.echo(
             f"Lỗi nội bộ (internal error): {exc.__class__.__name__}: {exc}. "
             "Run again with PCMD_DEBUG=1 for details and report it.",

@@ -16,6 +16,7 @@ from pcmd.db.engine import transaction
 from pcmd.db.files import FileStore
 from pcmd.db.models import Attachment, AuditLog, Establishment, Submission
 from pcmd.pipeline.ingest import Incoming, IncomingFile, ingest_with_retry
+from pcmd.pipeline.run import run_pipeline
 from pcmd.server.accounts import create_user
 from pcmd.settings import Settings
 from tests.server.collect import JPEG, Server, new_id, outreach_xml, running_server
@@ -51,6 +52,7 @@ def site(settings: Settings, engine: Engine) -> Iterator[Site]:
             create_user(s, "xem.qng", PASSWORD, "viewer", ["51"])
             attachment = s.scalar(select(Attachment.id))
         assert attachment is not None
+        run_pipeline(engine, full=True)
         yield Site(server, result.submission_id, attachment)
 
 
@@ -316,3 +318,50 @@ def test_quality__grid_in_scope_only(site: Site) -> None:
     with signed_in(site, "minh.dng") as client:
         page = client.get("/quality", params={"year": "2026"})
         assert "Phường Cẩm Thành" not in page.text
+
+
+def test_dashboard_api_reports__other_province__404(site: Site) -> None:
+    with signed_in(site, "minh.dng") as client:
+        assert client.get("/dashboard", params={"org": "51", "period": "2026"}).status_code == 404
+        api = client.get("/api/v1/indicators", params={"org": "51", "period": "2026"})
+        assert api.status_code == 404
+        report = client.get(
+            "/reports/download", params={"org": "51", "period": "2026", "format": "xlsx"}
+        )
+        assert report.status_code == 404
+        provenance = client.get(
+            "/submissions", params={"indicator": "HD1", "org": "51", "period": "2026"}
+        )
+        assert provenance.status_code == 404
+        own = client.get("/api/v1/indicators", params={"org": "48", "period": "2026"})
+        assert own.status_code == 200
+        assert {r["org_unit"] for r in own.json()} == {"48"}
+
+
+def test_dashboard__own_province__indicators_and_provenance(site: Site) -> None:
+    with signed_in(site, "hoa.qng") as client:
+        page = client.get("/dashboard", params={"org": "51", "period": "2026"})
+        assert page.status_code == 200
+        assert 'data-indicator="HD1"' in page.text
+        api = client.get("/api/v1/indicators", params={"org": "51", "period": "2026"}).json()
+        hd1 = next(r for r in api if r["indicator"] == "HD1")
+        assert hd1 == {
+            "indicator": "HD1",
+            "org_unit": "51",
+            "period": "2026",
+            "numerator": 1,
+            "denominator": None,
+            "value": 1,
+            "unit": "count",
+            "target": None,
+            "status": "no_target",
+        }
+        listed = client.get(
+            "/submissions", params={"indicator": "HD1", "org": "51", "period": "2026"}
+        )
+        assert f'href="/submissions/{site.sub_id}"' in listed.text
+        report = client.get(
+            "/reports/download", params={"org": "51", "period": "2026Q4", "format": "xlsx"}
+        )
+        assert report.status_code == 200
+        assert report.content[:2] == b"PK"

@@ -19,10 +19,12 @@ from starlette.routing import Route
 import pcmd
 from pcmd.db.engine import engine_from_settings
 from pcmd.db.migrate import current_revision, head_revision
+from pcmd.server.dashboard import DashboardPages
 from pcmd.server.hooks import KoboHooks
 from pcmd.server.keys import secret_key
 from pcmd.server.openrosa import OpenRosa
 from pcmd.server.quality import QualityPages
+from pcmd.server.reports import ReportPages
 from pcmd.server.setup import SetupPages
 from pcmd.server.web import Web
 from pcmd.settings import Settings
@@ -68,12 +70,20 @@ def create_app(settings: Settings) -> Starlette:
     openrosa = OpenRosa(settings, engine)
     hooks = KoboHooks(settings, engine)
     web = Web(settings, engine)
+    dashboard = DashboardPages(web)
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
             *openrosa.routes(),
             *hooks.routes(),
-            *web.routes([*SetupPages(web).routes(), *QualityPages(web).routes()]),
+            *web.routes(
+                [
+                    *dashboard.routes(),
+                    *ReportPages(web, dashboard).routes(),
+                    *SetupPages(web).routes(),
+                    *QualityPages(web).routes(),
+                ]
+            ),
         ],
         middleware=[
             Middleware(
