@@ -140,7 +140,13 @@ def reference_csv(
             rows.append((commune, year, "students", rng.randint(300, 2600)))
             rows.append((commune, year, "officials_commune", rng.randint(8, 22)))
             rows.append(
-                (commune, year, "establishment_workers", workers_by_commune.get(commune, 0))
+                # the register's head count: more work there than any visit finds present
+                (
+                    commune,
+                    year,
+                    "establishment_workers",
+                    round(workers_by_commune.get(commune, 0) * 2.5),
+                )
             )
         rows.append((province, year, "industrial_workers", rng.randint(38_000, 46_000)))
         rows.append((province, year, "officials_province", rng.randint(700, 900)))
