@@ -365,3 +365,46 @@ def test_dashboard__own_province__indicators_and_provenance(site: Site) -> None:
         )
         assert report.status_code == 200
         assert report.content[:2] == b"PK"
+
+
+def test_override__error_issues_accepted_count_again(site: Site) -> None:
+    from pcmd.db.models import ValidationIssue
+
+    store = FileStore(site.server.settings.data_dir / "attachments")
+    # -5 students: a negative count (RANGE_001), which also leaves n_female above the total
+    bad = ingest_with_retry(
+        site.server.engine,
+        store,
+        Incoming(xml=outreach_xml(new_id(), students=-5), source="openrosa"),
+    )
+    run_pipeline(site.server.engine)
+    with transaction(site.server.engine) as s:
+        issues = s.execute(
+            select(ValidationIssue.id, ValidationIssue.rule).where(
+                ValidationIssue.submission_id == bad.submission_id,
+                ValidationIssue.severity == "error",
+                ValidationIssue.status == "open",
+            )
+        ).all()
+    assert sorted(rule for _id, rule in issues) == ["PART_001", "RANGE_001"]
+    params = {"org": "51", "period": "2026"}
+    with signed_in(site, "minh.dng") as client:
+        page = client.get("/submissions")
+        refused = client.post(
+            f"/submissions/{bad.submission_id}/issues/{issues[0].id}/accept",
+            data={"csrf": csrf_of(page.text)},
+        )
+        assert refused.status_code == 404
+    with signed_in(site, "hoa.qng") as client:
+        before = client.get("/api/v1/indicators", params=params).json()
+        assert next(r for r in before if r["indicator"] == "HD1")["numerator"] == 1
+        for issue_id, _rule in issues:
+            page = client.get(f"/submissions/{bad.submission_id}")
+            done = client.post(
+                f"/submissions/{bad.submission_id}/issues/{issue_id}/accept",
+                data={"csrf": csrf_of(page.text)},
+            )
+            assert done.status_code == 200
+        assert done.text.count("đã chấp nhận") == 2
+        after = client.get("/api/v1/indicators", params=params).json()
+        assert next(r for r in after if r["indicator"] == "HD1")["numerator"] == 2

@@ -574,6 +574,35 @@ class Web:
         request.session["flash"] = i18n.text("saved", self.lang(request))
         return RedirectResponse(f"/submissions/{sid}", status_code=303)
 
+    async def override(self, request: Request, user: Scope) -> Response:
+        """A reviewer accepts a validation issue: an error then no longer excludes the record."""
+        await self.check_csrf(request)
+        if not user.can_review:
+            raise AuthError("forbidden", status=403)
+        sid = int(request.path_params["sid"])
+        issue_id = int(request.path_params["iid"])
+
+        def apply() -> None:
+            from pcmd.pipeline.validate import override_issue
+
+            with transaction(self.engine, write=True) as session:
+                self.visible_submission(session, user, sid)
+                owner = session.scalar(
+                    select(ValidationIssue.submission_id).where(ValidationIssue.id == issue_id)
+                )
+                if owner != sid:
+                    raise NotVisible
+                override_issue(session.connection(), issue_id, f"user:{user.username}")
+            refresh_indicators(self.engine)
+
+        try:
+            await run_in_threadpool(apply)
+        except PcmdError as exc:
+            request.session["flash_error"] = exc.message
+        else:
+            request.session["flash"] = i18n.text("saved", self.lang(request))
+        return RedirectResponse(f"/submissions/{sid}", status_code=303)
+
     async def accept_establishment(self, request: Request, user: Scope) -> Response:
         await self.check_csrf(request)
         if not user.can_review:
@@ -649,6 +678,11 @@ class Web:
             Route("/submissions", g(self.submissions)),
             Route("/submissions/{sid:int}", g(self.submission)),
             Route("/submissions/{sid:int}/review", g(self.review), methods=["POST"]),
+            Route(
+                "/submissions/{sid:int}/issues/{iid:int}/accept",
+                g(self.override),
+                methods=["POST"],
+            ),
             Route(
                 "/submissions/{sid:int}/establishment",
                 g(self.accept_establishment),
