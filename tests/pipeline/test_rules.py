@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -108,6 +109,15 @@ def test_catalogue__codes_severities_and_messages() -> None:
         if r.code != "DUP_001":  # the one issue about the whole record
             assert r.message_vi.startswith("[{field}]"), r.code
             assert r.message_en.startswith("[{field}]"), r.code
+
+
+def test_catalogue__every_rule_tested_here() -> None:
+    """Each rule fires in a test below, and test_check_record__valid_record__no_issue is the
+    record on which none of them fires."""
+    source = Path(__file__).read_text(encoding="utf-8")
+    # Error codes are also listed once in test_catalogue__codes_severities_and_messages.
+    least = {code: 2 if rule.severity == "error" else 1 for code, rule in RULES.items()}
+    assert [code for code in RULES if source.count(f'"{code}"') < least[code]] == []
 
 
 def test_catalogue__missing_template_value__question_mark_not_crash() -> None:
