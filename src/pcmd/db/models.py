@@ -446,26 +446,39 @@ def _fact_table(form_id: str) -> Table:
 
 
 FACT_TABLES: dict[str, Table] = {form_id: _fact_table(form_id) for form_id in FACT_FIELDS}
-# Register ids inspected, for distinct counts (KT1) by id and month.
+# Register ids inspected, for distinct counts (KT1) by id and month, and by month with every
+# column such a count reads, so a period's count is read from the index alone.
+_INSPECTION = FACT_TABLES["pcmd_inspection"]
+Index("ix_fact_inspection_establishment_month", _INSPECTION.c.establishment_id, _INSPECTION.c.month)
 Index(
-    "ix_fact_inspection_establishment_month",
-    FACT_TABLES["pcmd_inspection"].c.establishment_id,
-    FACT_TABLES["pcmd_inspection"].c.month,
+    "ix_fact_inspection_month_establishment",
+    _INSPECTION.c.month,
+    _INSPECTION.c.establishment_known,
+    _INSPECTION.c.establishment_id,
+    _INSPECTION.c.province_code,
+    _INSPECTION.c.commune_code,
 )
 
-# Measures of the programmes, summed per commune and month. Column vNN holds the measure the
-# pipeline's cursor (sync_state "pipeline") assigns to slot NN; the cube is rebuilt whenever that
-# assignment changes, so a programme file can add measures without a migration.
+# Measures of the programmes, summed per month for every commune with counted records, and for
+# their provinces and the country (pipeline/cube.py). Column vNN holds the measure the pipeline's
+# cursor (sync_state "pipeline") assigns to slot NN; the cube is rebuilt whenever that assignment
+# changes, so a programme file can add measures without a migration. On SQLite the rows are
+# stored in key order (WITHOUT ROWID), months first: a period's rows are contiguous. The
+# secondary indexes do not start with `level`, so SQLite's planner never prefers them to that
+# month range for a whole level.
 CUBE_SLOTS = 40
 ACTIVITY_CUBE = Table(
     "activity_cube",
     Base.metadata,
-    Column("commune_code", String(16), nullable=False),
-    Column("month", Integer, nullable=False),
-    Column("province_code", String(16), nullable=False),
+    Column("month", Integer, nullable=False),  # YYYYMM
+    Column("level", String(8), nullable=False),  # commune | province | country
+    Column("org_code", String(16), nullable=False),
+    Column("province_code", String(16), nullable=False),  # a commune's; its own code above
     *(Column(f"v{n:02d}", Float) for n in range(1, CUBE_SLOTS + 1)),
-    PrimaryKeyConstraint("commune_code", "month", name="pk_activity_cube"),
-    Index("ix_activity_cube_province_month", "province_code", "month"),
+    PrimaryKeyConstraint("month", "level", "org_code", name="pk_activity_cube"),
+    Index("ix_activity_cube_org", "org_code", "level", "month"),
+    Index("ix_activity_cube_province", "province_code", "level", "month"),
+    sqlite_with_rowid=False,
 )
 
 

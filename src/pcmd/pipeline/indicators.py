@@ -136,48 +136,49 @@ class OrgTree:
         return self._commune_counts
 
 
-def _latest(series: Sequence[tuple[int, float]] | None, year: int) -> float | None:
-    best = None
-    for y, value in series or ():
-        if y > year:
-            break
-        best = value
-    return best
-
-
 class Reference:
     """Reference values (DESIGN §7) and the year and roll-up rules of DESIGN §8."""
 
     def __init__(self, rows: Iterable[tuple[str, int, str, float]], tree: OrgTree) -> None:
-        # key → org → [(year, value)] sorted by year
-        self.values: dict[str, dict[str, list[tuple[int, float]]]] = {}
-        for org, year, key, value in rows:
-            self.values.setdefault(key, {}).setdefault(org, []).append((int(year), value))
-        for by_org in self.values.values():
-            for series in by_org.values():
-                series.sort()
+        frame = pd.DataFrame(list(rows), columns=["org", "year", "key", "value"])
+        # One frame per key, by year: a table is then a filter and a "last per unit".
+        self.frames: dict[str, pd.DataFrame] = {
+            str(key): group.sort_values("year", kind="stable")
+            for key, group in frame.astype({"year": "int64", "value": "float64"}).groupby("key")
+        }
         self.tree = tree
         self._cache: dict[tuple[str, int], dict[str, float]] = {}
 
+    def own_values(self, key: str, year: int) -> dict[str, float]:
+        """Each unit's own value for the most recent year not after `year`."""
+        frame = self.frames.get(key)
+        if frame is None:
+            return {}
+        upto = frame[frame["year"] <= year]
+        return {str(k): float(v) for k, v in upto.groupby("org")["value"].last().items()}
+
     def own(self, key: str, org: str, year: int) -> float | None:
-        """The unit's own value for the most recent year not after `year`."""
-        return _latest(self.values.get(key, {}).get(org), year)
+        return self.own_values(key, year).get(org)
 
     def table(self, key: str, year: int) -> dict[str, float]:
-        """Every unit's value for `year` (units without one are absent)."""
+        """Every unit's value for `year` (units without one are absent): its own value, else
+        the sum of its children that have one — communes up to provinces, then provinces up
+        to the country."""
         cached = self._cache.get((key, year))
         if cached is not None:
             return cached
-        by_org = self.values.get(key, {})
-        out: dict[str, float] = {}
-        for code in self.tree.bottom_up():
-            own = _latest(by_org.get(code), year)
-            if own is not None:
-                out[code] = own
-                continue
-            present = [out[c] for c in self.tree.children.get(code, ()) if c in out]
-            if present:
-                out[code] = float(sum(present))
+        own = self.own_values(key, year)
+        out = dict(own)
+        for level in ("commune", "province"):
+            sums: dict[str, float] = {}
+            for code, value in out.items():
+                if self.tree.level.get(code) == level:
+                    parent = self.tree.parent.get(code)
+                    if parent is not None:
+                        sums[parent] = sums.get(parent, 0.0) + value
+            for parent, total in sums.items():
+                if parent not in own:
+                    out[parent] = total
         self._cache[(key, year)] = out
         return out
 

@@ -14,11 +14,12 @@ commune-months whose rows changed (before or after) are returned for the cube (c
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Row, and_, delete, exists, insert, select
+from sqlalchemy import Connection, and_, delete, exists, select
 
 from pcmd.db.models import (
     FACT_FIELDS,
@@ -165,31 +166,57 @@ def _text(value: object, limit: int) -> str | None:
     return text[:limit] or None
 
 
+_CONVERTERS: dict[str, Callable[[object], Any]] = {
+    "int": _int,
+    "bigint": _int,
+    "float": _float,
+    "choice": lambda v: _text(v, 32),
+    "choices": lambda v: _text(v, 400),
+    "code": lambda v: _text(v, 64),
+}
+COMMON = (
+    "submission_id",
+    "version_id",
+    "commune_code",
+    "province_code",
+    "activity_date",
+    "month",
+    "reporter_org",
+)
+
+
+class _FormShape:
+    """One form's fact columns, in table order, with how each is read from the typed values —
+    worked out once, as this runs for every counted submission."""
+
+    def __init__(self, form_id: str) -> None:
+        self.fields = [(path, _CONVERTERS[kind]) for path, kind in FACT_FIELDS[form_id]]
+        self.columns = [*COMMON, *(fact_column(p) for p, _k in FACT_FIELDS[form_id])]
+        total = TOTALS.get(form_id)
+        paths = [p for p, _k in FACT_FIELDS[form_id]]
+        self.total: tuple[int, list[int]] | None = None
+        if total is not None:
+            self.total = (paths.index(total[0]), [paths.index(x) for x in total[1]])
+
+    def values(self, data: dict[str, Any]) -> list[Any]:
+        out = [convert(data.get(path)) for path, convert in self.fields]
+        if self.total is not None:
+            at, parts = self.total
+            out[at] = sum(out[i] or 0 for i in parts)
+        return out
+
+
+SHAPES = {form_id: _FormShape(form_id) for form_id in FACT_FIELDS}
+
+
 def typed_row(form_id: str, data: dict[str, Any]) -> dict[str, Any]:
     """The fact columns of one form's record from its typed values (SubmissionVersion.data).
 
     A value that does not have the contract's type becomes NULL: such a record carries a
     validation error and does not count, unless a reviewer accepted it as it is.
     """
-    out: dict[str, Any] = {}
-    for path, kind in FACT_FIELDS[form_id]:
-        value = data.get(path)
-        col = fact_column(path)
-        if kind in ("int", "bigint"):
-            out[col] = _int(value)
-        elif kind == "float":
-            out[col] = _float(value)
-        elif kind == "choices":
-            out[col] = _text(value, 400)
-        elif kind == "code":
-            out[col] = _text(value, 64)
-        else:
-            out[col] = _text(value, 32)
-    total = TOTALS.get(form_id)
-    if total is not None:
-        path, parts = total
-        out[fact_column(path)] = sum(out[fact_column(p)] or 0 for p in parts)
-    return out
+    shape = SHAPES[form_id]
+    return dict(zip(shape.columns[len(COMMON) :], shape.values(data), strict=True))
 
 
 def _chunks(items: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
@@ -197,7 +224,11 @@ def _chunks(items: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
         yield items[start : start + size]
 
 
-def _counted_rows(conn: Connection, ids: Sequence[int] | None, after: int = 0) -> Any:
+def _counted_rows(
+    conn: Connection, ids: Sequence[int] | None, after: int = 0
+) -> list[tuple[Any, ...]]:
+    """(id, version id, commune, activity date, form id, data) of counted submissions, as the
+    driver returns them: the JSON as text on SQLite (parsed here, once), a dict on PostgreSQL."""
     query = (
         select(
             SUB.c.id,
@@ -213,46 +244,76 @@ def _counted_rows(conn: Connection, ids: Sequence[int] | None, after: int = 0) -
         .order_by(SUB.c.id)
     )
     if ids is not None:
-        return conn.execute(query.where(SUB.c.id.in_(ids)))
-    return conn.execute(query.where(SUB.c.id > after).limit(CHUNK * 5))
+        query = query.where(SUB.c.id.in_(ids))
+    else:
+        query = query.where(SUB.c.id > after).limit(CHUNK * 5)
+    result = conn.execute(query)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
 
 
 def _place(
-    places: Places, rows: Sequence[Row[Any]], result: NormaliseResult
-) -> dict[str, list[dict[str, Any]]]:
-    by_form: dict[str, list[dict[str, Any]]] = {f: [] for f in FACT_FIELDS}
-    for row in rows:
-        day = row.activity_date
+    places: Places, rows: Sequence[tuple[Any, ...]], result: NormaliseResult
+) -> dict[str, list[list[Any]]]:
+    by_form: dict[str, list[list[Any]]] = {f: [] for f in FACT_FIELDS}
+    for sid, version_id, commune, day, form_id, data in rows:
         if isinstance(day, str):
             day = dt.date.fromisoformat(day)
-        province = places.province(row.commune_code, day) if row.commune_code and day else None
+        province = places.province(commune, day) if commune and day else None
         if province is None:
             result.unplaced += 1
             continue
-        month = month_number(day)
-        data = row.data if isinstance(row.data, dict) else {}
-        by_form[row.form_id].append(
-            {
-                "submission_id": row.id,
-                "version_id": row.current_version_id,
-                "commune_code": row.commune_code,
-                "province_code": province,
-                "activity_date": day,
-                "month": month,
-                "reporter_org": _text(data.get("reporter_org"), 32),
-                **typed_row(row.form_id, data),
-            }
+        if isinstance(data, str | bytes):
+            data = json.loads(data)
+        if not isinstance(data, dict):
+            data = {}
+        month = day.year * 100 + day.month
+        by_form[form_id].append(
+            [
+                sid,
+                version_id,
+                commune,
+                province,
+                day,
+                month,
+                _text(data.get("reporter_org"), 32),
+                *SHAPES[form_id].values(data),
+            ]
         )
-        result.cells.add((row.commune_code, month, province))
+        result.cells.add((commune, month, province))
     return by_form
 
 
-def _insert(conn: Connection, by_form: dict[str, list[dict[str, Any]]]) -> int:
+def _insert(conn: Connection, by_form: dict[str, list[list[Any]]]) -> int:
+    """Plain executemany with positional rows (COPY on PostgreSQL): this writes every counted
+    submission on a full run, where building a dict per row would cost more than the insert."""
     written = 0
+    dbapi = cast(Any, conn.connection.dbapi_connection)
     for form_id, rows in by_form.items():
-        if rows:
-            conn.execute(insert(FACT_TABLES[form_id]), rows)
-            written += len(rows)
+        if not rows:
+            continue
+        table = FACT_TABLES[form_id].name
+        columns = SHAPES[form_id].columns
+        if conn.dialect.name == "postgresql":
+            with (
+                dbapi.cursor() as cur,
+                cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" * len(columns))
+            cur = dbapi.cursor()
+            try:
+                cur.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",  # noqa: S608
+                    rows,
+                )
+            finally:
+                cur.close()
+        written += len(rows)
     return written
 
 
@@ -266,10 +327,10 @@ def normalise(conn: Connection, submission_ids: Sequence[int] | None) -> Normali
             conn.execute(delete(table))
         after = 0
         while True:
-            rows = _counted_rows(conn, None, after).all()
+            rows = _counted_rows(conn, None, after)
             if not rows:
                 break
-            after = rows[-1].id
+            after = rows[-1][0]
             result.written += _insert(conn, _place(places, rows, result))
         result.cells.clear()  # everything changed: the caller rebuilds the whole cube
         return result
@@ -290,8 +351,8 @@ def normalise(conn: Connection, submission_ids: Sequence[int] | None) -> Normali
                 result.cells.update((r.commune_code, r.month, r.province_code) for r in old)
                 had.update(r.submission_id for r in old)
                 conn.execute(delete(table).where(table.c.submission_id.in_(chunk)))
-        by_form = _place(places, _counted_rows(conn, chunk).all(), result)
+        by_form = _place(places, _counted_rows(conn, chunk), result)
         result.written += _insert(conn, by_form)
-        now = {row["submission_id"] for rows in by_form.values() for row in rows}
+        now = {row[0] for rows in by_form.values() for row in rows}
         result.removed += len(had - now)
     return result

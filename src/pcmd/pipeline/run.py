@@ -76,7 +76,7 @@ from pcmd.pipeline.programme import (
 log = logging.getLogger(__name__)
 
 STATE_SOURCE = "pipeline"  # the sync_state row of the pipeline's cursor (a reserved name)
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: the cube stored by month (migration 0005) must be rebuilt
 # PostgreSQL commits concurrent transactions out of `updated_at` order: rows stamped up to this
 # many seconds before the newest one seen are read again next run (and skipped if unchanged).
 # SQLite has one writer at a time, which stamps inside its write transaction: no lag needed.
@@ -226,23 +226,59 @@ def load_tree(conn: Connection) -> OrgTree:
     return OrgTree.from_rows((r.code, r.level, r.parent_code) for r in rows)
 
 
-def load_context(conn: Connection, tree: OrgTree, today: dt.date) -> Context:
+# Inputs read again by every run of a long-lived process (the scheduler, the web server), kept
+# while their fingerprint — computed by every run anyway — says they have not changed.
+_CACHE: dict[tuple[Any, ...], Any] = {}
+_CACHE_LIMIT = 64
+
+
+def _cached(key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+    hit = _CACHE.get(key)
+    if hit is None:
+        if len(_CACHE) >= _CACHE_LIMIT:
+            _CACHE.clear()
+        hit = _CACHE[key] = make()
+    return hit
+
+
+def load_context(
+    conn: Connection,
+    tree: OrgTree,
+    today: dt.date,
+    prints: Mapping[str, Any] | None = None,
+) -> Context:
+    """The reference data, register counts and imported targets; with the run's
+    fingerprints, taken from this process's cache when they have not changed."""
     fetch = cube.fetch
-    reference = Reference(
-        fetch(conn, select(REF.c.org_code, REF.c.year, REF.c.key, REF.c.value)), tree
-    )
-    register = fetch(
-        conn,
-        select(EST.c.commune_code, EST.c.status, func.count()).group_by(
-            EST.c.commune_code, EST.c.status
-        ),
-    )
-    targets = fetch(conn, select(TGT.c.indicator, TGT.c.org_code, TGT.c.period, TGT.c.target))
+    database = conn.engine.url.render_as_string(hide_password=True)
+
+    def reference() -> Reference:
+        return Reference(
+            fetch(conn, select(REF.c.org_code, REF.c.year, REF.c.key, REF.c.value)), tree
+        )
+
+    def register() -> dict[str, dict[str, int]]:
+        rows = fetch(
+            conn,
+            select(EST.c.commune_code, EST.c.status, func.count()).group_by(
+                EST.c.commune_code, EST.c.status
+            ),
+        )
+        return indicators.register_counts(rows, tree)
+
+    def targets() -> dict[tuple[str, str, str], float]:
+        return indicators.imported_targets(
+            fetch(conn, select(TGT.c.indicator, TGT.c.org_code, TGT.c.period, TGT.c.target))
+        )
+
+    if prints is None:
+        return Context(tree, reference(), register(), targets(), today)
+    units = prints["org_units"]
     return Context(
         tree=tree,
-        reference=reference,
-        establishments=indicators.register_counts(register, tree),
-        targets=indicators.imported_targets(targets),
+        reference=_cached(("reference", database, units, repr(prints["reference"])), reference),
+        establishments=_cached(("register", database, units, prints["register"]), register),
+        targets=_cached(("targets", database, repr(prints["targets"])), targets),
         today=today,
     )
 
@@ -333,7 +369,9 @@ def levels_of(programme: Programme, tree: OrgTree) -> dict[str, list[str]]:
 
 
 def is_stored(level: str, period: Period) -> bool:
-    return not (level == "commune" and period.kind == "month")
+    """Communes keep their years and the programme period; their months and quarters, like
+    any period not stored, are computed on reading (query.py)."""
+    return level != "commune" or period.kind in ("year", "years")
 
 
 # --- computing and writing values -----------------------------------------------------------
@@ -357,6 +395,8 @@ def compute_cells(
     *,
     with_data_only: bool = False,
     cells: Sequence[tuple[str, str]] | None = None,
+    loaded: cube.Loaded | None = None,
+    memo: dict[Any, Any] | None = None,
 ) -> indicators.Values:
     """The values of the programme (or `chosen` indicators) for `orgs` of `level` (None: all
     the programme covers) × `periods` — or only the `cells` (org, period) among them; with
@@ -371,7 +411,11 @@ def compute_cells(
     parts = [PRESENCE, *(p for ind in inds for p in ind.parts())]
     root_level = tree.level.get(programme.org, "country")
     scope = cube.Scope(level, programme.org, root_level, None if orgs is None else units)
-    quantities = cube.reduce(conn, parts, slots, scope, periods)
+    quantities = (
+        cube.reduce(conn, parts, slots, scope, periods, memo)
+        if loaded is None
+        else cube.reduce_loaded(loaded, parts, scope, periods)
+    )
     if cells is None:
         cells = [(u, p.code) for u in units for p in periods]
     if with_data_only:
@@ -481,8 +525,13 @@ def recompute_all(
     ctx: Context,
     periods: Sequence[Period],
     chosen: Sequence[Indicator] | None = None,
+    *,
+    cleared: bool = False,
 ) -> int:
-    """Every stored value of the programme (or of `chosen` indicators), from the cube."""
+    """Every stored value of the programme (or of `chosen` indicators), from the cube held in
+    memory; `cleared` when the caller has already emptied indicator_values."""
+    inds = list(chosen if chosen is not None else programme.indicators)
+    loaded = cube.Loaded(conn, [PRESENCE, *(p for i in inds for p in i.parts())], slots)
     computed = []
     for level in levels_of(programme, tree):
         level_periods = [p for p in periods if is_stored(level, p)]
@@ -498,12 +547,15 @@ def recompute_all(
                 None,
                 chosen,
                 with_data_only=True,
+                loaded=loaded,
             )
         )
-    cond = [IV.c.programme == programme.id]
-    if chosen is not None:
-        cond.append(IV.c.indicator.in_([i.id for i in chosen]))
-    conn.execute(delete(IV).where(*cond))
+    del loaded
+    if not cleared:
+        cond = [IV.c.programme == programme.id]
+        if chosen is not None:
+            cond.append(IV.c.indicator.in_([i.id for i in chosen]))
+        conn.execute(delete(IV).where(*cond))
     now = utcnow()
     written = 0
     for values in computed:
@@ -554,7 +606,9 @@ def recompute_cells(
     are kept."""
     written = 0
     now = utcnow()
-    for level, by_period in touched.items():
+    memo: dict[Any, Any] = {}  # lets the country reuse the provinces' commune counts
+    for level in ("commune", "province", "country"):
+        by_period = touched.get(level, {})
         cells = sorted((org, code) for code, orgs in by_period.items() for org in orgs)
         if not cells:
             continue
@@ -571,6 +625,7 @@ def recompute_cells(
             orgs,
             cells=cells,
             with_data_only=True,
+            memo=memo,
         )
         _delete_cells(conn, programme.id, cells, None)
         written += write_values(conn, _records(values, programme.id, now))
@@ -587,22 +642,36 @@ def _aware(moment: Any) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def _changed(conn: Connection, state: Mapping[str, Any] | None) -> tuple[list[int], dict[str, Any]]:
-    """Ids of submissions whose updated_at moved since the cursor, and the new cursor part."""
+def _changed(
+    conn: Connection, state: Mapping[str, Any] | None, *, everything: bool, started: dt.datetime
+) -> tuple[list[int], dict[str, Any]]:
+    """Ids of submissions whose updated_at moved since the cursor, and the new cursor part.
+
+    SQLite has one writer at a time and this run holds the write lock since before `started`:
+    every row stamped before then is committed and visible, every later one will be stamped
+    later, so the cursor is simply `started`. PostgreSQL commits concurrent transactions out of
+    stamp order: rows stamped within LAG before the run are read again next time, and the ids
+    seen among them (with their stamps) skip those already processed.
+    """
+    if conn.dialect.name != "postgresql":
+        hw = None if everything or not state or not state.get("hw") else _aware(state["hw"])
+        ids: list[int] = []
+        if hw is not None:
+            ids = [r[0] for r in cube.fetch(conn, select(SUB.c.id).where(SUB.c.updated_at > hw))]
+        return ids, {"hw": started.isoformat(), "seen": {}}
     lag = LAG.get(conn.dialect.name, dt.timedelta(seconds=30))
-    hw = _aware(state["hw"]) if state and state.get("hw") else None
-    seen: dict[str, str] = dict(state.get("seen", {})) if state else {}
-    query = select(SUB.c.id, SUB.c.updated_at)
-    if hw is not None:
-        query = query.where(SUB.c.updated_at >= hw)
-    rows = [(r.id, _aware(r.updated_at)) for r in conn.execute(query)]
-    changed = [i for i, at in rows if seen.get(str(i)) != at.isoformat()]
-    newest = max((at for _i, at in rows), default=hw)
-    if newest is None:
-        return changed, {"hw": None, "seen": {}}
-    new_hw = newest - lag
-    if hw is not None and new_hw < hw:
-        new_hw = hw
+    window = started - lag
+    hw = None if everything or not state or not state.get("hw") else _aware(state["hw"])
+    seen: dict[str, str] = dict(state.get("seen", {})) if state and hw is not None else {}
+    since = window if hw is None else min(hw, window)
+    rows = [
+        (i, _aware(at))
+        for i, at in cube.fetch(
+            conn, select(SUB.c.id, SUB.c.updated_at).where(SUB.c.updated_at >= since)
+        )
+    ]
+    changed = [] if hw is None else [i for i, at in rows if seen.get(str(i)) != at.isoformat()]
+    new_hw = window if hw is None else max(hw, window)
     keep = {str(i): at.isoformat() for i, at in rows if at >= new_hw}
     return changed, {"hw": new_hw.isoformat(), "seen": keep}
 
@@ -712,6 +781,7 @@ def _run(
     summary = PipelineSummary(full=full or reaggregate)
     with write_connection(engine) as conn:
         _lock_state(conn)
+        started_at = utcnow()  # after the lock: see _changed
         state = _load_state(conn)
         programmes = active_programmes(conn)
         measures: list[Measure] = []
@@ -721,8 +791,9 @@ def _run(
                 seen_keys.add(m.key)
                 measures.append(m)
         slots = cube.assign_slots(measures)
-        tree = load_tree(conn)
         prints = fingerprints(conn)
+        database = conn.engine.url.render_as_string(hide_password=True)
+        tree = _cached(("tree", database, prints["org_units"]), lambda: load_tree(conn))
         month = today.year * 100 + today.month
 
         if reaggregate:
@@ -746,7 +817,7 @@ def _run(
             summary.full = everything
 
             done = _timed(summary, "changes")
-            changed, cursor = _changed(conn, state)
+            changed, cursor = _changed(conn, state, everything=everything, started=started_at)
             summary.changed = len(changed)
             done()
 
@@ -766,14 +837,18 @@ def _run(
         if rebuild:
             if not everything:
                 summary.reasons.append("đại lượng của các chương trình (the programmes' measures)")
-            cube.rebuild_cube(conn, measures, slots)
+            cube.rebuild_cube(conn, measures, slots, tree.root)
         else:
-            cube.update_cube(conn, measures, slots, {(c, m) for c, m, _p in result.cells})
+            cube.update_cube(conn, measures, slots, result.cells, tree.root)
             summary.cells = len({(c, m) for c, m, _p in result.cells})
         done()
 
         done = _timed(summary, "indicators")
-        ctx = load_context(conn, tree, today)
+        ctx = load_context(conn, tree, today, prints)
+        if rebuild:
+            # Every programme is recomputed: empty the table at once (SQLite truncates a
+            # DELETE without WHERE, far faster than deleting a million rows by programme).
+            conn.execute(delete(IV))
         old_digests: dict[str, str] = (state or {}).get("programmes", {})
         for programme in programmes.values():
             periods = stored_periods(programme, today)
@@ -792,7 +867,9 @@ def _run(
                             else "chương trình mới hoặc đã sửa (new or changed programme)"
                         )
                     )
-                summary.values_written += recompute_all(conn, programme, slots, tree, ctx, periods)
+                summary.values_written += recompute_all(
+                    conn, programme, slots, tree, ctx, periods, cleared=rebuild
+                )
                 continue
             assert state is not None
             chosen, why = _dependents(programme, state, prints)
