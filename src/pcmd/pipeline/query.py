@@ -1,8 +1,10 @@
 """Reading indicator values: `pcmd indicators` and GET /api/v1/indicators (DESIGN §8).
 
-The values of the periods the pipeline stores (run.py) are read from `indicator_values`; any
-other period — a commune's month, `2022-2024`, … — is computed on demand from the same cube by
-the same engine, so both agree. Either way they reflect the last pipeline run.
+The values of the periods the pipeline stores (run.py) are read from `indicator_values`, and a
+unit without a stored row had no counted record, so its values come from its denominators and
+targets alone; any other period — a commune's month or quarter, `2022-2024`, … — is computed on
+demand from the same cube by the same engine, so both agree. Either way they reflect the last
+pipeline run. Pages and exports read values through `indicator_rows`, not the table.
 
 Rows are dicts with exactly the keys of DESIGN §8, numbers as JSON numbers: a numerator and a
 denominator that are whole numbers are integers, a percent value has one decimal, a count's

@@ -1,0 +1,95 @@
+"""bench/pipeline.py's bulk path writes exactly the rows the real ingest writes."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, delete, select, update
+
+from pcmd.db.engine import write_connection
+from pcmd.db.files import FileStore
+from pcmd.db.models import Submission, SubmissionVersion
+from pcmd.pipeline.ingest import Incoming, ingest_with_retry
+from pcmd.settings import Settings
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "pipeline.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_pipeline", BENCH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_pipeline"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+SUB_COLUMNS = (
+    "instance_id",
+    "form_pk",
+    "source",
+    "review_state",
+    "deleted",
+    "deleted_at",
+    "commune_code",
+    "activity_date",
+)
+VER_COLUMNS = (
+    "instance_id",
+    "deprecated_id",
+    "form_version",
+    "xml",
+    "xml_sha256",
+    "data",
+    "attachments_expected",
+    "source",
+    "source_ref",
+    "submitter",
+    "device_id",
+)
+
+
+def snapshot(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                *(Submission.__table__.c[c] for c in SUB_COLUMNS),
+                *(SubmissionVersion.__table__.c[c].label(f"v_{c}") for c in VER_COLUMNS),
+            ).join(SubmissionVersion, SubmissionVersion.id == Submission.current_version_id)
+        ).all()
+        versions = conn.execute(select(SubmissionVersion.id)).all()
+    assert len(versions) == len(rows)  # one version each, and it is the current one
+    return sorted(tuple(r) for r in rows)
+
+
+def test_bulk_ingest__same_rows_as_ingest(
+    bench: ModuleType, settings: Settings, engine: Engine
+) -> None:
+    """Should write, for the same instance XML, the very rows `ingest` writes (ids and
+    timestamps aside): both forms of every kind the benchmark generates."""
+    rng = random.Random(5)
+    world = bench.prepare(engine, "province", rng)
+    xmls = [bench.xml_of(world, rng, bench.random_day(rng)) for _ in range(60)]
+    forms = {m.group(1) for x in xmls if (m := re.search(rb' id="(\w+)"', x))}
+    assert forms == {b"pcmd_outreach", b"pcmd_training", b"pcmd_inspection"}
+    with write_connection(engine) as conn:
+        bench.bulk_ingest(conn, xmls)
+    bulk = snapshot(engine)
+    with write_connection(engine) as conn:
+        conn.execute(update(Submission).values(current_version_id=None))
+        conn.execute(delete(SubmissionVersion))
+        conn.execute(delete(Submission))
+    store = FileStore(settings.data_dir / "attachments")
+    for xml in xmls:
+        ingest_with_retry(engine, store, Incoming(xml=xml, source="openrosa"))
+    assert snapshot(engine) == bulk
+    assert len(bulk) == 60
