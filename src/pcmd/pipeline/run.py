@@ -827,6 +827,10 @@ def _run(
             done = _timed(summary, "changes")
             changed, cursor = _changed(conn, state, everything=everything, started=started_at)
             summary.changed = len(changed)
+            if everything:  # every submission is looked at again
+                summary.changed = int(
+                    conn.execute(select(func.count()).select_from(SUB)).scalar_one()
+                )
             done()
 
             done = _timed(summary, "validate")
