@@ -68,7 +68,6 @@ sys.path.insert(0, str(ROOT))
 
 from pcmd import demo  # noqa: E402
 from pcmd.db.engine import make_engine, transaction, write_connection  # noqa: E402
-from pcmd.db.files import FileStore  # noqa: E402
 from pcmd.db.migrate import upgrade  # noqa: E402
 from pcmd.db.models import (  # noqa: E402
     Base,
@@ -85,15 +84,16 @@ from pcmd.db.models import (  # noqa: E402
 )
 from pcmd.forms.convert import convert_workbook  # noqa: E402
 from pcmd.forms.registry import refresh_media, shipped_workbooks_dir, store_build  # noqa: E402
-from pcmd.pipeline import run as pipeline_run  # noqa: E402
-from pcmd.pipeline.ingest import (  # noqa: E402
+from pcmd.ingest.files import FileStore  # noqa: E402
+from pcmd.ingest.ingest import (  # noqa: E402
     COMMUNE_FIELD,
     FormLookup,
     Incoming,
     ingest_with_retry,
 )
-from pcmd.pipeline.instance import binary_names, parse_instance, typed_values  # noqa: E402
-from pcmd.pipeline.orgunits import load_shipped  # noqa: E402
+from pcmd.ingest.instance import binary_names, parse_instance, typed_values  # noqa: E402
+from pcmd.masterdata.orgunits import load_shipped  # noqa: E402
+from pcmd.pipeline import run as pipeline_run  # noqa: E402
 
 TODAY = dt.date(2026, 11, 20)
 START = dt.date(2021, 1, 1)

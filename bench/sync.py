@@ -47,9 +47,9 @@ def worker(records: int, url: str, database_url: str, data_dir: str) -> None:
     from tests.sync.fakes.kobo import ASSET, TOKEN
 
     from pcmd.db.engine import make_engine, transaction
-    from pcmd.db.files import FileStore
     from pcmd.db.migrate import upgrade
     from pcmd.db.models import Submission
+    from pcmd.ingest.files import FileStore
     from pcmd.settings import load_settings
     from pcmd.sync.runner import sync_source
     from pcmd.sync.sources import add_source

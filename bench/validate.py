@@ -28,9 +28,9 @@ from pcmd.db.migrate import upgrade
 from pcmd.db.models import Base, Establishment, OrgUnit, Submission, SubmissionVersion, utcnow
 from pcmd.forms.convert import convert_workbook
 from pcmd.forms.registry import get_form, shipped_workbooks_dir, store_build
-from pcmd.pipeline.instance import typed_values
-from pcmd.pipeline.orgunits import load_shipped
-from pcmd.pipeline.validate import validate_submissions
+from pcmd.ingest.instance import typed_values
+from pcmd.masterdata.orgunits import load_shipped
+from pcmd.pipeline.validate.runner import validate_submissions
 
 VERSION = "2026112301"
 SUB = Base.metadata.tables[Submission.__tablename__]

@@ -3,6 +3,7 @@ PCMD_TEST_DATABASE_URL is set, on PostgreSQL too (each test gets its own schema 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,9 @@ from pcmd.db.migrate import upgrade
 from pcmd.settings import Settings, load_settings
 
 PG_URL = os.environ.get("PCMD_TEST_DATABASE_URL", "")
+
+# Fakes of KoboToolbox and ODK Central and their fixtures, for sync, CLI and ingest tests.
+pytest_plugins = ["tests.sync.fixtures"]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -33,11 +37,9 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-@pytest.fixture
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'var' / 'pcmd.db'}"
-        return
+@contextlib.contextmanager
+def _pg_schema() -> Iterator[str]:
+    """A URL of the test PostgreSQL server pointing at a new schema, dropped afterwards."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -49,6 +51,25 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'var' / 'pcmd.db'}"
+        return
+    with _pg_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def reference_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A second, empty database of the same kind as the test's."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'reference' / 'pcmd.db'}"
+        return
+    with _pg_schema() as url:
+        yield url
 
 
 @pytest.fixture

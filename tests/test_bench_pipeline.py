@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import Engine, delete, select, update
 
 from pcmd.db.engine import write_connection
-from pcmd.db.files import FileStore
 from pcmd.db.models import Submission, SubmissionVersion
-from pcmd.pipeline.ingest import Incoming, ingest_with_retry
+from pcmd.ingest.files import FileStore
+from pcmd.ingest.ingest import Incoming, ingest_with_retry
 from pcmd.settings import Settings
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "pipeline.py"

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from pcmd import demo
 from pcmd.db.engine import make_engine, transaction
 from pcmd.db.models import Establishment, Form, ReferenceValue, Submission, WebUser
-from pcmd.pipeline.instance import parse_instance
-from tests.test_cli import pcmd
+from pcmd.ingest.instance import parse_instance
+from tests.cli.test_main import pcmd
 
 
 def test_generator__seeded_and_valid_instances() -> None:

@@ -1,4 +1,4 @@
-"""Generate src/pcmd/pipeline/data/admin_units_2025.csv.
+"""Generate src/pcmd/masterdata/data/admin_units_2025.csv.
 
 Vietnam's administrative units in force since 2025-07-01 (two-level system): 34 provinces
 and 3,321 commune-level units (xã, phường, đặc khu), with GSO/NSO codes and official names.
@@ -29,7 +29,7 @@ from vietnam_provinces import Province, Ward, __data_version__, __version__
 EXPECTED_VERSION = "2026.9.0"
 EXPECTED_PROVINCES = 34
 EXPECTED_COMMUNES = 3321
-OUT = Path(__file__).resolve().parent.parent / "src/pcmd/pipeline/data/admin_units_2025.csv"
+OUT = Path(__file__).resolve().parent.parent / "src/pcmd/masterdata/data/admin_units_2025.csv"
 
 
 def _capitalised(name: str) -> str:

@@ -73,7 +73,7 @@ def init(ctx: Context, skip_forms: bool) -> None:
     from pcmd.db.engine import engine_from_settings, transaction
     from pcmd.db.models import OrgUnit
     from pcmd.forms.registry import ensure_default_project
-    from pcmd.pipeline import orgunits
+    from pcmd.masterdata import orgunits
 
     settings = ctx.settings()
     engine = engine_from_settings(settings)
@@ -293,7 +293,7 @@ def orgunits_import(ctx: Context, file: str, replace: bool, valid_from: dt.datet
     """Nhập danh mục từ CSV code,name,level,parent (import an org-unit list)."""
     from pcmd.db.engine import engine_from_settings, transaction
     from pcmd.forms.registry import refresh_media
-    from pcmd.pipeline import orgunits as ou
+    from pcmd.masterdata import orgunits as ou
 
     try:
         text = Path(file).read_text(encoding="utf-8")
@@ -322,7 +322,7 @@ def orgunits_import(ctx: Context, file: str, replace: bool, valid_from: dt.datet
 def orgunits_summary(ctx: Context) -> None:
     """Số đơn vị đang hiệu lực theo cấp (units in force by level)."""
     from pcmd.db.engine import engine_from_settings, transaction
-    from pcmd.pipeline import orgunits as ou
+    from pcmd.masterdata import orgunits as ou
 
     engine = engine_from_settings(ctx.settings())
     with transaction(engine) as session:
@@ -503,7 +503,7 @@ def submissions_import(ctx: Context, folder: str) -> None:
     """Nhập thư mục phiếu của ODK Collect/Briefcase (import instance folders: <name>/<name>.xml
     or …/submission.xml, with their attachments)."""
     from pcmd.db.engine import engine_from_settings
-    from pcmd.db.files import FileStore
+    from pcmd.ingest.files import FileStore
     from pcmd.sync.folder import import_folder
 
     settings = ctx.settings()
@@ -619,7 +619,7 @@ def reference_import(ctx: Context, file: str) -> None:
     """Nhập CSV org_unit,year,key,value (import reference values; a value already stored for the
     same org unit, year and key is replaced)."""
     from pcmd.db.engine import engine_from_settings, transaction
-    from pcmd.pipeline.reference import import_reference_values
+    from pcmd.masterdata.reference import import_reference_values
 
     text = _read_utf8(file)
     engine = engine_from_settings(ctx.settings())
@@ -642,7 +642,7 @@ def establishments_import(ctx: Context, file: str) -> None:
     establishments.csv is regenerated)."""
     from pcmd.db.engine import engine_from_settings, transaction
     from pcmd.forms.registry import refresh_media
-    from pcmd.pipeline.reference import import_establishments
+    from pcmd.masterdata.reference import import_establishments
 
     text = _read_utf8(file)
     engine = engine_from_settings(ctx.settings())
@@ -671,7 +671,7 @@ def targets_import(ctx: Context, file: str) -> None:
     """Nhập CSV indicator,org_unit,period,target (import targets; periods YYYYMM, YYYYQn, YYYY
     or YYYY-YYYY)."""
     from pcmd.db.engine import engine_from_settings, transaction
-    from pcmd.pipeline.reference import import_targets
+    from pcmd.masterdata.reference import import_targets
 
     text = _read_utf8(file)
     engine = engine_from_settings(ctx.settings())
@@ -691,7 +691,7 @@ def rules_list(as_json: bool) -> None:
     """
     import json
 
-    from pcmd.pipeline.rules import rule_rows
+    from pcmd.pipeline.validate.rules import rule_rows
 
     rows = rule_rows()
     if as_json:
@@ -720,11 +720,11 @@ def demo(ctx: Context, province: str, years: int) -> None:
 
     from pcmd import demo as generator
     from pcmd.db.engine import engine_from_settings, transaction
-    from pcmd.db.files import FileStore
     from pcmd.db.models import Form, OrgUnit, Submission
     from pcmd.forms.registry import refresh_media
-    from pcmd.pipeline.ingest import FormLookup, Incoming, ingest_with_retry
-    from pcmd.pipeline.reference import import_establishments, import_reference_values
+    from pcmd.ingest.files import FileStore
+    from pcmd.ingest.ingest import FormLookup, Incoming, ingest_with_retry
+    from pcmd.masterdata.reference import import_establishments, import_reference_values
 
     settings = ctx.settings()
     engine = engine_from_settings(settings)
@@ -961,7 +961,7 @@ def sync_run(ctx: Context, name: str | None, full: bool) -> None:
     """Kéo phiếu mới, sửa, xoá từ một nguồn hoặc mọi nguồn đang bật (sync one source, or every
     enabled source). A progress bar on a terminal, else one summary line per source."""
     from pcmd.db.engine import engine_from_settings, transaction
-    from pcmd.db.files import FileStore
+    from pcmd.ingest.files import FileStore
     from pcmd.sync.runner import SyncReport, sync_source
     from pcmd.sync.sources import get_source, list_sources
 
@@ -1042,7 +1042,7 @@ def scheduler_command(ctx: Context) -> None:
     import threading
 
     from pcmd.db.engine import engine_from_settings
-    from pcmd.sync.scheduler import SyncScheduler
+    from pcmd.jobs.scheduler import SyncScheduler
 
     settings = ctx.settings()
     _setup_logging(settings)
@@ -1124,7 +1124,7 @@ def indicators_cmd(
     import json
 
     from pcmd.db.engine import engine_from_settings
-    from pcmd.pipeline import query
+    from pcmd.pipeline.indicators import query
 
     engine = engine_from_settings(ctx.settings())
     try:

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, inspect, text
 
 from pcmd.db.engine import make_engine
 from pcmd.db.migrate import head_revision, upgrade
-from pcmd.db.models import Base
+from pcmd.db.tables import METADATA
 from pcmd.settings import Settings
 
 
@@ -21,7 +21,7 @@ def test_upgrade__twice__same_schema_once(settings: Settings) -> None:
     with engine.connect() as conn:
         tables = set(inspect(conn).get_table_names())
         versions = conn.execute(text("SELECT count(*) FROM alembic_version")).scalar()
-    assert set(Base.metadata.tables) <= tables
+    assert set(METADATA.tables) <= tables
     assert versions == 1
     engine.dispose()
 
@@ -29,7 +29,7 @@ def test_upgrade__twice__same_schema_once(settings: Settings) -> None:
 def test_migrations__match_models(engine: Engine) -> None:
     """The Alembic history builds exactly the schema the models describe."""
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), METADATA)
     assert diff == []
 
 

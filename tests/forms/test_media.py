@@ -11,7 +11,7 @@ from pcmd.db.models import Establishment, FormMedia
 from pcmd.forms import media
 from pcmd.forms.convert import convert_workbook
 from pcmd.forms.registry import refresh_media, store_build
-from pcmd.pipeline.orgunits import import_orgunits
+from pcmd.masterdata.orgunits import import_orgunits
 
 UNITS = (
     "code,name,level,parent\n"

@@ -52,7 +52,6 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 
 from pcmd.db.engine import transaction
-from pcmd.db.files import FileStore
 from pcmd.db.models import (
     Establishment,
     OrgUnit,
@@ -64,7 +63,8 @@ from pcmd.db.models import (
     utcnow,
 )
 from pcmd.forms.registry import refresh_media, store_build
-from pcmd.pipeline.ingest import Incoming, ingest_with_retry
+from pcmd.ingest.files import FileStore
+from pcmd.ingest.ingest import Incoming, ingest_with_retry
 from tests.pipeline import records
 from tests.server.collect import shipped_builds
 

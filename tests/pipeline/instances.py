@@ -10,8 +10,8 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy import Engine
 
-from pcmd.db.files import FileStore
-from pcmd.pipeline.ingest import Incoming, IngestResult, ingest_with_retry
+from pcmd.ingest.files import FileStore
+from pcmd.ingest.ingest import Incoming, IngestResult, ingest_with_retry
 from tests.server.collect import VERSION, new_id
 
 META = {

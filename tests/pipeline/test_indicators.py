@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from pcmd.db.files import FileStore
+from pcmd.ingest.files import FileStore
 from pcmd.pipeline import run
-from pcmd.pipeline.query import indicator_rows
+from pcmd.pipeline.indicators.query import indicator_rows
 from pcmd.pipeline.run import run_pipeline
 from pcmd.settings import Settings
 from tests.pipeline.handmade import TODAY, World, build_world

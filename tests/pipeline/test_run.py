@@ -10,10 +10,8 @@ import pytest
 from sqlalchemy import Engine, delete, func, select, update
 
 from pcmd.db.engine import transaction
-from pcmd.db.files import FileStore
+from pcmd.db.facts import ACTIVITY_CUBE, FACT_TABLES
 from pcmd.db.models import (
-    ACTIVITY_CUBE,
-    FACT_TABLES,
     Establishment,
     IndicatorValue,
     ReferenceValue,
@@ -22,11 +20,13 @@ from pcmd.db.models import (
     ValidationIssue,
     utcnow,
 )
+from pcmd.db.tables import STATE
 from pcmd.errors import PipelineError
+from pcmd.ingest.files import FileStore
+from pcmd.ingest.ingest import Incoming, ingest_with_retry
 from pcmd.pipeline import run
-from pcmd.pipeline.ingest import Incoming, ingest_with_retry
-from pcmd.pipeline.programme import EXAMPLE_PLAN, shipped_text
-from pcmd.pipeline.query import indicator_rows, submission_ids
+from pcmd.pipeline.indicators.programme import EXAMPLE_PLAN, shipped_text
+from pcmd.pipeline.indicators.query import indicator_rows, submission_ids
 from pcmd.pipeline.run import add_programme, remove_programme, run_pipeline
 from pcmd.settings import Settings
 from tests.pipeline import records
@@ -263,7 +263,7 @@ def test_run__lost_state__full_again(world: World) -> None:
     before = stored(world.engine)
     with transaction(world.engine, write=True) as s:
         s.execute(delete(IndicatorValue))
-        s.execute(update(run.STATE).where(run.STATE.c.source == "pipeline").values(cursor={}))
+        s.execute(update(STATE).where(STATE.c.source == "pipeline").values(cursor={}))
     summary = run_pipeline(world.engine, today=TODAY)
     assert summary.full
     assert stored(world.engine) == before
@@ -293,7 +293,7 @@ def test_run__late_commit_on_postgresql_is_not_missed(world: World) -> None:
 def test_run__with_validation(settings: Settings, engine: Engine) -> None:
     """Should run the validation rules (when that module is present) and leave out a record
     they flag with an error: an activity dated after today."""
-    pytest.importorskip("pcmd.pipeline.validate")
+    pytest.importorskip("pcmd.pipeline.validate.runner")
     store = FileStore(settings.data_dir / "attachments")
     world = build_world(engine, store)
     xml = records.xml(

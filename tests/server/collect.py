@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from pcmd.db.engine import transaction
 from pcmd.forms.convert import FormBuild, convert_workbook
 from pcmd.forms.registry import refresh_media, shipped_workbooks_dir, store_build
-from pcmd.pipeline.orgunits import load_shipped
+from pcmd.masterdata.orgunits import load_shipped
 from pcmd.server.app import create_app
 from pcmd.server.appusers import create_app_user, revoke_app_user
 from pcmd.server.keys import secret_key

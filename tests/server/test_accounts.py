@@ -8,7 +8,7 @@ from sqlalchemy import Engine, select
 from pcmd.db.engine import transaction
 from pcmd.db.models import AuditLog, WebUser
 from pcmd.errors import AuthError, PcmdError
-from pcmd.pipeline.orgunits import load_shipped
+from pcmd.masterdata.orgunits import load_shipped
 from pcmd.server.accounts import (
     THROTTLE_FAILURES,
     Scope,

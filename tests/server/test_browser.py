@@ -20,10 +20,10 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import Engine
 
 from pcmd.db.engine import make_engine, transaction
-from pcmd.db.files import FileStore
 from pcmd.db.migrate import upgrade
-from pcmd.pipeline.ingest import Incoming, ingest_with_retry
-from pcmd.pipeline.reference import import_reference_values
+from pcmd.ingest.files import FileStore
+from pcmd.ingest.ingest import Incoming, ingest_with_retry
+from pcmd.masterdata.reference import import_reference_values
 from pcmd.pipeline.run import run_pipeline
 from pcmd.server.accounts import create_user
 from pcmd.server.app import create_app

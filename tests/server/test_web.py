@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import Engine, select
 
 from pcmd.db.engine import transaction
-from pcmd.db.files import FileStore
 from pcmd.db.models import Attachment, AuditLog, Establishment, Submission
-from pcmd.pipeline.ingest import Incoming, IncomingFile, ingest_with_retry
+from pcmd.ingest.files import FileStore
+from pcmd.ingest.ingest import Incoming, IncomingFile, ingest_with_retry
 from pcmd.pipeline.run import run_pipeline
 from pcmd.server.accounts import create_user
 from pcmd.settings import Settings

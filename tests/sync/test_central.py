@@ -9,14 +9,14 @@ import json
 from sqlalchemy import Engine
 
 from pcmd.db.engine import transaction
-from pcmd.db.files import FileStore
 from pcmd.db.models import SyncState
-from pcmd.pipeline.ingest import Incoming, ingest_with_retry
+from pcmd.ingest.files import FileStore
+from pcmd.ingest.ingest import Incoming, ingest_with_retry
 from pcmd.settings import Settings
 from pcmd.sync import runner
 from pcmd.sync.http import HttpPolicy
 from tests.server.collect import JPEG, new_id, outreach_xml
-from tests.sync.conftest import CentralEnv, Waits, counts, run, submissions
+from tests.sync.fixtures import CentralEnv, Waits, counts, run, submissions
 from tests.sync.fakes.central import outreach_row
 from tests.sync.fakes.faults import Fault
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 from pcmd.db.engine import transaction
-from pcmd.db.files import FileStore
 from pcmd.db.models import Attachment, Submission
+from pcmd.ingest.files import FileStore
 from pcmd.settings import Settings
 from pcmd.sync.folder import import_folder
 from tests.server.collect import JPEG, load_forms, new_id, outreach_xml

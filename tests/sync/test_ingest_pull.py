@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from pcmd.db.files import FileStore
 from pcmd.errors import IngestError
-from pcmd.pipeline.ingest import Incoming, IngestResult, ingest_with_retry
+from pcmd.ingest.files import FileStore
+from pcmd.ingest.ingest import Incoming, IngestResult, ingest_with_retry
 from tests.server.collect import new_id, outreach_xml
-from tests.sync.conftest import submissions
+from tests.sync.fixtures import submissions
 
 
 def collect(engine: Engine, store: FileStore, xml: bytes) -> IngestResult:

@@ -9,14 +9,14 @@ import pytest
 from sqlalchemy import Engine, select
 
 from pcmd.db.engine import transaction
-from pcmd.db.files import FileStore
 from pcmd.db.models import SyncState
-from pcmd.pipeline.ingest import Incoming, IncomingFile, ingest_with_retry
+from pcmd.ingest.files import FileStore
+from pcmd.ingest.ingest import Incoming, IncomingFile, ingest_with_retry
 from pcmd.settings import Settings
 from pcmd.sync import runner
 from pcmd.sync.http import HttpPolicy
 from tests.server.collect import JPEG, new_id, outreach_xml
-from tests.sync.conftest import KoboEnv, Waits, age_last_scan, counts, dump, run, submissions
+from tests.sync.fixtures import KoboEnv, Waits, age_last_scan, counts, dump, run, submissions
 from tests.sync.fakes.faults import Fault
 from tests.sync.fakes.kobo import outreach_answers
 

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from pcmd.errors import IngestError
-from pcmd.pipeline.instance import parse_instance, typed_values
+from pcmd.ingest.instance import parse_instance, typed_values
 from pcmd.sync import central, kobo
 from pcmd.sync.records import FormSpec, rebuild, rebuild_xml, rebuild_xml_slow
 from tests.sync.fakes.central import outreach_row

@@ -9,13 +9,13 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from pcmd.db.files import FileStore
+from pcmd.ingest.files import FileStore
 from pcmd.server.app import create_app
 from pcmd.settings import Settings
 from pcmd.sync.http import HttpPolicy
 from tests.live_server import serve_in_thread
 from tests.server.collect import JPEG, new_id
-from tests.sync.conftest import HOOK_SECRET, KoboEnv, counts, dump, run, submissions
+from tests.sync.fixtures import HOOK_SECRET, KoboEnv, counts, dump, run, submissions
 from tests.sync.fakes.kobo import outreach_answers
 
 

@@ -21,24 +21,8 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, and_, delete, exists, select
 
-from pcmd.db.models import (
-    FACT_FIELDS,
-    FACT_TABLES,
-    Base,
-    Form,
-    OrgUnit,
-    Submission,
-    SubmissionVersion,
-    ValidationIssue,
-    fact_column,
-)
-
-TABLES = Base.metadata.tables
-SUB = TABLES[Submission.__tablename__]
-VER = TABLES[SubmissionVersion.__tablename__]
-FORM = TABLES[Form.__tablename__]
-ISSUE = TABLES[ValidationIssue.__tablename__]
-ORG = TABLES[OrgUnit.__tablename__]
+from pcmd.db.facts import FACT_FIELDS, FACT_TABLES, fact_column
+from pcmd.db.tables import FORM, ISSUE, ORG, SUB, VER
 
 CHUNK = 2000  # ids per IN (...) list and rows per insert batch
 # Calculated totals are strings in the XForm binds (a `calculate` has no type), so the pipeline

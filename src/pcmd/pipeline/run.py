@@ -48,24 +48,18 @@ from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy.dialects import postgresql
 
 from pcmd.db.engine import write_connection
+from pcmd.db.facts import FACT_FIELDS
 from pcmd.db.models import (
-    FACT_FIELDS,
-    Base,
-    Establishment,
-    IndicatorValue,
-    OrgUnit,
-    ProgrammeFile,
-    ReferenceValue,
-    Submission,
-    SyncState,
-    Target,
     utcnow,
 )
+from pcmd.db.tables import EST, IV, ORG, PFILES, REF, STATE, SUB, TGT
 from pcmd.errors import PipelineError
-from pcmd.pipeline import cube, indicators, normalise
-from pcmd.pipeline.indicators import Context, OrgTree, Reference
-from pcmd.pipeline.periods import Period, months_between, parse_period
-from pcmd.pipeline.programme import (
+from pcmd.masterdata.periods import Period, months_between, parse_period
+from pcmd.pipeline import normalise
+from pcmd.pipeline.indicators import cube
+from pcmd.pipeline.indicators import engine as indicators
+from pcmd.pipeline.indicators.engine import Context, OrgTree, Reference
+from pcmd.pipeline.indicators.programme import (
     DEFAULT_PROGRAMME,
     Indicator,
     Measure,
@@ -85,15 +79,6 @@ LAG = {"sqlite": dt.timedelta(0), "postgresql": dt.timedelta(seconds=30)}
 VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
 SQLITE_CACHE_KIB = 131072  # 128 MB of page cache for the pipeline's connection
 
-TABLES = Base.metadata.tables
-SUB = TABLES[Submission.__tablename__]
-ORG = TABLES[OrgUnit.__tablename__]
-REF = TABLES[ReferenceValue.__tablename__]
-TGT = TABLES[Target.__tablename__]
-EST = TABLES[Establishment.__tablename__]
-IV = TABLES[IndicatorValue.__tablename__]
-STATE = TABLES[SyncState.__tablename__]
-PFILES = TABLES[ProgrammeFile.__tablename__]
 IV_COLUMNS = (
     "programme",
     "indicator",
@@ -170,7 +155,7 @@ def add_programme(conn: Connection, text: str, filename: str) -> Programme:
         r.programme: (r.filename, r.content)
         for r in conn.execute(select(PFILES.c.programme, PFILES.c.filename, PFILES.c.content))
     }
-    from pcmd.pipeline.programme import parse_programme_file
+    from pcmd.pipeline.indicators.programme import parse_programme_file
 
     parsed = parse_programme_file(text, filename)
     existing.pop(parsed.id, None)
@@ -683,7 +668,7 @@ def _validate(
 ) -> set[int]:
     """Run the validation rules when that module is present; the ids whose issues changed."""
     try:
-        from pcmd.pipeline.validate import validate_submissions
+        from pcmd.pipeline.validate.runner import validate_submissions
     except ImportError:  # validation lands with its own issue; the pipeline works without it
         summary.validation = "unavailable"
         return set()

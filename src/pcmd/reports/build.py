@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from pcmd.db.models import Form, OrgUnit
 from pcmd.errors import ReportError
-from pcmd.pipeline.periods import parse_period
-from pcmd.pipeline.programme import DEFAULT_PROGRAMME
-from pcmd.pipeline.query import indicator_rows
+from pcmd.masterdata.periods import parse_period
+from pcmd.pipeline.indicators.programme import DEFAULT_PROGRAMME
+from pcmd.pipeline.indicators.query import indicator_rows
 from pcmd.pipeline.run import active_programmes
 from pcmd.reports.excel import FormRows, ReportData
 from pcmd.reports.submissions import submissions_table

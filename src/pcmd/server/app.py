@@ -57,7 +57,7 @@ def create_app(settings: Settings) -> Starlette:
         scheduler = None
         if settings.scheduler:
             # every server process starts one; the database lease lets one of them run jobs
-            from pcmd.sync.scheduler import SyncScheduler
+            from pcmd.jobs.scheduler import SyncScheduler
 
             scheduler = SyncScheduler(settings, engine)
             scheduler.start()

@@ -19,9 +19,9 @@ from starlette.routing import BaseRoute, Route
 from pcmd.db.engine import transaction
 from pcmd.db.models import OrgUnit
 from pcmd.errors import PipelineError
-from pcmd.pipeline.periods import PeriodError, parse_period
-from pcmd.pipeline.programme import DEFAULT_PROGRAMME
-from pcmd.pipeline.query import indicator_rows
+from pcmd.masterdata.periods import PeriodError, parse_period
+from pcmd.pipeline.indicators.programme import DEFAULT_PROGRAMME
+from pcmd.pipeline.indicators.query import indicator_rows
 from pcmd.pipeline.run import active_programmes
 from pcmd.reports.charts import Bar, bar_chart, trend_chart
 from pcmd.server import i18n

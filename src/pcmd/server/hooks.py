@@ -30,8 +30,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from pcmd.db.engine import transaction
-from pcmd.db.files import FileStore
 from pcmd.errors import PcmdError
+from pcmd.ingest.files import FileStore
 from pcmd.settings import Settings
 from pcmd.sync.runner import KoboSync, SyncReport, kobo_client
 from pcmd.sync.sources import SourceConfig, get_source

@@ -15,9 +15,9 @@ from typing import BinaryIO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from pcmd.db.files import FileStore, safe_filename
 from pcmd.errors import IngestError
-from pcmd.pipeline.ingest import IncomingFile
+from pcmd.ingest.files import FileStore, safe_filename
+from pcmd.ingest.ingest import IncomingFile
 
 XML_PART = "xml_submission_file"
 MAX_FIELD_BYTES = 64 * 1024

@@ -26,11 +26,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pcmd.db.engine import transaction
-from pcmd.db.files import FileStore
 from pcmd.db.models import AppUser, Form, FormMedia, FormVersion, Project
 from pcmd.errors import AuthError, IngestError, PcmdError
 from pcmd.forms import media
-from pcmd.pipeline.ingest import FormLookup, Incoming, IngestResult, ingest_with_retry
+from pcmd.ingest.files import FileStore
+from pcmd.ingest.ingest import FormLookup, Incoming, IngestResult, ingest_with_retry
 from pcmd.server.appusers import authenticate
 from pcmd.server.multipart import read_upload
 from pcmd.settings import Settings

@@ -26,7 +26,6 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from pcmd.db.engine import transaction
-from pcmd.db.files import FileStore
 from pcmd.db.models import (
     Attachment,
     AuditLog,
@@ -41,7 +40,8 @@ from pcmd.db.models import (
 )
 from pcmd.errors import AuthError, PcmdError
 from pcmd.forms.xform import Labels, read_labels
-from pcmd.pipeline.periods import PeriodError, parse_period
+from pcmd.ingest.files import FileStore
+from pcmd.masterdata.periods import PeriodError, parse_period
 from pcmd.server import i18n
 from pcmd.server.accounts import Scope, load_scope, login
 from pcmd.settings import Settings
@@ -396,7 +396,7 @@ class Web:
 
     def _provenance(self, session: Session, user: Scope, filters: dict[str, Any]) -> list[int]:
         """Ids behind an indicator's numerator for a unit the user may see (else a 404)."""
-        from pcmd.pipeline.query import submission_ids
+        from pcmd.pipeline.indicators.query import submission_ids
 
         org = filters["org"]
         unit = session.execute(
@@ -583,7 +583,7 @@ class Web:
         issue_id = int(request.path_params["iid"])
 
         def apply() -> None:
-            from pcmd.pipeline.validate import override_issue
+            from pcmd.pipeline.validate.runner import override_issue
 
             with transaction(self.engine, write=True) as session:
                 self.visible_submission(session, user, sid)

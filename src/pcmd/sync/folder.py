@@ -15,9 +15,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from pcmd.db.files import FileStore, safe_filename
 from pcmd.errors import IngestError
-from pcmd.pipeline.ingest import Incoming, IncomingFile, ingest_with_retry
+from pcmd.ingest.files import FileStore, safe_filename
+from pcmd.ingest.ingest import Incoming, IncomingFile, ingest_with_retry
 
 
 @dataclass(frozen=True)

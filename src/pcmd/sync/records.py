@@ -25,7 +25,7 @@ from sqlalchemy import Connection, select
 
 from pcmd.db.models import Form, FormVersion
 from pcmd.errors import SyncError
-from pcmd.pipeline.instance import UUID_RE, Instance
+from pcmd.ingest.instance import UUID_RE, Instance
 
 # An XML element name pcmd will write: a key that is not one (spaces, colons, a leading digit)
 # cannot have come from an instance, so it is left out rather than producing broken XML.

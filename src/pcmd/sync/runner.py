@@ -55,10 +55,11 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from pcmd.db.files import FileStore, safe_filename
-from pcmd.db.models import Attachment, Base, SourceRecord, Submission, SyncState, utcnow
+from pcmd.db.models import utcnow
+from pcmd.db.tables import ATT, SR, STATE, SUB
 from pcmd.errors import IngestError, PcmdError, SyncError
-from pcmd.pipeline.ingest import (
+from pcmd.ingest.files import FileStore, safe_filename
+from pcmd.ingest.ingest import (
     FormLookup,
     Incoming,
     IncomingFile,
@@ -146,12 +147,6 @@ class Known:
     complete: bool
     deleted: bool
     root: str
-
-
-SR = Base.metadata.tables[SourceRecord.__tablename__]
-SUB = Base.metadata.tables[Submission.__tablename__]
-ATT = Base.metadata.tables[Attachment.__tablename__]
-STATE = Base.metadata.tables[SyncState.__tablename__]
 
 
 def known_records(conn: Connection, source_id: int, remote_ids: Sequence[str]) -> dict[str, Known]:

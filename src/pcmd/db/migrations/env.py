@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from pcmd.db.models import Base
+from pcmd.db.tables import METADATA
 
 config = context.config
 engine = config.attributes["engine"]
@@ -12,7 +12,7 @@ engine = config.attributes["engine"]
 with engine.begin() as connection:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=METADATA,
         render_as_batch=connection.dialect.name == "sqlite",  # ALTER TABLE support on SQLite
         compare_type=True,
     )

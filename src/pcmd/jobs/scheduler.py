@@ -1,0 +1,258 @@
+"""Scheduled syncs: every enabled source at its interval, in one process at a time.
+
+APScheduler 3 (a BackgroundScheduler) runs inside `pcmd serve` and as `pcmd scheduler`. With
+several server processes (uvicorn workers, a second machine on the same PostgreSQL) each starts
+a scheduler, and a lease in the database decides which one runs jobs: a row of
+`scheduler_lock` holding the holder's name and an expiry, renewed every heartbeat. Another
+process takes it over only once it has expired (the holder died or hung), so at most one
+scheduler runs syncs at a time, on SQLite and PostgreSQL alike, whatever the process layout.
+
+A source that fails is tried again sooner, with backoff (1, 2, 4 … minutes, never later than
+its interval); its error is in sync_state for `pcmd sync status`; the other sources run on.
+After a sync that changed something, the pipeline runs (see run_pipeline_after_sync).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+
+from pcmd.db.engine import transaction
+from pcmd.db.models import utcnow
+from pcmd.db.tables import LOCK
+from pcmd.errors import PcmdError
+from pcmd.ingest.files import FileStore
+from pcmd.ingest.ingest import with_retry
+from pcmd.settings import Settings
+from pcmd.sync.runner import SyncReport, sync_source
+from pcmd.sync.sources import SourceConfig, get_source, list_sources
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "scheduler"
+JOB_PREFIX = "sync:"
+
+
+class SyncFn(Protocol):
+    def __call__(
+        self, engine: Engine, store: FileStore, source: SourceConfig, settings: Settings
+    ) -> SyncReport: ...
+
+
+AfterSyncFn = Callable[[Settings, Engine, SyncReport], None]
+
+
+def run_pipeline_after_sync(settings: Settings, engine: Engine, report: SyncReport) -> None:
+    """Run the pipeline after a sync that changed something, when pcmd has one.
+
+    The pipeline (validation, normalisation, indicators) is `pcmd.pipeline.run.run_pipeline`,
+    written separately; it is imported lazily and, where it does not exist, this does nothing.
+    It finds what changed by `submissions.updated_at`, which the sync moves for every new
+    version, review change and deletion.
+    """
+    try:
+        module = importlib.import_module("pcmd.pipeline.run")
+    except ImportError as exc:
+        if exc.name != "pcmd.pipeline.run":
+            raise
+        log.debug("no pipeline (pcmd.pipeline.run): nothing to run after %s", report.source)
+        return
+    run: Any = getattr(module, "run_pipeline", None)
+    if run is None:
+        log.warning("pcmd.pipeline.run has no run_pipeline(); the pipeline was not run")
+        return
+    log.info("running the pipeline after %s", report.summary())
+    run(engine)
+
+
+class Lease:
+    """The scheduler lock: held while renewed before `seconds` pass."""
+
+    def __init__(self, engine: Engine, holder: str, seconds: float) -> None:
+        self.engine = engine
+        self.holder = holder
+        self.seconds = seconds
+
+    def acquire(self) -> bool:
+        """Take or renew the lease; False when another live holder has it."""
+        now = utcnow()
+        until = now + dt.timedelta(seconds=self.seconds)
+
+        def work(conn: Connection) -> bool:
+            renewed = conn.execute(
+                update(LOCK)
+                .where(LOCK.c.name == LOCK_NAME, LOCK.c.holder == self.holder)
+                .values(expires_at=until)
+            )
+            if renewed.rowcount:
+                return True
+            taken = conn.execute(
+                update(LOCK)
+                .where(LOCK.c.name == LOCK_NAME, LOCK.c.expires_at < now)
+                .values(holder=self.holder, expires_at=until, acquired_at=now)
+            )
+            if taken.rowcount:
+                return True
+            if conn.execute(select(LOCK.c.name).where(LOCK.c.name == LOCK_NAME)).first():
+                return False
+            # two first schedulers race here: the unique key lets one in, with_retry makes the
+            # other look again and find the row
+            conn.execute(
+                insert(LOCK).values(
+                    name=LOCK_NAME, holder=self.holder, expires_at=until, acquired_at=now
+                )
+            )
+            return True
+
+        return with_retry(self.engine, work)
+
+    def release(self) -> None:
+        def work(conn: Connection) -> None:
+            conn.execute(delete(LOCK).where(LOCK.c.name == LOCK_NAME, LOCK.c.holder == self.holder))
+
+        with_retry(self.engine, work)
+
+
+def _default_sync(
+    engine: Engine, store: FileStore, source: SourceConfig, settings: Settings
+) -> SyncReport:
+    return sync_source(engine, store, source, settings)
+
+
+class SyncScheduler:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        holder: str | None = None,
+        lease_seconds: float = 60.0,
+        heartbeat_seconds: float = 15.0,
+        sync: SyncFn = _default_sync,
+        after_sync: AfterSyncFn = run_pipeline_after_sync,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.store = FileStore(settings.data_dir / "attachments")
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease = Lease(engine, self.holder, lease_seconds)
+        self.heartbeat_seconds = heartbeat_seconds
+        self.sync = sync
+        self.after_sync = after_sync
+        self.failures: dict[str, int] = {}
+        self.leader = False
+        self._lock = threading.Lock()
+        self._lease_error: str | None = None
+        self.scheduler = BackgroundScheduler(
+            timezone=dt.UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+        )
+
+    def start(self) -> None:
+        self.scheduler.add_job(
+            self.heartbeat,
+            "interval",
+            seconds=self.heartbeat_seconds,
+            id="lease",
+            next_run_time=dt.datetime.now(dt.UTC),
+        )
+        self.scheduler.start()
+        log.info("scheduler %s started", self.holder)
+
+    def shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        if self.leader:
+            self.lease.release()
+            self.leader = False
+        log.info("scheduler %s stopped", self.holder)
+
+    def heartbeat(self) -> None:
+        try:
+            held = self.lease.acquire()
+            self._lease_error = None
+        except Exception as exc:  # a database hiccup: keep the scheduler alive, try next beat
+            message = f"{exc.__class__.__name__}: {exc}"
+            if message != self._lease_error:  # once per new problem, not every beat
+                log.error("scheduler lease check failed (run `pcmd init`?): %s", message)
+            self._lease_error = message
+            held = False
+        with self._lock:
+            if held and not self.leader:
+                log.info("scheduler %s now runs the sync jobs", self.holder)
+            if not held and self.leader:
+                log.warning(
+                    "scheduler %s lost the lease; another process runs the jobs", self.holder
+                )
+            self.leader = held
+            if held:
+                self.refresh_jobs()
+            else:
+                for job in self.scheduler.get_jobs():
+                    if job.id.startswith(JOB_PREFIX):
+                        job.remove()
+
+    def refresh_jobs(self) -> None:
+        """One job per enabled source; sources added, removed or re-timed since are followed."""
+        with transaction(self.engine) as session:
+            sources = {s.name: s for s in list_sources(session, enabled_only=True)}
+        jobs = {j.id: j for j in self.scheduler.get_jobs() if j.id.startswith(JOB_PREFIX)}
+        for job_id, job in jobs.items():
+            source = sources.get(job_id.removeprefix(JOB_PREFIX))
+            if source is None:
+                job.remove()
+            elif job.trigger.interval != dt.timedelta(minutes=source.interval_minutes):
+                job.reschedule("interval", minutes=source.interval_minutes)
+        for name, source in sources.items():
+            if JOB_PREFIX + name not in jobs:
+                self.scheduler.add_job(
+                    self.run_source,
+                    "interval",
+                    minutes=source.interval_minutes,
+                    id=JOB_PREFIX + name,
+                    args=[name],
+                    next_run_time=dt.datetime.now(dt.UTC),
+                )
+
+    def run_source(self, name: str) -> SyncReport | None:
+        # The lease is checked again right before the work: a process that lost it while the
+        # job was queued must not sync alongside the new holder.
+        if not self.lease.acquire():
+            self.leader = False
+            return None
+        try:
+            with transaction(self.engine) as session:
+                source = get_source(session, name)
+        except PcmdError:
+            return None  # removed meanwhile
+        try:
+            report = self.sync(self.engine, self.store, source, self.settings)
+        except Exception as exc:  # one source's bug must not stop the others
+            log.exception("sync %s crashed", name)
+            report = SyncReport(name, error=f"{exc.__class__.__name__}: {exc}")
+        if report.error:
+            failures = self.failures.get(name, 0) + 1
+            self.failures[name] = failures
+            wait = min(2 ** (failures - 1), source.interval_minutes)
+            job = self.scheduler.get_job(JOB_PREFIX + name)
+            if job is not None:
+                job.modify(next_run_time=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=wait))
+            log.warning("sync %s failed (%d in a row), next try in %d min", name, failures, wait)
+        else:
+            self.failures.pop(name, None)
+        if report.changed:
+            try:
+                self.after_sync(self.settings, self.engine, report)
+            except Exception:
+                log.exception("pipeline after sync %s failed", name)
+        return report

@@ -1,0 +1,59 @@
+"""`pcmd report`: its Excel indicator sheet equals `pcmd indicators` for the unit and period."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import zipfile
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from pcmd.reports.excel import STATUS_VI, UNIT_VI
+from tests.cli.test_main import pcmd
+
+
+def test_report__xlsx_indicator_sheet_equals_pcmd_indicators(tmp_path: Path) -> None:
+    env = {"PCMD_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "PCMD_DATA_DIR": str(tmp_path)}
+    assert pcmd("init", env=env).returncode == 0
+    assert pcmd("demo", "--years", "1", env=env).returncode == 0
+    year = str(dt.date.today().year)  # the demo fills the current year
+    out = tmp_path / "bao-cao.xlsx"
+    done = pcmd("report", "--period", year, "--org", "51", "--out", str(out), env=env)
+    assert done.returncode == 0, done.stderr
+    shown = pcmd("indicators", "--period", year, "--org", "51", "--format", "json", env=env)
+    assert shown.returncode == 0, shown.stderr
+    expected = json.loads(shown.stdout)
+    sheet = load_workbook(out)["Chỉ tiêu"]
+    got = [[c.value for c in row] for row in sheet.iter_rows(min_row=4) if row[0].value]
+    assert [r[0] for r in got] == [r["indicator"] for r in expected]
+    for cells, row in zip(got, expected, strict=True):
+        assert cells[2:5] == [row["numerator"], row["denominator"], row["value"]]
+        assert cells[5] == UNIT_VI[row["unit"]]
+        assert cells[6] == row["target"]
+        assert cells[7] == STATUS_VI[row["status"]]
+
+    csv_zip = tmp_path / "bao-cao.zip"
+    assert (
+        pcmd("report", "--period", year, "--org", "51", "--out", str(csv_zip), env=env).returncode
+        == 0
+    )
+    assert "chi_tieu.csv" in zipfile.ZipFile(io.BytesIO(csv_zip.read_bytes())).namelist()
+    dhis2 = tmp_path / "dhis2.json"
+    assert (
+        pcmd("report", "--period", year, "--org", "51", "--out", str(dhis2), env=env).returncode
+        == 0
+    )
+    values = json.loads(dhis2.read_text())["dataValues"]
+    tt1 = next(r for r in expected if r["indicator"] == "TT1")
+    assert {
+        "dataElement": "PCMD_TT1_NUM",
+        "period": year,
+        "orgUnit": "51",
+        "value": str(tt1["numerator"]),
+    } in values
+
+    bad = pcmd("report", "--period", f"{year}01", "--org", "51", "--out", str(out), env=env)
+    assert bad.returncode == 1
+    assert "quarterly or annual" in bad.stderr

@@ -1,0 +1,216 @@
+"""Programme files (DESIGN §8 as data): the shipped one, the example plan, and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from pcmd.pipeline.indicators.programme import (
+    EXAMPLE_PLAN,
+    ProgrammeError,
+    default_programme,
+    load_programme,
+    parse_programme_file,
+    resolve_all,
+    shipped_text,
+)
+
+NAMES = {
+    "TT1": "Tỷ lệ xã, phường, đặc khu tổ chức ít nhất một hình thức tuyên truyền phòng ngừa "
+    "mại dâm",
+    "KT1": "Tỷ lệ cơ sở kinh doanh dịch vụ dễ phát sinh tệ nạn mại dâm được kiểm tra",
+    "HD5": "Tổng số tiền xử phạt (đồng)",
+    "BC1": "Tỷ lệ xã, phường, đặc khu có báo cáo",
+}
+
+
+def test_default_programme__design_8() -> None:
+    """Should hold the 15 indicators of DESIGN §8 with their names, units and targets."""
+    p = default_programme()
+    assert (p.id, p.period, p.org) == ("pcmd_1629", "2021-2025", "VN")
+    assert [i.id for i in p.indicators] == [
+        "TT1", "TT2", "TT3A", "TT3B", "TT3C", "KT1", "KT2", "DT1", "DT2",
+        "HD1", "HD2", "HD3", "HD4", "HD5", "BC1",
+    ]  # fmt: skip
+    for ind_id, name in NAMES.items():
+        assert p.indicator(ind_id).name == name
+    targets = {i.id: (i.unit, i.target_year, i.target_programme) for i in p.indicators}
+    assert targets["TT1"] == ("percent", 70.0, 70.0)
+    assert targets["TT2"] == ("percent", 100.0, 100.0)
+    assert targets["TT3B"] == ("percent", 60.0, 60.0)
+    assert targets["KT1"] == ("percent", 20.0, 100.0)
+    assert targets["KT2"] == ("percent", None, None)
+    assert targets["DT2"] == ("percent", 50.0, 50.0)
+    assert targets["HD2"] == ("count", None, None)
+    tt3a = p.indicator("TT3A")
+    assert [(part.kind, part.forms, part.fields) for part in tt3a.numerator] == [
+        ("sum", ("pcmd_outreach",), ("reach/n_establishment_workers",)),
+        ("sum", ("pcmd_inspection",), ("findings/n_workers_informed",)),
+    ]
+    kt1 = p.indicator("KT1").numerator[0]
+    assert (kt1.kind, kt1.field, kt1.status) == ("distinct", "establishment/id", "active")
+
+
+def test_example_plan__overrides_targets_and_adds_indicators() -> None:
+    """Should take 1629's indicators with the plan's targets, limited to 51, plus KH1, KH2."""
+    plan = resolve_all([("example_province_plan.toml", shipped_text(EXAMPLE_PLAN))])[
+        "ke_hoach_51_2026"
+    ]
+    assert (plan.extends, plan.org, plan.period) == ("pcmd_1629", "51", "2026")
+    ids = [i.id for i in plan.indicators]
+    assert ids[:15] == [i.id for i in default_programme().indicators]
+    assert ids[15:] == ["KH1", "KH2"]
+    assert (plan.indicator("TT1").target_year, plan.indicator("TT1").target_programme) == (
+        100.0,
+        100.0,
+    )
+    assert plan.indicator("KT1").target_year == 30.0
+    # 1629's programme-period targets were set for 2021-2025: a 2026 plan keeps the annual ones.
+    assert (plan.indicator("TT3A").target_year, plan.indicator("TT3A").target_programme) == (
+        70.0,
+        None,
+    )
+    kh1 = plan.indicator("KH1")
+    assert (kh1.unit, kh1.target_year, kh1.numerator[0].fields) == (
+        "count",
+        5300.0,
+        ("reach/n_general",),
+    )
+
+
+BASE = """
+[programme]
+id = "p"
+name = "Thử"
+period = "2021-2025"
+
+[[indicators]]
+id = "X1"
+name = "Một chỉ tiêu"
+unit = "percent"
+numerator = { kind = "records", forms = ["pcmd_outreach"] }
+denominator = { kind = "communes" }
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "words"),
+    [
+        (("[[indicators]]", "[oops]\n[[indicators]]"), "oops", "unknown key"),
+        (('kind = "records"', 'kind = "average"'), "indicators[0].numerator.kind", "kind must"),
+        (
+            ('forms = ["pcmd_outreach"]', 'forms = ["pcmd_other"]'),
+            "indicators[0].numerator.forms",
+            "no form 'pcmd_other'",
+        ),
+        (('unit = "percent"', 'unit = "ratio"'), "indicators[0].unit", "percent or count"),
+        (
+            ('denominator = { kind = "communes" }', ""),
+            "indicators[0].denominator",
+            "needs a denominator",
+        ),
+        (('unit = "percent"', 'unit = "count"'), "indicators[0].denominator", "has no denominator"),
+        (
+            (
+                'forms = ["pcmd_outreach"] }',
+                'forms = ["pcmd_outreach"], where = { "reach/n_students" = "1" } }',
+            ),
+            "indicators[0].numerator.where.reach/n_students",
+            "only choice and code fields",
+        ),
+        (
+            (
+                'kind = "records", forms = ["pcmd_outreach"]',
+                'kind = "sum", form = "pcmd_outreach", fields = ["channel"]',
+            ),
+            "indicators[0].numerator.fields",
+            "channel is not a number",
+        ),
+        (
+            (
+                'kind = "records", forms = ["pcmd_outreach"]',
+                'kind = "sum", form = "pcmd_outreach", fields = ["reach/n_pupils"]',
+            ),
+            "indicators[0].numerator.fields",
+            "no usable field 'reach/n_pupils'",
+        ),
+        (
+            (
+                'denominator = { kind = "communes" }',
+                'denominator = { kind = "reference", key = "x" }',
+            ),
+            "indicators[0].denominator.key",
+            "reference key must be",
+        ),
+        (('period = "2021-2025"', 'period = "2021-25"'), "programme.period", "invalid period"),
+        (('id = "X1"', 'id = "X 1"'), "indicators[0].id", "at most 32 letters"),
+        (
+            (
+                'denominator = { kind = "communes" }',
+                'denominator = { kind = "communes" }\ntarget = { year = -1 }',
+            ),
+            "indicators[0].target.year",
+            "a number ≥ 0",
+        ),
+        (
+            (
+                'denominator = { kind = "communes" }',
+                'denominator = { kind = "communes" }\ntarget = { quarter = 5 }',
+            ),
+            "indicators[0].target.quarter",
+            "unknown key",
+        ),
+        (('name = "Thử"', 'name = "Thử'), "", "not valid TOML"),
+    ],
+)
+def test_programme_file__mistake__error_names_file_and_key(
+    change: tuple[str, str], where: str, words: str
+) -> None:
+    """Should refuse a file with a mistake, naming the file, the key and the problem."""
+    text = BASE.replace(*change)
+    assert text != BASE
+    with pytest.raises(ProgrammeError) as err:
+        load_programme(text, "plan.toml", {})
+    message = str(err.value)
+    assert message.startswith("Tệp chương trình plan.toml: ")
+    assert f": {where}: " in message or (not where and "plan.toml: " in message)
+    assert words in message
+
+
+def test_programme_file__repeated_indicator() -> None:
+    with pytest.raises(ProgrammeError, match=r"indicators\[1\]\.id.*X1 repeats"):
+        load_programme(BASE + BASE[BASE.index("[[indicators]]") :], "plan.toml", {})
+
+
+def test_programme_file__extends_errors() -> None:
+    """Should refuse a plan whose base is missing, whose [targets] name an indicator the base
+    lacks, or which adds an indicator the base already has."""
+    plan = (
+        '[programme]\nid = "k"\nname = "Kế hoạch"\nextends = "pcmd_1629"\n'
+        "[targets]\nZZ9 = { year = 1 }\n"
+    )
+    with pytest.raises(ProgrammeError, match=r"targets\.ZZ9.*has no indicator ZZ9"):
+        resolve_all([("k.toml", plan)])
+    with pytest.raises(ProgrammeError, match=r"programme\.extends.*no programme 'nope'"):
+        resolve_all([("k.toml", plan.replace("pcmd_1629", "nope"))])
+    again = BASE.replace('id = "p"', 'id = "k"\nextends = "pcmd_1629"').replace("X1", "TT1")
+    with pytest.raises(ProgrammeError, match=r"TT1 is already in pcmd_1629"):
+        resolve_all([("k.toml", again)])
+    with pytest.raises(ProgrammeError, match=r"programme id pcmd_1629 is already taken"):
+        resolve_all([("k.toml", BASE.replace('id = "p"', 'id = "pcmd_1629"'))])
+
+
+def test_programme_file__targets_table_needs_extends() -> None:
+    with pytest.raises(ProgrammeError, match=r"\[targets\] is for a file that extends"):
+        parse_programme_file(BASE + "\n[targets]\nX1 = { year = 5 }\n", "p.toml")
+
+
+def test_programme__digest_changes_with_content() -> None:
+    """Should give a different digest when a target changes (the pipeline then recomputes)."""
+    one = load_programme(BASE, "p.toml", {})
+    two = load_programme(
+        BASE.replace('kind = "communes" }', 'kind = "communes" }\ntarget = { year = 5 }'),
+        "p.toml",
+        {},
+    )
+    assert one.digest != two.digest
+    assert one.digest == load_programme(BASE, "elsewhere.toml", {}).digest
