@@ -21,9 +21,9 @@ from pcmd.settings import Settings
 from pcmd.sync.sources import add_source
 from tests.cli.test_main import pcmd
 from tests.server.collect import JPEG, load_forms, new_id
-from tests.sync.fixtures import TOKEN_ENV, KoboEnv, dump, submissions
 from tests.sync.fakes import kobo as fk
 from tests.sync.fakes.kobo import outreach_answers
+from tests.sync.fixtures import TOKEN_ENV, KoboEnv, dump, submissions
 
 
 @pytest.fixture

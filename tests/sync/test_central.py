@@ -16,9 +16,9 @@ from pcmd.settings import Settings
 from pcmd.sync import runner
 from pcmd.sync.http import HttpPolicy
 from tests.server.collect import JPEG, new_id, outreach_xml
-from tests.sync.fixtures import CentralEnv, Waits, counts, run, submissions
 from tests.sync.fakes.central import outreach_row
 from tests.sync.fakes.faults import Fault
+from tests.sync.fixtures import CentralEnv, Waits, counts, run, submissions
 
 
 def cursor(engine: Engine) -> dict[str, object]:

@@ -16,9 +16,9 @@ from pcmd.settings import Settings
 from pcmd.sync import runner
 from pcmd.sync.http import HttpPolicy
 from tests.server.collect import JPEG, new_id, outreach_xml
-from tests.sync.fixtures import KoboEnv, Waits, age_last_scan, counts, dump, run, submissions
 from tests.sync.fakes.faults import Fault
 from tests.sync.fakes.kobo import outreach_answers
+from tests.sync.fixtures import KoboEnv, Waits, age_last_scan, counts, dump, run, submissions
 
 
 def four_records(kobo: KoboEnv) -> tuple[str, str, str, str, str]:

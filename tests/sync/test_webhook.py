@@ -15,8 +15,8 @@ from pcmd.settings import Settings
 from pcmd.sync.http import HttpPolicy
 from tests.live_server import serve_in_thread
 from tests.server.collect import JPEG, new_id
-from tests.sync.fixtures import HOOK_SECRET, KoboEnv, counts, dump, run, submissions
 from tests.sync.fakes.kobo import outreach_answers
+from tests.sync.fixtures import HOOK_SECRET, KoboEnv, counts, dump, run, submissions
 
 
 @pytest.fixture

@@ -1,17 +1,20 @@
-"""Engine and sessions, built from settings (never at import time)."""
+"""The one engine factory and the ways to open a transaction, built from settings (never at
+import time): `transaction` (an ORM session), `write_connection` (Core, for bulk writes) and
+`with_retry` (a write that is retried when concurrency makes it fail)."""
 
 from __future__ import annotations
 
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pcmd.errors import DatabaseError
@@ -151,3 +154,31 @@ def _writer_engine(engine: Engine) -> Engine:
         writer = engine.execution_options(**{WRITE_OPTION: True})
         engine.__dict__["_pcmd_writer"] = writer
     return writer
+
+
+T = TypeVar("T")
+
+
+def with_retry(engine: Engine, work: Callable[[Connection], T], *, attempts: int = 8) -> T:
+    """Run `work` in a write transaction, retrying what concurrency causes.
+
+    A unique-key race (two copies of one new submission arriving at once) is retried, and the
+    second copy then finds the first. SQLite "database is locked" past busy_timeout is retried
+    with backoff rather than returned as a 500.
+    """
+    delay = 0.01
+    for attempt in range(1, attempts + 1):
+        try:
+            with write_connection(engine) as conn:
+                return work(conn)
+        except IntegrityError:
+            if attempt == attempts:
+                raise
+        except OperationalError as exc:
+            if "locked" not in str(exc.orig).lower() and "busy" not in str(exc.orig).lower():
+                raise
+            if attempt == attempts:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    raise AssertionError("unreachable")

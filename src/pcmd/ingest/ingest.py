@@ -21,10 +21,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from sqlalchemy import (
     Connection,
@@ -38,10 +38,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from pcmd.db.engine import write_connection
+from pcmd.db.engine import with_retry
 from pcmd.db.models import (
     OrgUnit,
     utcnow,
@@ -658,34 +657,6 @@ def _carry_over(
                     received_at=utcnow(),
                 )
             )
-
-
-T = TypeVar("T")
-
-
-def with_retry(engine: Engine, work: Callable[[Connection], T], *, attempts: int = 8) -> T:
-    """Run `work` in a write transaction, retrying what concurrency causes.
-
-    A unique-key race (two copies of one new submission arriving at once) is retried, and the
-    second copy then finds the first. SQLite "database is locked" past busy_timeout is retried
-    with backoff rather than returned as a 500.
-    """
-    delay = 0.01
-    for attempt in range(1, attempts + 1):
-        try:
-            with write_connection(engine) as conn:
-                return work(conn)
-        except IntegrityError:
-            if attempt == attempts:
-                raise
-        except OperationalError as exc:
-            if "locked" not in str(exc.orig).lower() and "busy" not in str(exc.orig).lower():
-                raise
-            if attempt == attempts:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
-    raise AssertionError("unreachable")
 
 
 def ingest_with_retry(

@@ -27,12 +27,11 @@ from typing import Any, Protocol
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
-from pcmd.db.engine import transaction
+from pcmd.db.engine import transaction, with_retry
 from pcmd.db.models import utcnow
 from pcmd.db.tables import LOCK
 from pcmd.errors import PcmdError
 from pcmd.ingest.files import FileStore
-from pcmd.ingest.ingest import with_retry
 from pcmd.settings import Settings
 from pcmd.sync.runner import SyncReport, sync_source
 from pcmd.sync.sources import SourceConfig, get_source, list_sources

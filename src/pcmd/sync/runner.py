@@ -55,18 +55,12 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from pcmd.db.engine import with_retry
 from pcmd.db.models import utcnow
 from pcmd.db.tables import ATT, SR, STATE, SUB
 from pcmd.errors import IngestError, PcmdError, SyncError
 from pcmd.ingest.files import FileStore, safe_filename
-from pcmd.ingest.ingest import (
-    FormLookup,
-    Incoming,
-    IncomingFile,
-    ingest,
-    ingest_new,
-    with_retry,
-)
+from pcmd.ingest.ingest import FormLookup, Incoming, IncomingFile, ingest, ingest_new
 from pcmd.settings import Settings
 from pcmd.sync import central, kobo
 from pcmd.sync.http import HttpPolicy, mask
@@ -434,10 +428,6 @@ def save_cursor(conn: Connection, name: str, cursor: Mapping[str, Any]) -> None:
     _upsert_state(conn, name, {"cursor": dict(cursor)})
 
 
-def _write(engine: Engine, work: Callable[[Connection], T]) -> T:
-    return with_retry(engine, work)
-
-
 def record_outcome(engine: Engine, name: str, report: SyncReport) -> None:
     now = utcnow()
     values: dict[str, Any] = {}
@@ -449,7 +439,7 @@ def record_outcome(engine: Engine, name: str, report: SyncReport) -> None:
             f"{report.failed} bản ghi bị từ chối (record(s) refused), e.g. "
             + "; ".join(report.problems[:3])
         )
-    _write(engine, lambda conn: _upsert_state(conn, name, values))
+    with_retry(engine, lambda conn: _upsert_state(conn, name, values))
 
 
 # --- KoboToolbox -----------------------------------------------------------------------------
@@ -521,7 +511,7 @@ class KoboSync:
 
     def _write_cursor(self) -> None:
         cursor = dict(self.cursor)
-        _write(self.engine, lambda conn: save_cursor(conn, self.source.name, cursor))
+        with_retry(self.engine, lambda conn: save_cursor(conn, self.source.name, cursor))
 
     def keyset_pass(self, after: int, *, light: bool, force: bool) -> None:
         previous = after
@@ -582,7 +572,7 @@ class KoboSync:
             save_cursor(conn, self.source.name, cursor)
             return page_report
 
-        self.report.merge(_write(self.engine, work))
+        self.report.merge(with_retry(self.engine, work))
         self.cursor = cursor
 
     def check_tail(self, after: int) -> None:
@@ -608,7 +598,7 @@ class KoboSync:
         def work(conn: Connection) -> int:
             return mark_range_deleted(conn, self.source.id, after, max(ids), present, utcnow())
 
-        self.report.deleted += _write(self.engine, work)
+        self.report.deleted += with_retry(self.engine, work)
 
     def webhook(self, record: Mapping[str, Any], *, with_files: bool) -> SyncReport:
         """One REST Service payload, through the same apply as a pulled page (no cursor: the
@@ -627,7 +617,7 @@ class KoboSync:
             )
             return one
 
-        result = _write(self.engine, work)
+        result = with_retry(self.engine, work)
         self.report.merge(result)
         return result
 
@@ -692,7 +682,7 @@ def sync_central(
             save_cursor(conn, source.name, c)
             return page_report
 
-        report.merge(_write(engine, work))
+        report.merge(with_retry(engine, work))
         if seen is not None:
             seen.update(r.remote_id for r in remote)
         progress(len(remote), page.count)
@@ -716,7 +706,7 @@ def sync_central(
         save_cursor(conn, source.name, final)
         return gone
 
-    report.deleted += _write(engine, finish)
+    report.deleted += with_retry(engine, finish)
 
 
 # --- entry points ----------------------------------------------------------------------------
