@@ -672,11 +672,12 @@ def targets_import(ctx: Context, file: str) -> None:
     or YYYY-YYYY)."""
     from pcmd.db.engine import engine_from_settings, transaction
     from pcmd.masterdata.reference import import_targets
+    from pcmd.pipeline.programmes import programme_indicators
 
     text = _read_utf8(file)
     engine = engine_from_settings(ctx.settings())
     with transaction(engine, write=True) as session:
-        result = import_targets(session, text, file)
+        result = import_targets(session, text, file, indicators=programme_indicators(session))
     engine.dispose()
     click.echo(f"{file}: {result.describe()}")
 
@@ -1161,7 +1162,7 @@ def programmes() -> None:
 def programmes_list(ctx: Context) -> None:
     """Liệt kê các chương trình đang tính (list the programmes the pipeline computes)."""
     from pcmd.db.engine import engine_from_settings
-    from pcmd.pipeline.run import active_programmes
+    from pcmd.pipeline.programmes import active_programmes
 
     engine = engine_from_settings(ctx.settings())
     try:
@@ -1184,7 +1185,7 @@ def programmes_add(ctx: Context, file: str) -> None:
     """Kiểm tra và bật một tệp chương trình (check a programme file and switch it on; the next
     `pcmd pipeline run` computes it). A file with the same programme id is replaced."""
     from pcmd.db.engine import engine_from_settings, write_connection
-    from pcmd.pipeline.run import add_programme
+    from pcmd.pipeline.programmes import add_programme
 
     text = Path(file).read_text(encoding="utf-8")
     engine = engine_from_settings(ctx.settings())
@@ -1205,7 +1206,7 @@ def programmes_add(ctx: Context, file: str) -> None:
 def programmes_remove(ctx: Context, programme_id: str) -> None:
     """Tắt một tệp chương trình và xoá các giá trị của nó (switch a programme file off)."""
     from pcmd.db.engine import engine_from_settings, write_connection
-    from pcmd.pipeline.run import remove_programme
+    from pcmd.pipeline.programmes import remove_programme
 
     engine = engine_from_settings(ctx.settings())
     try:

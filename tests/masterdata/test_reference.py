@@ -27,6 +27,7 @@ from pcmd.masterdata.reference import (
     import_targets,
 )
 from pcmd.pipeline.indicators.programme import EXAMPLE_PLAN, shipped_text
+from pcmd.pipeline.programmes import programme_indicators
 from tests.server.collect import load_forms
 
 # Quảng Ngãi (51): Phường Cẩm Thành 21025, Phường Nghĩa Lộ 21028; Hà Nội (01): Ba Đình 00004.
@@ -285,7 +286,7 @@ def target_rows(engine: Engine) -> dict[tuple[str, str, str], float]:
 def test_import_targets__indicators_of_programme_1629_by_default(units: Engine) -> None:
     text = "indicator,org_unit,period,target\nTT3A,51,2026,70\ntt1,51,2026,70\nQN1,51,2026,5\n"
     with pytest.raises(ImportFileError) as err, transaction(units) as s:
-        import_targets(s, text, "t.csv")
+        import_targets(s, text, "t.csv", indicators=programme_indicators(s))
     found = problems(err)
     assert sorted(found) == [3, 4]
     assert "no indicator tt1 in the programmes in use; known: BC1, DT1, DT2, HD1" in found[3]
@@ -295,13 +296,15 @@ def test_import_targets__indicators_of_programme_1629_by_default(units: Engine) 
 def test_import_targets__indicator_of_a_plan_switched_on__accepted(units: Engine) -> None:
     text = "indicator,org_unit,period,target\nKH1,51,2026,5300\n"
     with pytest.raises(ImportFileError, match="no indicator KH1"), transaction(units) as s:
-        import_targets(s, text, "t.csv")
+        import_targets(s, text, "t.csv", indicators=programme_indicators(s))
     plan = shipped_text(EXAMPLE_PLAN)
     with transaction(units) as s:
         s.add(ProgrammeFile(programme="ke_hoach_51_2026", filename=EXAMPLE_PLAN, content=plan,
                             sha256=hashlib.sha256(plan.encode()).hexdigest()))  # fmt: skip
     with transaction(units) as s:
-        assert import_targets(s, text, "t.csv") == ImportResult(1, 0, 0)
+        assert import_targets(s, text, "t.csv", indicators=programme_indicators(s)) == ImportResult(
+            1, 0, 0
+        )
 
 
 def test_import_targets__periods_canonical_and_upsert(units: Engine) -> None:
@@ -311,10 +314,14 @@ def test_import_targets__periods_canonical_and_upsert(units: Engine) -> None:
             "indicator,org_unit,period,target\nTT1,51,2026,80\nKT1,51,2021-2025,100\n"
             "HD1,21025,2026q3,12\n",
             "t.csv",
+            indicators=programme_indicators(s),
         )
     with transaction(units) as s:
         second = import_targets(
-            s, "indicator,org_unit,period,target\nTT1,51,2026,85.5\nKT1,51,2021-2025,100\n", "t.csv"
+            s,
+            "indicator,org_unit,period,target\nTT1,51,2026,85.5\nKT1,51,2021-2025,100\n",
+            "t.csv",
+            indicators=programme_indicators(s),
         )
     assert (first, second) == (ImportResult(3, 0, 0), ImportResult(0, 1, 1))
     assert target_rows(units) == {

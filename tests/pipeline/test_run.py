@@ -27,7 +27,8 @@ from pcmd.ingest.ingest import Incoming, ingest_with_retry
 from pcmd.pipeline import run
 from pcmd.pipeline.indicators.programme import EXAMPLE_PLAN, shipped_text
 from pcmd.pipeline.indicators.query import indicator_rows, submission_ids
-from pcmd.pipeline.run import add_programme, remove_programme, run_pipeline
+from pcmd.pipeline.programmes import add_programme, remove_programme
+from pcmd.pipeline.run import run_pipeline
 from pcmd.settings import Settings
 from tests.pipeline import records
 from tests.pipeline.handmade import TODAY, World, build_world

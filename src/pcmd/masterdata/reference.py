@@ -31,7 +31,6 @@ from pcmd.db.models import (
     AuditLog,
     Establishment,
     OrgUnit,
-    ProgrammeFile,
     ReferenceValue,
     Target,
     utcnow,
@@ -39,7 +38,6 @@ from pcmd.db.models import (
 from pcmd.errors import ImportFileError, RowProblem
 from pcmd.forms.contract import ESTABLISHMENT_TYPES
 from pcmd.masterdata.periods import MAX_YEAR, MIN_YEAR, PeriodError, parse_period
-from pcmd.pipeline.indicators.programme import resolve_all
 
 REFERENCE_COLUMNS = ("org_unit", "year", "key", "value")
 ESTABLISHMENT_COLUMNS = ("id", "name", "type", "commune", "address", "license_no", "status")
@@ -383,19 +381,12 @@ def import_establishments(
 # --- targets -----------------------------------------------------------------------------------
 
 
-def programme_indicators(session: Session) -> set[str]:
-    """The indicator ids of Programme 1629 and of every programme file switched on."""
-    files = session.execute(select(ProgrammeFile.filename, ProgrammeFile.content)).all()
-    programmes = resolve_all((filename, content) for filename, content in files)
-    return {ind.id for programme in programmes.values() for ind in programme.indicators}
-
-
 def import_targets(
     session: Session,
     text: str,
     path: str,
     *,
-    indicators: Collection[str] | None = None,
+    indicators: Collection[str],
     actor: str = "cli",
 ) -> ImportResult:
     """Check and upsert `indicator,org_unit,period,target` rows in the caller's transaction.
@@ -404,7 +395,7 @@ def import_targets(
     programmes switched on): a target for a misspelt id would never be read. Periods are stored
     in their canonical form (`2026q3` → `2026Q3`).
     """
-    known = programme_indicators(session) if indicators is None else set(indicators)
+    known = set(indicators)
     units = _units_in_force(session)
     problems: list[RowProblem] = []
     parsed: dict[tuple[str, str, str], tuple[float, int]] = {}

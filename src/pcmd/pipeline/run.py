@@ -52,21 +52,21 @@ from pcmd.db.facts import FACT_FIELDS
 from pcmd.db.models import (
     utcnow,
 )
-from pcmd.db.tables import EST, IV, ORG, PFILES, REF, STATE, SUB, TGT
+from pcmd.db.tables import EST, IV, ORG, REF, STATE, SUB, TGT
 from pcmd.errors import PipelineError
 from pcmd.masterdata.periods import Period, months_between, parse_period
+from pcmd.masterdata.tree import OrgTree, load_tree
 from pcmd.pipeline import normalise
 from pcmd.pipeline.indicators import cube
 from pcmd.pipeline.indicators import engine as indicators
-from pcmd.pipeline.indicators.engine import Context, OrgTree, Reference
+from pcmd.pipeline.indicators.engine import Context, Reference
 from pcmd.pipeline.indicators.programme import (
-    DEFAULT_PROGRAMME,
     Indicator,
     Measure,
     Part,
     Programme,
-    resolve_all,
 )
+from pcmd.pipeline.programmes import active_programmes
 
 log = logging.getLogger(__name__)
 
@@ -139,79 +139,7 @@ class PipelineSummary:
         return "\n".join(lines)
 
 
-# --- programmes --------------------------------------------------------------------------------
-
-
-def active_programmes(conn: Connection) -> dict[str, Programme]:
-    """Programme 1629 and every file added with `pcmd programmes add`."""
-    rows = conn.execute(select(PFILES.c.filename, PFILES.c.content).order_by(PFILES.c.programme))
-    return resolve_all((r.filename, r.content) for r in rows)
-
-
-def add_programme(conn: Connection, text: str, filename: str) -> Programme:
-    """Check a programme file against the active ones and the org units, and switch it on
-    (replacing the file of the same programme id). The next pipeline run computes it."""
-    existing = {
-        r.programme: (r.filename, r.content)
-        for r in conn.execute(select(PFILES.c.programme, PFILES.c.filename, PFILES.c.content))
-    }
-    from pcmd.pipeline.indicators.programme import parse_programme_file
-
-    parsed = parse_programme_file(text, filename)
-    existing.pop(parsed.id, None)
-    programmes = resolve_all([*existing.values(), (filename, text)])
-    programme = programmes[parsed.id]
-    tree = load_tree(conn)
-    if programme.org not in tree.level or tree.level[programme.org] == "commune":
-        raise PipelineError(
-            f"{filename}: programme.org = {programme.org!r} không phải cả nước hay một tỉnh đang "
-            f"hiệu lực (is not the country or a province in force)."
-        )
-    cube.assign_slots(m for p in programmes.values() for m in p.measures())
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    conn.execute(delete(PFILES).where(PFILES.c.programme == programme.id))
-    conn.execute(
-        PFILES.insert().values(
-            programme=programme.id,
-            filename=filename,
-            content=text,
-            sha256=digest,
-            added_at=utcnow(),
-        )
-    )
-    return programme
-
-
-def remove_programme(conn: Connection, programme_id: str) -> None:
-    if programme_id == DEFAULT_PROGRAMME:
-        raise PipelineError(
-            f"Không gỡ được chương trình mặc định {DEFAULT_PROGRAMME} (the default programme "
-            "cannot be removed)."
-        )
-    files = {
-        r.programme: (r.filename, r.content)
-        for r in conn.execute(select(PFILES.c.programme, PFILES.c.filename, PFILES.c.content))
-    }
-    if programme_id not in files:
-        raise PipelineError(
-            f"Không có chương trình {programme_id!r} (no programme {programme_id!r}); "
-            f"added: {', '.join(sorted(files)) or '—'}."
-        )
-    rest = [v for k, v in files.items() if k != programme_id]
-    resolve_all(rest)  # another plan extending this one would be left without its base
-    conn.execute(delete(PFILES).where(PFILES.c.programme == programme_id))
-    conn.execute(delete(IV).where(IV.c.programme == programme_id))
-
-
 # --- inputs ------------------------------------------------------------------------------------
-
-
-def load_tree(conn: Connection) -> OrgTree:
-    rows = conn.execute(
-        select(ORG.c.code, ORG.c.level, ORG.c.parent_code).where(ORG.c.valid_to.is_(None))
-    )
-    return OrgTree.from_rows((r.code, r.level, r.parent_code) for r in rows)
-
 
 # Inputs read again by every run of a long-lived process (the scheduler, the web server), kept
 # while their fingerprint — computed by every run anyway — says they have not changed.

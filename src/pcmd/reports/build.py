@@ -12,7 +12,7 @@ from pcmd.errors import ReportError
 from pcmd.masterdata.periods import parse_period
 from pcmd.pipeline.indicators.programme import DEFAULT_PROGRAMME
 from pcmd.pipeline.indicators.query import indicator_rows
-from pcmd.pipeline.run import active_programmes
+from pcmd.pipeline.programmes import active_programmes
 from pcmd.reports.excel import FormRows, ReportData
 from pcmd.reports.submissions import submissions_table
 

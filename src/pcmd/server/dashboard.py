@@ -22,7 +22,7 @@ from pcmd.errors import PipelineError
 from pcmd.masterdata.periods import PeriodError, parse_period
 from pcmd.pipeline.indicators.programme import DEFAULT_PROGRAMME
 from pcmd.pipeline.indicators.query import indicator_rows
-from pcmd.pipeline.run import active_programmes
+from pcmd.pipeline.programmes import active_programmes
 from pcmd.reports.charts import Bar, bar_chart, trend_chart
 from pcmd.server import i18n
 from pcmd.server.accounts import Scope

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from pcmd.masterdata.periods import parse_period
+from pcmd.masterdata.tree import OrgTree
 from pcmd.pipeline.indicators.engine import (
     Context,
-    OrgTree,
     Reference,
     compute,
     default_target,

@@ -27,10 +27,12 @@ from pcmd.db.facts import FACT_TABLES, fact_column
 from pcmd.db.tables import EST, IV
 from pcmd.errors import PipelineError
 from pcmd.masterdata.periods import parse_period
+from pcmd.masterdata.tree import OrgTree, load_tree
 from pcmd.pipeline import run
 from pcmd.pipeline.indicators import cube
 from pcmd.pipeline.indicators import engine as indicators
 from pcmd.pipeline.indicators.programme import DEFAULT_PROGRAMME, Programme
+from pcmd.pipeline.programmes import active_programmes
 
 JSON_KEYS = (
     "indicator",
@@ -110,14 +112,14 @@ def _rows(
             "Chưa tính chỉ tiêu lần nào (the indicators have not been computed yet). Fix: run "
             "`pcmd pipeline run` (the scheduler runs it every few minutes)."
         )
-    programmes = run.active_programmes(conn)
+    programmes = active_programmes(conn)
     programme = programmes.get(programme_id)
     if programme is None:
         raise PipelineError(
             f"Không có chương trình {programme_id!r} (no programme {programme_id!r}); "
             f"active: {', '.join(programmes)}."
         )
-    tree = run.load_tree(conn)
+    tree = load_tree(conn)
     if org not in tree.level:
         raise PipelineError(
             f"Không có đơn vị {org!r} đang hiệu lực (no org unit {org!r} in force). Fix: a "
@@ -214,7 +216,7 @@ def _on_demand(
     conn: Connection,
     programme: Programme,
     state: dict[str, Any],
-    tree: indicators.OrgTree,
+    tree: OrgTree,
     level: str,
     period_code: str,
     units: Sequence[str],
@@ -279,12 +281,12 @@ def submission_ids(
 def _submission_ids(
     conn: Connection, indicator_id: str, period_code: str, org: str, programme_id: str
 ) -> list[int]:
-    programmes = run.active_programmes(conn)
+    programmes = active_programmes(conn)
     if programme_id not in programmes:
         raise PipelineError(f"Không có chương trình {programme_id!r} (no programme).")
     programme = programmes[programme_id]
     ind = programme.indicator(indicator_id)
-    tree = run.load_tree(conn)
+    tree = load_tree(conn)
     level = tree.level.get(org)
     if level is None:
         raise PipelineError(f"Không có đơn vị {org!r} đang hiệu lực (no org unit {org!r}).")
