@@ -10,7 +10,7 @@ recompute, the incremental run, and a row-by-row reference implementation as a c
 Data. The official org-unit list, the three shipped forms, a register (2–7 establishments per
 commune, 5 % closed), reference data (per commune: students, officials, establishment workers;
 per province: industrial workers, provincial officials) for 2021–2026, a few imported targets.
-Submissions are the demo province's instance XML (pcmd.demo: realistic channels, settings,
+Submissions are the demo province's instance XML (pcmd.cli.demo_data: realistic channels, settings,
 head counts, inspections of register ids) for communes weighted by a log-normal activity, dates
 spread over 2021-01-01 … 2026-11-20; 2 % are rejected by a reviewer and 1 % carry an open error.
 They go in through `bulk_ingest`, which writes exactly the rows the real ingest writes (same
@@ -66,7 +66,7 @@ from sqlalchemy import (
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pcmd import demo  # noqa: E402
+from pcmd.cli import demo_data as demo  # noqa: E402
 from pcmd.db.engine import make_engine, transaction, write_connection  # noqa: E402
 from pcmd.db.migrate import upgrade  # noqa: E402
 from pcmd.db.models import (  # noqa: E402
@@ -85,13 +85,10 @@ from pcmd.db.models import (  # noqa: E402
 from pcmd.forms.convert import convert_workbook  # noqa: E402
 from pcmd.forms.registry import refresh_media, shipped_workbooks_dir, store_build  # noqa: E402
 from pcmd.ingest.files import FileStore  # noqa: E402
-from pcmd.ingest.ingest import (  # noqa: E402
-    COMMUNE_FIELD,
-    FormLookup,
-    Incoming,
-    ingest_with_retry,
-)
+from pcmd.ingest.form_lookup import FormLookup  # noqa: E402
+from pcmd.ingest.incoming import Incoming  # noqa: E402
 from pcmd.ingest.instance import binary_names, parse_instance, typed_values  # noqa: E402
+from pcmd.ingest.submit import COMMUNE_FIELD, ingest_with_retry  # noqa: E402
 from pcmd.masterdata.orgunits import load_shipped  # noqa: E402
 from pcmd.pipeline import run as pipeline_run  # noqa: E402
 
@@ -324,7 +321,7 @@ def fill(engine: Engine, world: World, n: int, rng: random.Random, chunk: int = 
 
 # --- the row-by-row reference implementation -----------------------------------------------
 
-# DESIGN §8, written out again independently of the programme file and the engine.
+# The indicators of Programme 1629, written out again independently of the programme file and the engine.
 PERCENT = ("TT1", "TT2", "TT3A", "TT3B", "TT3C", "KT1", "KT2", "DT1", "DT2", "BC1")
 ORDER = (
     "TT1",

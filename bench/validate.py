@@ -25,16 +25,15 @@ from sqlalchemy import Engine, func, insert, select, text
 
 from pcmd.db.engine import make_engine, transaction
 from pcmd.db.migrate import upgrade
-from pcmd.db.models import Base, Establishment, OrgUnit, Submission, SubmissionVersion, utcnow
+from pcmd.db.models import Establishment, OrgUnit, utcnow
+from pcmd.db.tables import SUB, VER
 from pcmd.forms.convert import convert_workbook
 from pcmd.forms.registry import get_form, shipped_workbooks_dir, store_build
 from pcmd.ingest.instance import typed_values
 from pcmd.masterdata.orgunits import load_shipped
-from pcmd.pipeline.validate.runner import validate_submissions
+from pcmd.pipeline.validate.run import validate_submissions
 
 VERSION = "2026112301"
-SUB = Base.metadata.tables[Submission.__tablename__]
-VER = Base.metadata.tables[SubmissionVersion.__tablename__]
 
 
 def setup(engine: Engine) -> tuple[dict[str, tuple[int, dict[str, Any]]], list[str], list[str]]:

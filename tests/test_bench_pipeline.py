@@ -16,7 +16,8 @@ from sqlalchemy import Engine, delete, select, update
 from pcmd.db.engine import write_connection
 from pcmd.db.models import Submission, SubmissionVersion
 from pcmd.ingest.files import FileStore
-from pcmd.ingest.ingest import Incoming, ingest_with_retry
+from pcmd.ingest.incoming import Incoming
+from pcmd.ingest.submit import ingest_with_retry
 from pcmd.settings import Settings
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "pipeline.py"

@@ -1,5 +1,5 @@
 """`python -m pcmd` runs the command line."""
 
-from pcmd.cli import main
+from pcmd.cli.main import main
 
 main()

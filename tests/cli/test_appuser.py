@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pcmd.db.engine import make_engine, transaction
-from pcmd.server import appusers
+from pcmd.server.openrosa import appusers
 from tests.cli.test_main import pcmd
 
 BASE = "http://10.0.0.5:8000"

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from pcmd.ingest.files import FileStore
-from pcmd.ingest.ingest import Incoming, ingest_with_retry
+from pcmd.ingest.incoming import Incoming
+from pcmd.ingest.submit import ingest_with_retry
 from pcmd.pipeline.indicators.programme import EXAMPLE_PLAN, shipped_text
 from pcmd.settings import Settings
 from tests.cli.test_main import pcmd

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, select
 
 from pcmd.db.engine import transaction
 from pcmd.db.models import FormMedia, ReferenceValue, Target
-from pcmd.pipeline.validate.rules import RULES
+from pcmd.pipeline.validate.catalogue import RULES
 from tests.cli.test_main import pcmd
 from tests.server.collect import load_forms
 

@@ -15,7 +15,7 @@ from pcmd.ingest.files import FileStore
 from pcmd.jobs import scheduler as sched
 from pcmd.jobs.scheduler import Lease, SyncScheduler, run_pipeline_after_sync
 from pcmd.settings import Settings
-from pcmd.sync.runner import SyncReport
+from pcmd.sync.report import SyncReport
 from pcmd.sync.sources import SourceConfig, add_source
 
 

@@ -1,4 +1,4 @@
-"""Periods (DESIGN §5): the four forms, their days, containment and months. Pure; no database."""
+"""Periods: the four forms, their days, containment and months. Pure; no database."""
 
 from __future__ import annotations
 

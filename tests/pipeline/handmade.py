@@ -64,7 +64,8 @@ from pcmd.db.models import (
 )
 from pcmd.forms.registry import refresh_media, store_build
 from pcmd.ingest.files import FileStore
-from pcmd.ingest.ingest import Incoming, ingest_with_retry
+from pcmd.ingest.incoming import Incoming
+from pcmd.ingest.submit import ingest_with_retry
 from tests.pipeline import records
 from tests.server.collect import shipped_builds
 

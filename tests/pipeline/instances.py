@@ -11,7 +11,8 @@ from xml.sax.saxutils import escape
 from sqlalchemy import Engine
 
 from pcmd.ingest.files import FileStore
-from pcmd.ingest.ingest import Incoming, IngestResult, ingest_with_retry
+from pcmd.ingest.incoming import Incoming, IngestResult
+from pcmd.ingest.submit import ingest_with_retry
 from tests.server.collect import VERSION, new_id
 
 META = {

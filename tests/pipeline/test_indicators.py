@@ -17,12 +17,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from pcmd.ingest.files import FileStore
-from pcmd.pipeline import run
 from pcmd.pipeline.indicators.query import indicator_rows
 from pcmd.pipeline.run import run_pipeline
-from pcmd.settings import Settings
-from tests.pipeline.handmade import TODAY, World, build_world
+from tests.pipeline.handmade import TODAY, World
 
 # --- expected, by hand ---------------------------------------------------------------------
 
@@ -272,27 +269,6 @@ def expected(org: str, period: str) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-# --- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def no_validation(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The issues of this dataset are set by hand (O7's error), not by the rule catalogue."""
-
-    def skip(*_args: object) -> set[int]:
-        return set()
-
-    monkeypatch.setattr(run, "_validate", skip)
-
-
-@pytest.fixture
-def world(settings: Settings, engine: Engine, no_validation: None) -> World:
-    store = FileStore(settings.data_dir / "attachments")
-    built = build_world(engine, store)
-    run_pipeline(engine, today=TODAY)
-    return built
 
 
 def rows(engine: Engine, period: str, org: str, level: str | None = None) -> list[dict[str, Any]]:

@@ -23,31 +23,16 @@ from pcmd.db.models import (
 from pcmd.db.tables import STATE
 from pcmd.errors import PipelineError
 from pcmd.ingest.files import FileStore
-from pcmd.ingest.ingest import Incoming, ingest_with_retry
-from pcmd.pipeline import run
+from pcmd.ingest.incoming import Incoming
+from pcmd.ingest.submit import ingest_with_retry
 from pcmd.pipeline.indicators.programme import EXAMPLE_PLAN, shipped_text
 from pcmd.pipeline.indicators.query import indicator_rows, submission_ids
 from pcmd.pipeline.programmes import add_programme, remove_programme
 from pcmd.pipeline.run import run_pipeline
+from pcmd.pipeline.state import load_state
 from pcmd.settings import Settings
 from tests.pipeline import records
 from tests.pipeline.handmade import TODAY, World, build_world
-
-
-@pytest.fixture
-def no_validation(monkeypatch: pytest.MonkeyPatch) -> None:
-    def skip(*_args: object) -> set[int]:
-        return set()
-
-    monkeypatch.setattr(run, "_validate", skip)
-
-
-@pytest.fixture
-def world(settings: Settings, engine: Engine, no_validation: None) -> World:
-    store = FileStore(settings.data_dir / "attachments")
-    built = build_world(engine, store)
-    run_pipeline(engine, today=TODAY)
-    return built
 
 
 def stored(engine: Engine) -> dict[tuple[str, str, str, str], tuple[Any, ...]]:
@@ -276,7 +261,7 @@ def test_run__late_commit_on_postgresql_is_not_missed(world: World) -> None:
     if world.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time: stamps follow commit order")
     sid = world.ids["O10"]
-    state = run.load_state(world.engine)
+    state = load_state(world.engine)
     assert state is not None
     hw = dt.datetime.fromisoformat(state["hw"])
     touch(world.engine, sid, review_state="rejected")
@@ -294,7 +279,7 @@ def test_run__late_commit_on_postgresql_is_not_missed(world: World) -> None:
 def test_run__with_validation(settings: Settings, engine: Engine) -> None:
     """Should run the validation rules (when that module is present) and leave out a record
     they flag with an error: an activity dated after today."""
-    pytest.importorskip("pcmd.pipeline.validate.runner")
+    pytest.importorskip("pcmd.pipeline.validate.run")
     store = FileStore(settings.data_dir / "attachments")
     world = build_world(engine, store)
     xml = records.xml(

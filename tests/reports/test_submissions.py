@@ -13,7 +13,8 @@ from pcmd.db.engine import transaction, write_connection
 from pcmd.db.models import Submission
 from pcmd.errors import ReportError
 from pcmd.ingest.files import FileStore
-from pcmd.ingest.ingest import Incoming, ingest
+from pcmd.ingest.incoming import Incoming
+from pcmd.ingest.submit import ingest
 from pcmd.reports.submissions import submissions_table, write_csv, write_json
 from pcmd.settings import Settings
 from tests.server.collect import load_forms, new_id, outreach_xml

@@ -17,8 +17,8 @@ from pcmd.forms.convert import FormBuild, convert_workbook
 from pcmd.forms.registry import refresh_media, shipped_workbooks_dir, store_build
 from pcmd.masterdata.orgunits import load_shipped
 from pcmd.server.app import create_app
-from pcmd.server.appusers import create_app_user, revoke_app_user
 from pcmd.server.keys import secret_key
+from pcmd.server.openrosa.appusers import create_app_user, revoke_app_user
 from pcmd.settings import Settings
 from tests.live_server import free_port, serve_in_thread
 

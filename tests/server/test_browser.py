@@ -22,7 +22,8 @@ from sqlalchemy import Engine
 from pcmd.db.engine import make_engine, transaction
 from pcmd.db.migrate import upgrade
 from pcmd.ingest.files import FileStore
-from pcmd.ingest.ingest import Incoming, ingest_with_retry
+from pcmd.ingest.incoming import Incoming
+from pcmd.ingest.submit import ingest_with_retry
 from pcmd.masterdata.reference import import_reference_values
 from pcmd.pipeline.run import run_pipeline
 from pcmd.server.accounts import create_user

@@ -23,7 +23,8 @@ from pcmd.db.models import (
 from pcmd.ingest.files import FileStore
 from pcmd.settings import Settings
 from pcmd.sync.http import HttpPolicy
-from pcmd.sync.runner import SyncReport, sync_source
+from pcmd.sync.report import SyncReport
+from pcmd.sync.runner import sync_source
 from pcmd.sync.sources import SourceConfig, add_source, get_source
 from tests.live_server import serve_in_thread
 from tests.server.collect import load_forms

@@ -33,7 +33,8 @@ from pcmd.db.tables import LOCK
 from pcmd.errors import PcmdError
 from pcmd.ingest.files import FileStore
 from pcmd.settings import Settings
-from pcmd.sync.runner import SyncReport, sync_source
+from pcmd.sync.report import SyncReport
+from pcmd.sync.runner import sync_source
 from pcmd.sync.sources import SourceConfig, get_source, list_sources
 
 log = logging.getLogger(__name__)

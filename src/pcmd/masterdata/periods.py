@@ -1,4 +1,4 @@
-"""Reporting periods (DESIGN §5), DHIS2 style: `YYYYMM`, `YYYYQn`, `YYYY` and `YYYY-YYYY`.
+"""Reporting periods, DHIS2 style: `YYYYMM`, `YYYYQn`, `YYYY` and `YYYY-YYYY`.
 
 Pure functions, no database. A record belongs to a period by its activity date, never by when it
 was sent. `YYYY-YYYY` is inclusive at both ends (`2021-2025` is the programme period, five years).
@@ -29,6 +29,10 @@ Kind = Literal["month", "quarter", "year", "years"]
 MIN_YEAR = 1900
 MAX_YEAR = 2100
 
+# Vietnam has one time zone and no daylight saving: "today" for an activity date is today there,
+# whatever zone the server runs in (a session at 06:00 in Hà Nội is still yesterday in UTC).
+VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
+
 _PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     ("month", re.compile(r"^(\d{4})(\d{2})$")),
     ("quarter", re.compile(r"^(\d{4})Q(\d)$")),
@@ -43,7 +47,7 @@ FORMATS_HELP = "YYYYMM (202607), YYYYQn (2026Q3), YYYY (2026) hoặc/or YYYY-YYY
 
 
 class PeriodError(PipelineError, ValueError):
-    """A period code that is not one of the four DESIGN §5 forms, or names an impossible date.
+    """A period code that is not one of the four forms, or names an impossible date.
 
     Also a ValueError, so code that parses a period it built itself can treat it as misuse.
     """
@@ -67,7 +71,7 @@ class Period:
 
     @property
     def last_year(self) -> int:
-        """The year whose reference data a denominator uses (DESIGN §8)."""
+        """The year whose reference data a denominator uses."""
         return self.end.year
 
     def years(self) -> list[int]:
@@ -86,7 +90,7 @@ class Period:
         return [month_code(y, m) for y, m in _month_range(self.start, self.end)]
 
     def months_begun(self, today: dt.date) -> list[str]:
-        """The months of the period that have begun by `today` (TT2's denominator, DESIGN §8)."""
+        """The months of the period that have begun by `today` (TT2's denominator)."""
         if today < self.start:
             return []
         last = min(self.end, today)
@@ -200,3 +204,8 @@ def months_between(start: dt.date, end: dt.date) -> list[str]:
     if end < start:
         return []
     return [month_code(y, m) for y, m in _month_range(start, end)]
+
+
+def vietnam_today() -> dt.date:
+    """Today in Vietnam (one time zone, no daylight saving), whatever zone the server is in."""
+    return dt.datetime.now(VIETNAM).date()

@@ -19,10 +19,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Connection, and_, delete, exists, select
+from sqlalchemy import Connection, delete, select
 
 from pcmd.db.facts import FACT_FIELDS, FACT_TABLES, fact_column
-from pcmd.db.tables import FORM, ISSUE, ORG, SUB, VER
+from pcmd.db.tables import FORM, ORG, SUB, VER
+from pcmd.pipeline.validate.counted import counted_condition
 
 CHUNK = 2000  # ids per IN (...) list and rows per insert batch
 # Calculated totals are strings in the XForm binds (a `calculate` has no type), so the pipeline
@@ -58,23 +59,6 @@ class NormaliseResult:
     removed: int = 0  # fact rows of submissions that no longer count (or moved)
     unplaced: int = 0  # counted submissions without a known commune or an activity date
     cells: set[Cell] = field(default_factory=set)  # commune-months whose facts changed
-
-
-def counted_condition() -> Any:
-    """DESIGN §4 in SQL, on `submissions`: current, not deleted, not rejected, and no open
-    validation issue of severity error on the current version."""
-    blocking = exists().where(
-        ISSUE.c.submission_id == SUB.c.id,
-        ISSUE.c.version_id == SUB.c.current_version_id,
-        ISSUE.c.severity == "error",
-        ISSUE.c.status == "open",
-    )
-    return and_(
-        SUB.c.deleted.is_(False),
-        SUB.c.review_state != "rejected",
-        SUB.c.current_version_id.is_not(None),
-        ~blocking,
-    )
 
 
 def month_number(day: dt.date) -> int:

@@ -13,12 +13,9 @@ from pcmd.db.tables import IV, PFILES
 from pcmd.errors import PipelineError
 from pcmd.masterdata.tree import load_tree
 from pcmd.pipeline.indicators import cube
-from pcmd.pipeline.indicators.programme import (
-    DEFAULT_PROGRAMME,
-    Programme,
-    parse_programme_file,
-    resolve_all,
-)
+from pcmd.pipeline.indicators.model import Programme
+from pcmd.pipeline.indicators.programme import DEFAULT_PROGRAMME, resolve_all
+from pcmd.pipeline.indicators.reader import parse_programme_file
 
 
 def active_programmes(conn: Connection) -> dict[str, Programme]:

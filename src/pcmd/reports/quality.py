@@ -11,8 +11,9 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from pcmd.masterdata.periods import VIETNAM
+
 TIMELY_DAYS = 5
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
 
 
 def local_date(moment: dt.datetime) -> dt.date:

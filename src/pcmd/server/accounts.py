@@ -1,6 +1,6 @@
 """Web users: argon2 passwords, roles, org-unit scope, and a login throttle kept in the database.
 
-Roles (DESIGN issue 6): `admin` (everything, field set-up), `province_reviewer` (review and
+Roles: `admin` (everything, field set-up), `province_reviewer` (review and
 reports within its units), `commune_officer` (its commune's records), `viewer` (read only).
 A user is scoped to org units: `VN`, a province code or commune codes; it sees a unit when the
 unit is one of them or lies under one of them. Failed logins are audit-log rows, so the throttle

@@ -19,14 +19,21 @@ from starlette.routing import Route
 import pcmd
 from pcmd.db.engine import engine_from_settings
 from pcmd.db.migrate import current_revision, head_revision
-from pcmd.server.dashboard import DashboardPages
-from pcmd.server.hooks import KoboHooks
+from pcmd.server.api.indicators import IndicatorsApi
 from pcmd.server.keys import secret_key
-from pcmd.server.openrosa import OpenRosa
-from pcmd.server.quality import QualityPages
-from pcmd.server.reports import ReportPages
-from pcmd.server.setup import SetupPages
-from pcmd.server.web import Web
+from pcmd.server.openrosa.forms import FormEndpoints
+from pcmd.server.openrosa.submission import SubmissionEndpoints
+from pcmd.server.web.attachments import AttachmentPages
+from pcmd.server.web.base import Web, static_mount
+from pcmd.server.web.dashboard import DashboardPages
+from pcmd.server.web.login import LoginPages
+from pcmd.server.web.quality import QualityPages
+from pcmd.server.web.reports import ReportPages
+from pcmd.server.web.review import ReviewActions
+from pcmd.server.web.setup import SetupPages
+from pcmd.server.web.submission import SubmissionPage
+from pcmd.server.web.submissions import SubmissionPages
+from pcmd.server.webhooks import KoboHooks
 from pcmd.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,26 +71,32 @@ def create_app(settings: Settings) -> Starlette:
         yield
         if scheduler is not None:
             await run_in_threadpool(scheduler.shutdown)
-        openrosa.writers.shutdown(wait=True)
+        submissions.writers.shutdown(wait=True)
         engine.dispose()
 
-    openrosa = OpenRosa(settings, engine)
+    submissions = SubmissionEndpoints(settings, engine)
     hooks = KoboHooks(settings, engine)
     web = Web(settings, engine)
     dashboard = DashboardPages(web)
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
-            *openrosa.routes(),
+            # OpenRosa, for ODK Collect
+            *submissions.routes(),
+            *FormEndpoints(settings, engine).routes(),
             *hooks.routes(),
-            *web.routes(
-                [
-                    *dashboard.routes(),
-                    *ReportPages(web, dashboard).routes(),
-                    *SetupPages(web).routes(),
-                    *QualityPages(web).routes(),
-                ]
-            ),
+            # the web pages
+            *LoginPages(web).routes(),
+            *SubmissionPages(web).routes(),
+            *SubmissionPage(web).routes(),
+            *ReviewActions(web).routes(),
+            *AttachmentPages(web).routes(),
+            *dashboard.routes(),
+            *IndicatorsApi(web, dashboard).routes(),
+            *ReportPages(web, dashboard).routes(),
+            *SetupPages(web).routes(),
+            *QualityPages(web).routes(),
+            static_mount(),
         ],
         middleware=[
             Middleware(

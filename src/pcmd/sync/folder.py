@@ -17,7 +17,8 @@ from sqlalchemy import Engine
 
 from pcmd.errors import IngestError
 from pcmd.ingest.files import FileStore, safe_filename
-from pcmd.ingest.ingest import Incoming, IncomingFile, ingest_with_retry
+from pcmd.ingest.incoming import Incoming, IncomingFile
+from pcmd.ingest.submit import ingest_with_retry
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The pure parts of the indicator engine: rounding, reference roll-up, targets, statuses."""
+"""The pure parts of the indicator engine: rounding, targets, statuses, computed values."""
 
 from __future__ import annotations
 
@@ -10,30 +10,18 @@ import numpy as np
 import pandas as pd
 
 from pcmd.masterdata.periods import parse_period
-from pcmd.masterdata.tree import OrgTree
 from pcmd.pipeline.indicators.engine import (
     Context,
-    Reference,
     compute,
     default_target,
     half_up_decimal,
     no_quantities,
     percent,
-    register_counts,
     status_of,
 )
 from pcmd.pipeline.indicators.programme import default_programme
-
-TREE = OrgTree.from_rows(
-    [
-        ("VN", "country", None),
-        ("51", "province", "VN"),
-        ("79", "province", "VN"),
-        ("21025", "commune", "51"),
-        ("21028", "commune", "51"),
-        ("26734", "commune", "79"),
-    ]
-)
+from pcmd.pipeline.indicators.reference import Reference
+from tests.pipeline.indicators.test_reference import TREE
 
 
 def test_percent__half_up_not_to_even() -> None:
@@ -70,46 +58,6 @@ def test_percent__same_as_decimal_everywhere() -> None:
 def test_percent__no_usable_denominator() -> None:
     got = percent(np.array([3.0, 3.0, 0.0]), np.array([np.nan, 0.0, 0.0]))
     assert np.isnan(got).all()
-
-
-def test_reference__year_rule_and_own_value_wins() -> None:
-    """Should take each unit's most recent value not after the year; a province's own value
-    over its communes; otherwise the sum of the communes that have one."""
-    ref = Reference(
-        [
-            ("21025", 2023, "students", 100),
-            ("21025", 2026, "students", 999),  # after 2025: not used for 2025
-            ("21028", 2025, "students", 50),
-            ("26734", 2025, "students", 30),
-            ("79", 2024, "students", 70),  # own value wins over 26734's
-        ],
-        TREE,
-    )
-    assert ref.table("students", 2025) == {
-        "21025": 100,
-        "21028": 50,
-        "51": 150,
-        "26734": 30,
-        "79": 70,
-        "VN": 220,
-    }
-    assert ref.value("students", "21025", 2026) == 999
-    assert ref.value("students", "VN", 2022) is None
-    assert ref.value("industrial_workers", "51", 2025) is None
-
-
-def test_register_counts__roll_up() -> None:
-    got = register_counts(
-        [
-            ("21025", "active", 2),
-            ("21028", "active", 1),
-            ("21028", "closed", 4),
-            ("99999", "active", 5),
-        ],
-        TREE,
-    )
-    assert got["active"] == {"21025": 2, "51": 3, "VN": 3, "21028": 1}
-    assert got["closed"] == {"21028": 4, "51": 4, "VN": 4}
 
 
 def test_default_targets__annual_and_programme_period_only() -> None:

@@ -1,18 +1,18 @@
-"""Programme files (DESIGN §8 as data): the shipped one, the example plan, and clear errors."""
+"""Programme files (DESIGN §8 as data): the shipped one, the example plan, extends and digests."""
 
 from __future__ import annotations
 
 import pytest
 
+from pcmd.pipeline.indicators.model import ProgrammeError
 from pcmd.pipeline.indicators.programme import (
     EXAMPLE_PLAN,
-    ProgrammeError,
     default_programme,
     load_programme,
-    parse_programme_file,
     resolve_all,
     shipped_text,
 )
+from tests.pipeline.indicators.test_reader import BASE
 
 NAMES = {
     "TT1": "Tỷ lệ xã, phường, đặc khu tổ chức ít nhất một hình thức tuyên truyền phòng ngừa "
@@ -77,110 +77,6 @@ def test_example_plan__overrides_targets_and_adds_indicators() -> None:
     )
 
 
-BASE = """
-[programme]
-id = "p"
-name = "Thử"
-period = "2021-2025"
-
-[[indicators]]
-id = "X1"
-name = "Một chỉ tiêu"
-unit = "percent"
-numerator = { kind = "records", forms = ["pcmd_outreach"] }
-denominator = { kind = "communes" }
-"""
-
-
-@pytest.mark.parametrize(
-    ("change", "where", "words"),
-    [
-        (("[[indicators]]", "[oops]\n[[indicators]]"), "oops", "unknown key"),
-        (('kind = "records"', 'kind = "average"'), "indicators[0].numerator.kind", "kind must"),
-        (
-            ('forms = ["pcmd_outreach"]', 'forms = ["pcmd_other"]'),
-            "indicators[0].numerator.forms",
-            "no form 'pcmd_other'",
-        ),
-        (('unit = "percent"', 'unit = "ratio"'), "indicators[0].unit", "percent or count"),
-        (
-            ('denominator = { kind = "communes" }', ""),
-            "indicators[0].denominator",
-            "needs a denominator",
-        ),
-        (('unit = "percent"', 'unit = "count"'), "indicators[0].denominator", "has no denominator"),
-        (
-            (
-                'forms = ["pcmd_outreach"] }',
-                'forms = ["pcmd_outreach"], where = { "reach/n_students" = "1" } }',
-            ),
-            "indicators[0].numerator.where.reach/n_students",
-            "only choice and code fields",
-        ),
-        (
-            (
-                'kind = "records", forms = ["pcmd_outreach"]',
-                'kind = "sum", form = "pcmd_outreach", fields = ["channel"]',
-            ),
-            "indicators[0].numerator.fields",
-            "channel is not a number",
-        ),
-        (
-            (
-                'kind = "records", forms = ["pcmd_outreach"]',
-                'kind = "sum", form = "pcmd_outreach", fields = ["reach/n_pupils"]',
-            ),
-            "indicators[0].numerator.fields",
-            "no usable field 'reach/n_pupils'",
-        ),
-        (
-            (
-                'denominator = { kind = "communes" }',
-                'denominator = { kind = "reference", key = "x" }',
-            ),
-            "indicators[0].denominator.key",
-            "reference key must be",
-        ),
-        (('period = "2021-2025"', 'period = "2021-25"'), "programme.period", "invalid period"),
-        (('id = "X1"', 'id = "X 1"'), "indicators[0].id", "at most 32 letters"),
-        (
-            (
-                'denominator = { kind = "communes" }',
-                'denominator = { kind = "communes" }\ntarget = { year = -1 }',
-            ),
-            "indicators[0].target.year",
-            "a number ≥ 0",
-        ),
-        (
-            (
-                'denominator = { kind = "communes" }',
-                'denominator = { kind = "communes" }\ntarget = { quarter = 5 }',
-            ),
-            "indicators[0].target.quarter",
-            "unknown key",
-        ),
-        (('name = "Thử"', 'name = "Thử'), "", "not valid TOML"),
-    ],
-)
-def test_programme_file__mistake__error_names_file_and_key(
-    change: tuple[str, str], where: str, words: str
-) -> None:
-    """Should refuse a file with a mistake, naming the file, the key and the problem."""
-    text = BASE.replace(*change)
-    assert text != BASE
-    with pytest.raises(ProgrammeError) as err:
-        load_programme(text, "plan.toml", {})
-    message = str(err.value)
-    assert message.startswith("Tệp chương trình plan.toml: ")
-    assert f": {where}: " in message or (not where and "plan.toml: " in message)
-    assert words in message
-
-
-def test_programme_file__repeated_indicator() -> None:
-    with pytest.raises(ProgrammeError, match=r"indicators\[1\]\.id.*X1 repeats"):
-        load_programme(BASE + BASE[BASE.index("[[indicators]]") :], "plan.toml", {})
-
-
 def test_programme_file__extends_errors() -> None:
     """Should refuse a plan whose base is missing, whose [targets] name an indicator the base
     lacks, or which adds an indicator the base already has."""
@@ -197,11 +93,6 @@ def test_programme_file__extends_errors() -> None:
         resolve_all([("k.toml", again)])
     with pytest.raises(ProgrammeError, match=r"programme id pcmd_1629 is already taken"):
         resolve_all([("k.toml", BASE.replace('id = "p"', 'id = "pcmd_1629"'))])
-
-
-def test_programme_file__targets_table_needs_extends() -> None:
-    with pytest.raises(ProgrammeError, match=r"\[targets\] is for a file that extends"):
-        parse_programme_file(BASE + "\n[targets]\nX1 = { year = 5 }\n", "p.toml")
 
 
 def test_programme__digest_changes_with_content() -> None:

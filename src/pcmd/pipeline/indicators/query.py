@@ -26,13 +26,16 @@ from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, selec
 from pcmd.db.facts import FACT_TABLES, fact_column
 from pcmd.db.tables import EST, IV
 from pcmd.errors import PipelineError
-from pcmd.masterdata.periods import parse_period
+from pcmd.masterdata.periods import parse_period, vietnam_today
 from pcmd.masterdata.tree import OrgTree, load_tree
-from pcmd.pipeline import run
+from pcmd.pipeline.cells import compute_cells, is_stored, levels_of
 from pcmd.pipeline.indicators import cube
 from pcmd.pipeline.indicators import engine as indicators
-from pcmd.pipeline.indicators.programme import DEFAULT_PROGRAMME, Programme
+from pcmd.pipeline.indicators.model import Programme
+from pcmd.pipeline.indicators.programme import DEFAULT_PROGRAMME
+from pcmd.pipeline.inputs import load_context
 from pcmd.pipeline.programmes import active_programmes
+from pcmd.pipeline.state import load_state
 
 JSON_KEYS = (
     "indicator",
@@ -106,7 +109,7 @@ def _rows(
     today: dt.date | None,
 ) -> list[dict[str, Any]]:
     period = parse_period(period_code)
-    state = run.load_state(conn)
+    state = load_state(conn)
     if state is None:
         raise PipelineError(
             "Chưa tính chỉ tiêu lần nào (the indicators have not been computed yet). Fix: run "
@@ -139,13 +142,13 @@ def _rows(
             f"Chương trình {programme.id} chỉ tính cho {programme.org} (programme "
             f"{programme.id} covers {programme.org} and the units under it), not {org}."
         )
-    covered = set(run.levels_of(programme, tree).get(level, []))
+    covered = set(levels_of(programme, tree).get(level, []))
     units = [u for u in tree.under(org, level) if u in covered]
     if not units:
         return []
     stored = (
         period.code in state.get("periods", {}).get(programme.id, [])
-        and run.is_stored(level, period)
+        and is_stored(level, period)
         and state.get("programmes", {}).get(programme.id) == programme.digest
     )
     ids = [ind.id for ind in programme.indicators]
@@ -158,7 +161,7 @@ def _rows(
             # cells with data): every numerator is 0, the rest comes from the denominators.
             empty = [u for u in units if u not in with_rows]
             if empty:
-                ctx = run.load_context(conn, tree, today or run.vietnam_today())
+                ctx = load_context(conn, tree, today or vietnam_today())
                 frame = indicators.compute(
                     programme,
                     [(u, period.code) for u in empty],
@@ -228,9 +231,9 @@ def _on_demand(
             f"Chương trình {programme.id} chưa được tính (programme {programme.id} has not been "
             "computed yet). Fix: run `pcmd pipeline run`."
         )
-    day = today or run.vietnam_today()
-    ctx = run.load_context(conn, tree, day)
-    frame = run.compute_cells(
+    day = today or vietnam_today()
+    ctx = load_context(conn, tree, day)
+    frame = compute_cells(
         conn, programme, slots, tree, ctx, level, [parse_period(period_code)], list(units)
     ).frame()
     order = {ind.id: i for i, ind in enumerate(programme.indicators)}

@@ -1,0 +1,1 @@
+"""The `pcmd` command line: one module per command group, assembled in `pcmd.cli.main`."""

@@ -1,0 +1,112 @@
+"""`pcmd demo`: fill an empty database with a demo province through the real import and ingest
+paths (the records themselves come from `pcmd.cli.demo_data`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import click
+
+from pcmd.cli.context import Context, pass_ctx
+from pcmd.errors import PcmdError
+
+
+@click.command()
+@click.option("--province", default="51", show_default=True, help="Province code to fill.")
+@click.option("--years", default=2, show_default=True, help="Years of records up to today.")
+@pass_ctx
+def demo(ctx: Context, province: str, years: int) -> None:
+    """Tạo dữ liệu mẫu cho một tỉnh (fill an empty database with a demo province). Set
+    PCMD_DEMO_PASSWORD to also create the web user `demo` (reviewer of that province)."""
+    import random
+
+    from sqlalchemy import func, select
+
+    from pcmd.cli import demo_data as generator
+    from pcmd.db.engine import transaction
+    from pcmd.db.models import Form, OrgUnit, Submission
+    from pcmd.forms.registry import refresh_media
+    from pcmd.ingest.files import FileStore
+    from pcmd.ingest.form_lookup import FormLookup
+    from pcmd.ingest.incoming import Incoming
+    from pcmd.ingest.submit import ingest_with_retry
+    from pcmd.masterdata.establishments import import_establishments
+    from pcmd.masterdata.reference import import_reference_values
+
+    settings = ctx.settings()
+    with ctx.engine() as engine:
+        with transaction(engine) as session:
+            if not session.scalar(select(func.count()).select_from(Form)):
+                raise PcmdError(
+                    "Chưa có biểu mẫu: hãy chạy `pcmd init` trước (run `pcmd init` first)."
+                )
+            if session.scalar(select(func.count()).select_from(Submission)):
+                raise PcmdError(
+                    "CSDL đã có phiếu; dữ liệu mẫu chỉ nạp vào CSDL trống (the database already "
+                    "has submissions: the demo fills an empty one only)."
+                )
+            communes = list(
+                session.scalars(
+                    select(OrgUnit.code)
+                    .where(
+                        OrgUnit.parent_code == province,
+                        OrgUnit.level == "commune",
+                        OrgUnit.valid_to.is_(None),
+                    )
+                    .order_by(OrgUnit.code)
+                )
+            )
+        if not communes:
+            raise PcmdError(f"Tỉnh {province} không có xã nào (no communes under {province}).")
+        rng = random.Random(1629)  # noqa: S311 - seeded on purpose: the same demo every time
+        today = dt.date.today()
+        start = dt.date(today.year - years + 1, 1, 1)
+        register = generator.establishments(communes, rng)
+        with transaction(engine, write=True) as session:
+            import_establishments(
+                session, generator.establishments_csv(register), "demo.csv", actor="demo"
+            )
+            import_reference_values(
+                session,
+                generator.reference_csv(
+                    province, communes, register, range(start.year, today.year + 1), rng
+                ),
+                "demo-reference.csv",
+                actor="demo",
+            )
+            refresh_media(session)
+        store = FileStore(settings.data_dir / "attachments")
+        forms = FormLookup()
+        count = 0
+        for xml in generator.submissions(province, communes, register, start, today, rng):
+            ingest_with_retry(
+                engine,
+                store,
+                Incoming(xml=xml, source="openrosa", submitter="appuser:demo"),
+                forms,
+            )
+            count += 1
+        click.echo(
+            f"Dữ liệu mẫu (demo): {len(communes)} xã, {len(register)} cơ sở, {count} phiếu "
+            f"(communes, establishments, submissions) {start:%d/%m/%Y}–{today:%d/%m/%Y}"
+        )
+        password = os.environ.get("PCMD_DEMO_PASSWORD")
+        if password:
+            from pcmd.server.accounts import create_user
+
+            with transaction(engine, write=True) as session:
+                create_user(
+                    session, "demo", password, "province_reviewer", [province], actor="demo"
+                )
+            click.echo("Người dùng web `demo` đã được tạo (web user `demo` created).")
+        try:
+            from pcmd.pipeline.run import (
+                run_pipeline,  # type: ignore[import-not-found,unused-ignore]
+            )
+        except ImportError:
+            click.echo(
+                "(chưa có pipeline để tính chỉ tiêu / no pipeline yet to compute indicators)"
+            )
+        else:
+            run_pipeline(engine, full=True)

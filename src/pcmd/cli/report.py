@@ -1,0 +1,41 @@
+"""`pcmd report`: the report a unit sends up, as Excel, CSV tables or a DHIS2 data value set."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from pcmd.cli.context import Context, pass_ctx
+from pcmd.errors import PcmdError
+
+
+@click.command()
+@click.option("--period", required=True, help="Quarter (2026Q3) or year (2026).")
+@click.option("--org", default="VN", show_default=True, help="Org unit code.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="FILE.xlsx (Excel), FILE.zip (CSV tables) or FILE.json (DHIS2).",
+)
+@pass_ctx
+def report(ctx: Context, period: str, org: str, out: str) -> None:
+    """Lập báo cáo gửi cấp trên (the report for a unit and period: Excel, CSV or DHIS2)."""
+    from pcmd.reports.build import report_data
+    from pcmd.reports.excel import csv_tables, dhis2_data_value_set, workbook
+
+    suffix = Path(out).suffix.lower()
+    if suffix not in (".xlsx", ".zip", ".json"):
+        raise PcmdError(f"{out}: cần đuôi .xlsx, .zip hoặc .json (use .xlsx, .zip or .json).")
+    with ctx.session() as session:
+        data = report_data(session, org, period, dt.date.today())
+    if suffix == ".xlsx":
+        content = workbook(data)
+    elif suffix == ".zip":
+        content = csv_tables(data)
+    else:
+        content = dhis2_data_value_set([*data.indicators, *data.breakdown]).encode("utf-8")
+    Path(out).write_bytes(content)
+    click.echo(f"{out}: {data.unit_name}, {period}, {len(data.indicators)} chỉ tiêu (indicators)")

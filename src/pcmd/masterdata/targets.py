@@ -1,0 +1,112 @@
+"""Targets (`pcmd targets import`): `indicator,org_unit,period,target`, what an indicator should
+reach in an org unit and period; checked against the programmes' indicators and upserted."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from pcmd.db.models import Target
+from pcmd.errors import RowProblem
+from pcmd.masterdata.csvfile import (
+    ImportResult,
+    audit_import,
+    keep_first,
+    parse_number,
+    raise_if_problems,
+    read_rows,
+    unit_problem,
+    units_in_force,
+)
+from pcmd.masterdata.periods import PeriodError, parse_period
+
+TARGET_COLUMNS = ("indicator", "org_unit", "period", "target")
+# Indicator ids as programme files allow them (programme.ID_PATTERN), within targets.indicator.
+INDICATOR_RE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+
+
+def import_targets(
+    session: Session,
+    text: str,
+    path: str,
+    *,
+    indicators: Collection[str],
+    actor: str = "cli",
+) -> ImportResult:
+    """Check and upsert `indicator,org_unit,period,target` rows in the caller's transaction.
+
+    An indicator must be one the programmes define (`indicators`, by default those of the
+    programmes switched on): a target for a misspelt id would never be read. Periods are stored
+    in their canonical form (`2026q3` → `2026Q3`).
+    """
+    known = set(indicators)
+    units = units_in_force(session)
+    problems: list[RowProblem] = []
+    parsed: dict[tuple[str, str, str], tuple[float, int]] = {}
+    for line, row in read_rows(text, path, TARGET_COLUMNS):
+        if "" in row:
+            problems.append(RowProblem(line, row[""]))
+            continue
+        bad: list[str] = []
+        indicator, code = row["indicator"], row["org_unit"]
+        if not INDICATOR_RE.match(indicator):
+            bad.append(
+                f"mã chỉ tiêu {indicator!r} không hợp lệ (invalid indicator id): letters, "
+                "digits, _ . - and at most 32 characters, e.g. TT1 or TT3A"
+            )
+        elif indicator not in known:
+            bad.append(
+                f"chỉ tiêu {indicator} không có trong các chương trình đang dùng (no indicator "
+                f"{indicator} in the programmes in use; known: {', '.join(sorted(known))}). Fix: "
+                "correct the id, or first add the plan that defines it (pcmd programmes add)"
+            )
+        if (why := unit_problem(code, units)) is not None:
+            bad.append(why)
+        period: str | None = None
+        try:
+            period = parse_period(row["period"]).code
+        except PeriodError as exc:
+            bad.append(str(exc))
+        value, why = parse_number(row["target"], "target")
+        if why is not None:
+            bad.append(why)
+        if (
+            not bad
+            and period is not None
+            and value is not None
+            and (why := keep_first(parsed, (indicator, code, period), value, line))
+        ):
+            bad.append(why)
+        problems.extend(RowProblem(line, why) for why in bad)
+    raise_if_problems(path, problems, len(parsed))
+
+    existing = {
+        (t.indicator, t.org_code, t.period): t
+        for t in session.execute(
+            select(Target.id, Target.indicator, Target.org_code, Target.period, Target.target)
+        )
+    }
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    unchanged = 0
+    for (indicator, code, period), (value, _line) in parsed.items():
+        old = existing.get((indicator, code, period))
+        if old is None:
+            inserts.append(
+                {"indicator": indicator, "org_code": code, "period": period, "target": value}
+            )
+        elif old.target != value:
+            updates.append({"id": old.id, "target": value})
+        else:
+            unchanged += 1
+    if inserts:
+        session.execute(insert(Target), inserts)
+    if updates:
+        session.execute(update(Target), updates)
+    result = ImportResult(len(inserts), len(updates), unchanged)
+    audit_import(session, actor, "targets.import", path, result)
+    return result

@@ -1,0 +1,177 @@
+"""Recomputing stored indicator values: every value of a programme, only the cells that
+changed submissions touched, and the indicators whose other inputs changed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, delete
+
+from pcmd.db.models import utcnow
+from pcmd.db.tables import IV
+from pcmd.masterdata.periods import Period, parse_period
+from pcmd.masterdata.tree import OrgTree
+from pcmd.pipeline import normalise
+from pcmd.pipeline.cells import (
+    PRESENCE,
+    compute_cells,
+    delete_cells,
+    is_stored,
+    levels_of,
+    to_records,
+    write_values,
+)
+from pcmd.pipeline.indicators import cube
+from pcmd.pipeline.indicators.cube_memory import Loaded
+from pcmd.pipeline.indicators.engine import Context
+from pcmd.pipeline.indicators.model import Indicator, Programme
+
+
+def recompute_all(
+    conn: Connection,
+    programme: Programme,
+    slots: cube.SlotMap,
+    tree: OrgTree,
+    ctx: Context,
+    periods: Sequence[Period],
+    chosen: Sequence[Indicator] | None = None,
+    *,
+    cleared: bool = False,
+) -> int:
+    """Every stored value of the programme (or of `chosen` indicators), from the cube held in
+    memory; `cleared` when the caller has already emptied indicator_values."""
+    inds = list(chosen if chosen is not None else programme.indicators)
+    loaded = Loaded(conn, [PRESENCE, *(p for i in inds for p in i.parts())], slots)
+    computed = []
+    for level in levels_of(programme, tree):
+        level_periods = [p for p in periods if is_stored(level, p)]
+        computed.append(
+            compute_cells(
+                conn,
+                programme,
+                slots,
+                tree,
+                ctx,
+                level,
+                level_periods,
+                None,
+                chosen,
+                with_data_only=True,
+                loaded=loaded,
+            )
+        )
+    del loaded
+    if not cleared:
+        cond = [IV.c.programme == programme.id]
+        if chosen is not None:
+            cond.append(IV.c.indicator.in_([i.id for i in chosen]))
+        conn.execute(delete(IV).where(*cond))
+    now = utcnow()
+    written = 0
+    for values in computed:
+        written += write_values(conn, to_records(values, programme.id, now))
+    return written
+
+
+def touched_cells(
+    programme: Programme,
+    tree: OrgTree,
+    cells: Iterable[normalise.Cell],
+    stored: Sequence[Period],
+) -> dict[str, dict[str, set[str]]]:
+    """level → period → org units whose stored values the changed commune-months affect."""
+    by_month: dict[int, list[Period]] = {}
+    for p in stored:
+        for m in p.months():
+            by_month.setdefault(int(m), []).append(p)
+    levels = levels_of(programme, tree)
+    covered = {lvl: set(units) for lvl, units in levels.items()}
+    out: dict[str, dict[str, set[str]]] = {}
+    for commune, month, province in cells:
+        units = {
+            "commune": {commune},
+            "province": {province, tree.parent.get(commune) or province},
+            "country": {tree.root},
+        }
+        for period in by_month.get(month, []):
+            for level, orgs in units.items():
+                if not is_stored(level, period):
+                    continue
+                for org in orgs:
+                    if org in covered.get(level, ()):
+                        out.setdefault(level, {}).setdefault(period.code, set()).add(org)
+    return out
+
+
+def recompute_cells(
+    conn: Connection,
+    programme: Programme,
+    slots: cube.SlotMap,
+    tree: OrgTree,
+    ctx: Context,
+    touched: Mapping[str, Mapping[str, set[str]]],
+) -> int:
+    """Recompute and replace the stored values of the touched (level, period, org) cells:
+    one reduction per level over the touched units and periods, then only the touched cells
+    are kept."""
+    written = 0
+    now = utcnow()
+    memo: dict[Any, Any] = {}  # lets the country reuse the provinces' commune counts
+    for level in ("commune", "province", "country"):
+        by_period = touched.get(level, {})
+        cells = sorted((org, code) for code, orgs in by_period.items() for org in orgs)
+        if not cells:
+            continue
+        periods = [parse_period(code) for code in sorted(by_period)]
+        orgs = sorted({org for org, _code in cells})
+        values = compute_cells(
+            conn,
+            programme,
+            slots,
+            tree,
+            ctx,
+            level,
+            periods,
+            orgs,
+            cells=cells,
+            with_data_only=True,
+            memo=memo,
+        )
+        delete_cells(conn, programme.id, cells, None)
+        written += write_values(conn, to_records(values, programme.id, now))
+    return written
+
+
+def dependents(
+    programme: Programme, old: Mapping[str, Any], new: Mapping[str, Any]
+) -> tuple[list[Indicator], list[str]]:
+    """Indicators whose inputs other than submissions changed, and why."""
+    reasons: list[str] = []
+    keys = {
+        k
+        for k in set(old["reference"]) | set(new["reference"])
+        if old["reference"].get(k) != new["reference"].get(k)
+    }
+    targets = {
+        k
+        for k in set(old["targets"]) | set(new["targets"])
+        if old["targets"].get(k) != new["targets"].get(k)
+    }
+    register = old["register"] != new["register"]
+    chosen = []
+    for ind in programme.indicators:
+        parts = ind.parts()
+        uses_keys = {p.key for p in parts if p.kind == "reference"} & keys
+        uses_register = register and any(
+            p.kind == "establishments" or (p.kind == "distinct" and p.status) for p in parts
+        )
+        if uses_keys or uses_register or ind.id in targets:
+            chosen.append(ind)
+    if keys:
+        reasons.append(f"số liệu tham chiếu (reference data: {', '.join(sorted(keys))})")
+    if targets:
+        reasons.append(f"chỉ tiêu được giao (targets: {', '.join(sorted(targets))})")
+    if register:
+        reasons.append("danh sách cơ sở (the register)")
+    return chosen, reasons

@@ -1,0 +1,1 @@
+"""The JSON API of the web server, for other systems and scripts."""

@@ -1,0 +1,133 @@
+"""The submission endpoint: HEAD for the size limit, POST of the instance and its files, handed
+to the ingest on threads of its own; answered 201 only once stored."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from pcmd.db.engine import transaction
+from pcmd.errors import AuthError, IngestError
+from pcmd.ingest.files import FileStore
+from pcmd.ingest.form_lookup import FormLookup
+from pcmd.ingest.incoming import Incoming, IngestResult
+from pcmd.ingest.submit import ingest_with_retry
+from pcmd.server.openrosa.endpoint import AUTH_TTL, PREFIX, Caller, OpenRosa, openrosa_message
+from pcmd.server.openrosa.multipart import read_upload
+from pcmd.settings import Settings
+
+log = logging.getLogger("pcmd.submissions")
+
+MESSAGES = {
+    "created": "Đã nhận phiếu (submission received).",
+    "edited": "Đã nhận bản sửa của phiếu (edited submission received).",
+    "duplicate": "Phiếu này đã được nhận trước đó (this submission was already received).",
+    "attachments_added": "Đã nhận thêm tệp đính kèm (attachments received).",
+}
+
+
+class SubmissionEndpoints(OpenRosa):
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        super().__init__(settings, engine)
+        self.store = FileStore(settings.data_dir / "attachments")
+        self.forms = FormLookup()
+        # Ingest runs on threads of its own (lighter than anyio's pool per call); SQLite takes
+        # one writer at a time anyway, so one thread there, a few for PostgreSQL.
+        self.writers = ThreadPoolExecutor(
+            max_workers=1 if engine.dialect.name == "sqlite" else 4, thread_name_prefix="ingest"
+        )
+        # token → (when checked, caller): phones send HEAD + POST per submission, and a revoked
+        # token is refused again within AUTH_TTL seconds.
+        self._callers: dict[str, tuple[float, Caller]] = {}
+
+    async def submission_head(self, request: Request) -> Response:
+        try:
+            await self._authorise(request.path_params["token"], request.path_params["project"])
+        except AuthError as exc:
+            return self.error(exc, exc.status)
+        return Response(status_code=204, headers=self.headers)
+
+    async def _authorise(self, token: str, project: int) -> Caller:
+        """The caller for a token: from the cache without leaving the event loop, else the DB."""
+        hit = self._callers.get(token)
+        if (
+            hit is not None
+            and time.monotonic() - hit[0] < AUTH_TTL
+            and hit[1].project_id == project
+        ):
+            return hit[1]
+        return await run_in_threadpool(self._auth_only, token, project)
+
+    async def submission(self, request: Request) -> Response:
+        started = time.perf_counter()
+        token = request.path_params["token"]
+        project = request.path_params["project"]
+        who, outcome, instance, form_id = "?", "error", "-", "-"
+        try:
+            caller = await self._authorise(token, project)
+            who = caller.name
+            length = request.headers.get("content-length")
+            if length and length.isdigit() and int(length) > self.settings.max_submission_bytes:
+                raise IngestError(
+                    f"Phiếu quá lớn: hơn {self.settings.max_submission_bytes:,} byte (submission "
+                    f"larger than {self.settings.max_submission_bytes:,} bytes).",
+                    status=413,
+                )
+            upload = await read_upload(
+                request.headers.get("content-type", ""),
+                request.stream(),
+                self.store,
+                self.settings.max_submission_bytes,
+            )
+            incoming = Incoming(
+                xml=upload.xml or b"",
+                source="openrosa",
+                files=tuple(upload.files),
+                submitter=f"appuser:{caller.name}",
+                device_id=request.query_params.get("deviceID"),
+                project_id=project,
+                communes=caller.communes or None,
+            )
+            try:
+                result: IngestResult = await asyncio.get_running_loop().run_in_executor(
+                    self.writers, ingest_with_retry, self.engine, self.store, incoming, self.forms
+                )
+            finally:
+                upload.cleanup()
+            outcome, instance, form_id = result.status, result.version_instance_id, result.form_id
+            return self.xml(openrosa_message(MESSAGES[result.status], error=False), 201)
+        except (AuthError, IngestError) as exc:
+            outcome = f"{exc.status} {exc.message[:80]}"
+            return self.error(exc, exc.status)
+        finally:
+            log.info(
+                "submission who=%s form=%s instance=%s result=%s ms=%.1f",
+                who,
+                form_id,
+                instance,
+                outcome,
+                (time.perf_counter() - started) * 1000,
+            )
+
+    def _auth_only(self, token: str, project: int) -> Caller:
+        with transaction(self.engine) as session:
+            caller = self._caller(session, token, project)
+        if len(self._callers) > 10_000:
+            self._callers.clear()
+        self._callers[token] = (time.monotonic(), caller)
+        return caller
+
+    def routes(self) -> list[Route]:
+        return [
+            # the routes phones hit most come first
+            Route(f"{PREFIX}/submission", self.submission_head, methods=["HEAD", "GET"]),
+            Route(f"{PREFIX}/submission", self.submission, methods=["POST"]),
+        ]

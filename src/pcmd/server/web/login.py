@@ -1,0 +1,100 @@
+"""Sign-in and sign-out, the page language, and the home page that sends a visitor on."""
+
+from __future__ import annotations
+
+import secrets
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from pcmd.db.engine import transaction
+from pcmd.errors import AuthError
+from pcmd.server.accounts import Scope, login
+from pcmd.server.web import i18n
+from pcmd.server.web.base import Web
+
+
+class LoginPages:
+    def __init__(self, web: Web) -> None:
+        self.web = web
+
+    async def login_page(self, request: Request) -> Response:
+        nxt = request.query_params.get("next", "/")
+        return self.web.render(request, "login.html", {"user": None, "next": nxt, "username": ""})
+
+    async def login_submit(self, request: Request) -> Response:
+        try:
+            form = await self.web.check_csrf(request)
+        except AuthError as exc:
+            return self.web.render(
+                request,
+                "login.html",
+                {"user": None, "next": "/", "username": "", "error": exc.message},
+                403,
+            )
+        username = str(form.get("username", ""))
+        nxt = str(form.get("next", "/"))
+        if not nxt.startswith("/") or nxt.startswith("//"):
+            nxt = "/"  # never redirect off-site after sign-in
+        client = request.client.host if request.client else ""
+
+        def check() -> Scope | None:
+            with transaction(self.web.engine, write=True) as session:
+                return login(session, username, str(form.get("password", "")), client=client)
+
+        try:
+            scope = await run_in_threadpool(check)
+        except AuthError as exc:
+            return self.web.render(
+                request,
+                "login.html",
+                {"user": None, "next": nxt, "username": username, "error": exc.message},
+                exc.status,
+            )
+        if scope is None:
+            message = "Sai tên đăng nhập hoặc mật khẩu (wrong username or password)."
+            return self.web.render(
+                request,
+                "login.html",
+                {"user": None, "next": nxt, "username": username, "error": message},
+                401,
+            )
+        lang = self.web.lang(request)
+        request.session.clear()
+        request.session.update(
+            {"uid": scope.user_id, "lang": lang, "csrf": secrets.token_urlsafe(32)}
+        )
+        return RedirectResponse(nxt, status_code=303)
+
+    async def logout(self, request: Request) -> Response:
+        try:
+            await self.web.check_csrf(request)
+        except AuthError:
+            return RedirectResponse("/", status_code=303)
+        lang = self.web.lang(request)
+        request.session.clear()
+        request.session["lang"] = lang
+        return RedirectResponse("/login", status_code=303)
+
+    async def set_lang(self, request: Request) -> Response:
+        to = request.query_params.get("to", "vi")
+        request.session["lang"] = to if to in i18n.LANGS else "vi"
+        nxt = request.query_params.get("next", "/")
+        return RedirectResponse(
+            nxt if nxt.startswith("/") and not nxt.startswith("//") else "/", status_code=303
+        )
+
+    async def home(self, request: Request) -> Response:
+        user = await run_in_threadpool(self.web.user, request)
+        return RedirectResponse("/dashboard" if user else "/login", status_code=303)
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/", self.home),
+            Route("/login", self.login_page, methods=["GET"]),
+            Route("/login", self.login_submit, methods=["POST"]),
+            Route("/logout", self.logout, methods=["POST"]),
+            Route("/lang", self.set_lang),
+        ]

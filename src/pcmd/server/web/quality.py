@@ -1,0 +1,107 @@
+"""The data-quality page: who reports, when, and which checks fail, within the user's units."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from pcmd.db.engine import transaction
+from pcmd.db.models import OrgUnit, Submission, ValidationIssue
+from pcmd.errors import AuthError
+from pcmd.reports.quality import months_of_year, reporting_grid
+from pcmd.server.accounts import Scope
+from pcmd.server.web.base import Web
+
+
+class QualityPages:
+    def __init__(self, web: Web) -> None:
+        self.web = web
+
+    def provinces(self, session: Session, user: Scope) -> list[tuple[str, str]]:
+        """Provinces the user can pick: all of theirs, or the province of their communes."""
+        query = select(OrgUnit.code, OrgUnit.name).where(
+            OrgUnit.level == "province", OrgUnit.valid_to.is_(None)
+        )
+        if not user.everywhere:
+            parents = select(OrgUnit.parent_code).where(OrgUnit.code.in_(user.org_codes))
+            query = query.where(OrgUnit.code.in_(user.org_codes) | OrgUnit.code.in_(parents))
+        return [(c, n) for c, n in session.execute(query.order_by(OrgUnit.name)).all()]
+
+    def load(self, user: Scope, org: str, year: int, today: dt.date) -> dict[str, Any]:
+        with transaction(self.web.engine) as session:
+            provinces = self.provinces(session, user)
+            codes = [c for c, _n in provinces]
+            if org not in codes:
+                if org:
+                    raise AuthError("forbidden", status=404)
+                org = codes[0] if codes else ""
+            communes = [
+                (c, n)
+                for c, n in session.execute(
+                    select(OrgUnit.code, OrgUnit.name)
+                    .where(
+                        OrgUnit.parent_code == org,
+                        OrgUnit.level == "commune",
+                        OrgUnit.valid_to.is_(None),
+                    )
+                    .order_by(OrgUnit.name)
+                ).all()
+                if user.sees(c, org)
+            ]
+            visible = [c for c, _n in communes]
+            start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+            records = session.execute(
+                select(
+                    Submission.commune_code, Submission.activity_date, Submission.submitted_at
+                ).where(
+                    Submission.deleted.is_(False),
+                    Submission.commune_code.in_(visible),
+                    Submission.activity_date >= start,
+                    Submission.activity_date <= end,
+                )
+            ).all()
+            issues = session.execute(
+                select(ValidationIssue.rule, ValidationIssue.severity, func.count())
+                .join(Submission, Submission.id == ValidationIssue.submission_id)
+                .where(
+                    ValidationIssue.version_id == Submission.current_version_id,
+                    ValidationIssue.status == "open",
+                    Submission.deleted.is_(False),
+                    Submission.commune_code.in_(visible),
+                    Submission.activity_date >= start,
+                    Submission.activity_date <= end,
+                )
+                .group_by(ValidationIssue.rule, ValidationIssue.severity)
+                .order_by(func.count().desc())
+            ).all()
+        grid = reporting_grid(communes, [(c, a, s) for c, a, s in records if c and a])
+        months = months_of_year(year, today)
+        return {
+            "provinces": provinces,
+            "org": org,
+            "year": year,
+            "grid": grid,
+            "months": months,
+            "issues": issues,
+            "reporting": sum(1 for row in grid if row.records),
+        }
+
+    async def page(self, request: Request, user: Scope) -> Response:
+        today = dt.date.today()
+        try:
+            year = int(request.query_params.get("year", today.year))
+        except ValueError:
+            year = today.year
+        org = request.query_params.get("org", "")
+        data = await run_in_threadpool(self.load, user, org, year, today)
+        return self.web.render(request, "quality.html", {"user": user, "nav": "quality", **data})
+
+    def routes(self) -> list[BaseRoute]:
+        return [Route("/quality", self.web.guarded(self.page))]

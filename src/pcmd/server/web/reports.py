@@ -1,0 +1,97 @@
+"""The reports page: the Excel workbook, its CSV tables and DHIS2 JSON for a unit and period."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from pcmd.db.engine import transaction
+from pcmd.errors import PcmdError
+from pcmd.reports.build import report_data
+from pcmd.reports.excel import csv_tables, dhis2_data_value_set, workbook
+from pcmd.server.accounts import Scope
+from pcmd.server.web.base import Web
+from pcmd.server.web.dashboard import DashboardPages
+
+FORMATS = {
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "csv": ("application/zip", "zip"),
+    "dhis2": ("application/json", "json"),
+}
+
+
+class ReportPages:
+    def __init__(self, web: Web, dashboard: DashboardPages) -> None:
+        self.web = web
+        self.dashboard = dashboard
+
+    async def page(self, request: Request, user: Scope) -> Response:
+        def units() -> list[tuple[str, str]]:
+            with transaction(self.web.engine) as session:
+                return self.dashboard.unit_choices(session, user)
+
+        choices = await run_in_threadpool(units)
+        today = dt.date.today()
+        quarter = f"{today.year}Q{(today.month - 1) // 3 + 1}"
+        return self.web.render(
+            request,
+            "reports.html",
+            {
+                "user": user,
+                "nav": "reports",
+                "units": choices,
+                "quarter": quarter,
+                "year": str(today.year),
+                "error": request.query_params.get("error"),
+            },
+        )
+
+    async def download(self, request: Request, user: Scope) -> Response:
+        q = request.query_params
+        org, period, fmt = q.get("org", ""), q.get("period", ""), q.get("format", "xlsx")
+        if fmt not in FORMATS:
+            fmt = "xlsx"
+
+        def build() -> bytes:
+            with transaction(self.web.engine) as session:
+                self.dashboard.check_unit(session, user, org)
+                data = report_data(session, org, period, dt.date.today())
+            if fmt == "csv":
+                return csv_tables(data)
+            if fmt == "dhis2":
+                rows = [*data.indicators, *data.breakdown]
+                return dhis2_data_value_set(rows).encode("utf-8")
+            return workbook(data)
+
+        try:
+            content = await run_in_threadpool(build)
+        except PcmdError as exc:
+            return self.web.render(
+                request,
+                "reports.html",
+                {
+                    "user": user,
+                    "nav": "reports",
+                    "units": [],
+                    "quarter": period,
+                    "year": "",
+                    "error": exc.message,
+                },
+                400,
+            )
+        media_type, ext = FORMATS[fmt]
+        return Response(
+            content,
+            media_type=media_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="bao-cao-pcmd-{org}-{period}.{ext}"'
+            },
+        )
+
+    def routes(self) -> list[BaseRoute]:
+        g = self.web.guarded
+        return [Route("/reports", g(self.page)), Route("/reports/download", g(self.download))]

@@ -1,0 +1,95 @@
+"""`pcmd demo`: a realistic province through the real import and ingest paths."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from pcmd.cli import demo_data
+from pcmd.db.engine import make_engine, transaction
+from pcmd.db.models import Establishment, Form, ReferenceValue, Submission, WebUser
+from pcmd.ingest.instance import parse_instance
+from tests.cli.test_main import pcmd
+
+
+def test_generator__seeded_and_valid_instances() -> None:
+    # eight communes: the generator leaves some silent (as in life) but not all of them
+    communes = ["21025", "21028", "21034", "21040", "21061", "21085", "21100", "21109"]
+    first = list(
+        demo_data.submissions(
+            "51",
+            communes,
+            demo_data.establishments(communes, random.Random(1)),
+            dt.date(2025, 1, 1),
+            dt.date(2025, 6, 30),
+            random.Random(2),
+        )
+    )
+    again = list(
+        demo_data.submissions(
+            "51",
+            communes,
+            demo_data.establishments(communes, random.Random(1)),
+            dt.date(2025, 1, 1),
+            dt.date(2025, 6, 30),
+            random.Random(2),
+        )
+    )
+    assert first == again
+    forms = {parse_instance(x).form_id for x in first}
+    assert forms <= {"pcmd_outreach", "pcmd_training", "pcmd_inspection"}
+    assert "pcmd_outreach" in forms
+    for xml in first:
+        inst = parse_instance(xml)
+        assert inst.values["where/commune"] in communes
+        day = next(
+            inst.values[k]
+            for k in ("activity_date", "start_date", "inspection_date")
+            if k in inst.values
+        )
+        assert "2025-01-01" <= day <= "2025-06-30"
+        if inst.form_id == "pcmd_outreach":
+            parts = [
+                int(inst.values[f"reach/{k}"])
+                for k in (
+                    "n_establishment_workers",
+                    "n_industrial_workers",
+                    "n_students",
+                    "n_general",
+                )
+            ]
+            assert int(inst.values["reach/n_total"]) == sum(parts)
+            assert int(inst.values["reach/n_female"]) <= sum(parts)
+
+
+def test_demo__fills_empty_database_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    env = {
+        "PCMD_DATABASE_URL": url,
+        "PCMD_DATA_DIR": str(tmp_path),
+        "PCMD_DEMO_PASSWORD": "mật-khẩu-demo-2026",
+    }
+    assert pcmd("init", env=env).returncode == 0
+    done = pcmd("demo", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "96 xã" in done.stdout
+    assert "mật-khẩu" not in done.stdout + done.stderr
+    engine = make_engine(url)
+    with transaction(engine) as s:
+        count = s.scalar(select(func.count()).select_from(Submission)) or 0
+        assert count > 1000
+        assert (s.scalar(select(func.count(func.distinct(Submission.commune_code)))) or 0) > 50
+        assert s.scalar(select(func.count(func.distinct(Submission.form_pk)))) == 3
+        assert (s.scalar(select(func.count()).select_from(Establishment)) or 0) > 96 * 2
+        assert (s.scalar(select(func.count()).select_from(ReferenceValue)) or 0) > 96 * 3
+        assert s.scalar(select(WebUser.role).where(WebUser.username == "demo")) == (
+            "province_reviewer"
+        )
+        assert s.scalar(select(func.count()).select_from(Form)) == 3
+    engine.dispose()
+    again = pcmd("demo", env=env)
+    assert again.returncode == 1
+    assert "empty one only" in again.stderr

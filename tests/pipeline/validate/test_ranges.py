@@ -1,0 +1,18 @@
+"""RANGE_001 and RANGE_002: negative counts, training days out of range."""
+
+from __future__ import annotations
+
+from tests.pipeline.validate.records import INS, TRA, fired, record
+
+
+def test_range_001__negative_count__error() -> None:
+    data = record(INS, findings__n_workers_informed="-2")
+    assert ("RANGE_001", "findings/n_workers_informed") in fired(INS, data)
+    assert ("RANGE_001", "findings/n_workers_informed") not in fired(INS, record(INS))
+
+
+def test_range_002__days_outside_half_to_thirty__warning() -> None:
+    assert fired(TRA, record(TRA, days="0.25")) == {("RANGE_002", "days")}
+    assert fired(TRA, record(TRA, days="45")) == {("RANGE_002", "days")}
+    assert fired(TRA, record(TRA, days="0.5")) == set()
+    assert fired(TRA, record(TRA, days="30")) == set()

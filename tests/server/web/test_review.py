@@ -1,0 +1,141 @@
+"""Review actions over real HTTP: review state and audit, CSRF and roles, accepting a proposed
+establishment, accepting validation issues."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from pcmd.db.engine import transaction
+from pcmd.db.models import AuditLog, Establishment, Submission
+from pcmd.ingest.files import FileStore
+from pcmd.ingest.incoming import Incoming
+from pcmd.ingest.submit import ingest_with_retry
+from pcmd.pipeline.run import run_pipeline
+from tests.server.collect import new_id, outreach_xml
+from tests.server.web.conftest import Site, csrf_of, signed_in
+
+
+def test_review__reject_with_comment__state_and_audit(site: Site) -> None:
+    with signed_in(site, "hoa.qng") as client:
+        page = client.get(f"/submissions/{site.sub_id}")
+        before = _updated_at(site)
+        response = client.post(
+            f"/submissions/{site.sub_id}/review",
+            data={"csrf": csrf_of(page.text), "action": "rejected", "comment": "Trùng phiếu"},
+        )
+        assert response.status_code == 200
+        assert "Đã lưu." in response.text
+        assert 'id="review-state">Không chấp nhận' in response.text
+    with transaction(site.server.engine) as s:
+        assert s.scalar(select(Submission.review_state)) == "rejected"
+        audit = s.scalar(select(AuditLog).where(AuditLog.action == "submission.review"))
+        assert audit is not None
+        assert audit.actor == "user:hoa.qng"
+        assert audit.details == {"state": "rejected", "comment": "Trùng phiếu"}
+    assert _updated_at(site) > before
+
+
+def _updated_at(site: Site) -> dt.datetime:
+    with transaction(site.server.engine) as s:
+        moment = s.scalar(select(Submission.updated_at))
+    assert moment is not None
+    return moment
+
+
+def test_review__without_csrf_or_as_viewer__refused(site: Site) -> None:
+    with signed_in(site, "hoa.qng") as client:
+        response = client.post(f"/submissions/{site.sub_id}/review", data={"action": "approved"})
+        assert response.status_code == 403
+    with signed_in(site, "xem.qng") as client:
+        page = client.get(f"/submissions/{site.sub_id}")
+        assert "Duyệt phiếu" not in page.text  # no review form for a viewer
+        response = client.post(
+            f"/submissions/{site.sub_id}/review",
+            data={"csrf": csrf_of(page.text), "action": "approved"},
+        )
+        assert response.status_code == 403
+    with transaction(site.server.engine) as s:
+        assert s.scalar(select(Submission.review_state)) == "received"
+
+
+def test_accept_establishment__from_inspection_proposal(site: Site) -> None:
+    """An inspection of an unregistered establishment can be accepted into the register."""
+    from tests.server.collect import COMMUNE, PROVINCE, VERSION
+
+    iid = new_id()
+    xml = (
+        f'<?xml version="1.0"?><pcmd_inspection id="pcmd_inspection" version="{VERSION}">'
+        f"<where><province>{PROVINCE}</province><commune>{COMMUNE}</commune></where>"
+        "<reporter_org>doi_178</reporter_org><inspection_date>2026-11-18</inspection_date>"
+        "<team>doi_178_xa</team><establishment><known>no</known><id/>"
+        "<name>Karaoke Hoa Hồng</name><address>12 Lê Lợi</address><license_no/>"
+        "<type>karaoke</type></establishment><findings><n_workers>6</n_workers>"
+        "<n_female_workers>4</n_female_workers><license_valid>yes</license_valid>"
+        "<violation>no</violation><violation_types/><action>nhac_nho</action><fine_vnd/>"
+        "<n_workers_informed>6</n_workers_informed><commitment_signed>yes</commitment_signed>"
+        f"</findings><meta><instanceID>{iid}</instanceID></meta></pcmd_inspection>"
+    ).encode()
+    store = FileStore(site.server.settings.data_dir / "attachments")
+    result = ingest_with_retry(site.server.engine, store, Incoming(xml=xml, source="openrosa"))
+    with signed_in(site, "hoa.qng") as client:
+        page = client.get(f"/submissions/{result.submission_id}")
+        assert "Karaoke Hoa Hồng" in page.text
+        response = client.post(
+            f"/submissions/{result.submission_id}/establishment", data={"csrf": csrf_of(page.text)}
+        )
+        assert response.status_code == 200
+    with transaction(site.server.engine) as s:
+        est = s.scalar(select(Establishment))
+        assert est is not None
+        assert (est.name, est.type, est.commune_code, est.status) == (
+            "Karaoke Hoa Hồng",
+            "karaoke",
+            COMMUNE,
+            "active",
+        )
+        assert est.proposed_by_submission_id == result.submission_id
+
+
+def test_override__error_issues_accepted_count_again(site: Site) -> None:
+    from pcmd.db.models import ValidationIssue
+
+    store = FileStore(site.server.settings.data_dir / "attachments")
+    # -5 students: a negative count (RANGE_001), which also leaves n_female above the total
+    bad = ingest_with_retry(
+        site.server.engine,
+        store,
+        Incoming(xml=outreach_xml(new_id(), students=-5), source="openrosa"),
+    )
+    run_pipeline(site.server.engine)
+    with transaction(site.server.engine) as s:
+        issues = s.execute(
+            select(ValidationIssue.id, ValidationIssue.rule).where(
+                ValidationIssue.submission_id == bad.submission_id,
+                ValidationIssue.severity == "error",
+                ValidationIssue.status == "open",
+            )
+        ).all()
+    assert sorted(rule for _id, rule in issues) == ["PART_001", "RANGE_001"]
+    params = {"org": "51", "period": "2026"}
+    with signed_in(site, "minh.dng") as client:
+        page = client.get("/submissions")
+        refused = client.post(
+            f"/submissions/{bad.submission_id}/issues/{issues[0].id}/accept",
+            data={"csrf": csrf_of(page.text)},
+        )
+        assert refused.status_code == 404
+    with signed_in(site, "hoa.qng") as client:
+        before = client.get("/api/v1/indicators", params=params).json()
+        assert next(r for r in before if r["indicator"] == "HD1")["numerator"] == 1
+        for issue_id, _rule in issues:
+            page = client.get(f"/submissions/{bad.submission_id}")
+            done = client.post(
+                f"/submissions/{bad.submission_id}/issues/{issue_id}/accept",
+                data={"csrf": csrf_of(page.text)},
+            )
+            assert done.status_code == 200
+        assert done.text.count("đã chấp nhận") == 2
+        after = client.get("/api/v1/indicators", params=params).json()
+        assert next(r for r in after if r["indicator"] == "HD1")["numerator"] == 2

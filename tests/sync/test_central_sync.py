@@ -1,0 +1,153 @@
+"""ODK Central pull against the fake server over HTTP: OData pages through nextLink, the
+updatedAt/deletedAt watermark, edits, review states, deletions, attachments and faults."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from sqlalchemy import Engine
+
+from pcmd.db.engine import transaction
+from pcmd.db.models import SyncState
+from pcmd.ingest.files import FileStore
+from pcmd.ingest.incoming import Incoming
+from pcmd.ingest.submit import ingest_with_retry
+from pcmd.settings import Settings
+from pcmd.sync import central_sync
+from pcmd.sync.http import HttpPolicy
+from pcmd.sync.report import SyncReport
+from tests.server.collect import JPEG, new_id, outreach_xml
+from tests.sync.fakes.central import outreach_row
+from tests.sync.fakes.faults import Fault
+from tests.sync.fixtures import CentralEnv, Waits, counts, run, submissions
+
+
+def cursor(engine: Engine) -> dict[str, object]:
+    with transaction(engine) as session:
+        state = session.get(SyncState, "central-qn")
+        assert state is not None
+        return dict(state.cursor)
+
+
+def test_central_sync__pages_through_next_link__typed_like_collect(
+    engine: Engine,
+    store: FileStore,
+    settings: Settings,
+    central: CentralEnv,
+    policy: HttpPolicy,
+) -> None:
+    roots = [new_id() for _ in range(5)]
+    for i, root in enumerate(roots):
+        photo = "1700000000001.jpg" if i == 0 else None
+        central.fake.add(
+            outreach_row(root, students=10 + i, photo=photo), photo=JPEG if photo else None
+        )
+    client = central_sync.central_client(central.source, policy=policy)
+    client.page_size = 2
+    report = SyncReport("central-qn")
+    central_sync.sync_central(engine, store, central.source, client, report, None, full=False)
+    assert counts(report) == (5, 0, 0, 0, 0)
+    # three pages of 2, 2, 1, newest first; the 2nd and 3rd by $skiptoken
+    assert [r.get("$top") for r in central.fake.requests] == ["2", "2", "2"]
+    token = central.fake.requests[1]["$skiptoken"]
+    assert json.loads(base64.b64decode(token[2:])) == {"instanceId": roots[3]}
+    subs = submissions(engine)
+    assert set(subs) == set(roots)
+    first = subs[roots[0]]
+    assert (first["source"], first["files"], first["source_ref"]) == (
+        "central",
+        ["1700000000001.jpg"],
+        roots[0],
+    )
+    data = first["data"]
+    assert data["reach/n_students"] == 10
+    assert data["location"] == [15.12, 108.8, 12.0, 5.0]
+    assert data["topics"] == ["phap_luat", "hiv_sti"]
+    assert data["media_items"] is None
+    assert cursor(engine)["next"] is None
+
+
+def test_central_sync__edit_review_delete_restore__by_watermark(
+    engine: Engine, store: FileStore, settings: Settings, central: CentralEnv, policy: HttpPolicy
+) -> None:
+    a, b, c = new_id(), new_id(), new_id()
+    for root in (a, b, c):
+        central.fake.add(outreach_row(root))
+    assert counts(run(engine, store, central.source, settings, policy)) == (3, 0, 0, 0, 0)
+    since = cursor(engine)["since"]
+    assert isinstance(since, str)
+    assert since.endswith("Z")
+    a2 = central.fake.edit(a, {"reach": {"n_students": 41, "n_total": "46"}})
+    central.fake.review(b, "approved")
+    central.fake.delete(c)
+    report = run(engine, store, central.source, settings, policy)
+    # every row is newer than since (a minute before the first pass began): a and b changed,
+    # c deleted
+    assert counts(report) == (0, 2, 1, 0, 0)
+    flt = central.fake.requests[-1]["$filter"]
+    assert flt == (
+        f"__system/submissionDate ge {since} or __system/updatedAt ge {since} or "
+        f"__system/deletedAt ge {since}"
+    )
+    subs = submissions(engine)
+    assert (subs[a]["versions"], subs[a]["current"]) == ([a, a2], a2)
+    assert subs[a]["data"]["reach/n_students"] == 41
+    assert subs[a]["review_state"] == "edited"
+    assert subs[b]["review_state"] == "approved"
+    assert subs[c]["deleted"] is True
+    central.fake.restore(c)
+    central.fake.review(a, "rejected")
+    report = run(engine, store, central.source, settings, policy)
+    assert report.updated == 2
+    subs = submissions(engine)
+    assert (subs[c]["deleted"], subs[a]["review_state"]) == (False, "rejected")
+
+
+def test_central_sync__full__purged_submission_marked_deleted(
+    engine: Engine, store: FileStore, settings: Settings, central: CentralEnv, policy: HttpPolicy
+) -> None:
+    a, b = new_id(), new_id()
+    central.fake.add(outreach_row(a))
+    central.fake.add(outreach_row(b))
+    run(engine, store, central.source, settings, policy)
+    central.fake.purge(b)  # gone without a deletedAt (purged after 30 days)
+    report = run(engine, store, central.source, settings, policy, full=True)
+    assert counts(report) == (0, 0, 1, 1, 0)
+    assert submissions(engine)[b]["deleted"] is True
+
+
+def test_central_sync__collect_duplicate_and_faults(
+    engine: Engine,
+    store: FileStore,
+    settings: Settings,
+    central: CentralEnv,
+    policy: HttpPolicy,
+    waits: Waits,
+) -> None:
+    iid = new_id()
+    ingest_with_retry(engine, store, Incoming(xml=outreach_xml(iid), source="openrosa"))
+    central.fake.add(outreach_row(iid))
+    central.fake.faults.add(Fault(status=429, retry_after="2"), Fault(truncate=True))
+    report = run(engine, store, central.source, settings, policy)
+    assert report.error is None
+    assert counts(report) == (0, 0, 0, 1, 0)
+    assert waits.seconds == [2.0, 1.0]
+    subs = submissions(engine)
+    assert (list(subs), subs[iid]["source"], subs[iid]["versions"]) == ([iid], "openrosa", [iid])
+
+
+def test_central_sync__wrong_password__message_names_variables_not_value(
+    engine: Engine,
+    store: FileStore,
+    settings: Settings,
+    central: CentralEnv,
+    policy: HttpPolicy,
+    monkeypatch,
+) -> None:
+    monkeypatch.setenv("CENTRAL_QN_PASSWORD", "sai-mat-khau-123")
+    report = run(engine, store, central.source, settings, policy)
+    assert report.error is not None
+    assert "CENTRAL_QN_USER" in report.error
+    assert "CENTRAL_QN_PASSWORD" in report.error
+    assert "sai-mat-khau-123" not in report.error
