@@ -16,11 +16,11 @@ import csv
 import io
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from pcmd.db.models import AuditLog, OrgUnit
@@ -176,3 +176,37 @@ def raise_if_problems(path: str, problems: list[RowProblem], rows: int) -> None:
         raise ImportFileError(
             path, [RowProblem(2, "tệp không có dòng số liệu nào (the file has no data rows)")]
         )
+
+
+def upsert_by_key(
+    session: Session,
+    model: type[Any],
+    keys: Sequence[str],
+    column: str,
+    parsed: Mapping[tuple[Any, ...], tuple[Any, int]],
+) -> ImportResult:
+    """Insert the rows whose key is new, update those whose `column` changed, count the rest.
+
+    `parsed` maps a key (values of `keys`, in order) to (value, line) as `keep_first` kept it.
+    """
+    key_columns = [getattr(model, name) for name in keys]
+    existing = {
+        tuple(row[1:-1]): (row[0], row[-1])
+        for row in session.execute(select(model.id, *key_columns, getattr(model, column)))
+    }
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    unchanged = 0
+    for key, (value, _line) in parsed.items():
+        old = existing.get(key)
+        if old is None:
+            inserts.append({**dict(zip(keys, key, strict=True)), column: value})
+        elif old[1] != value:
+            updates.append({"id": old[0], column: value})
+        else:
+            unchanged += 1
+    if inserts:
+        session.execute(insert(model), inserts)
+    if updates:
+        session.execute(update(model), updates)
+    return ImportResult(len(inserts), len(updates), unchanged)

@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from pcmd.db.models import ReferenceValue
@@ -20,6 +18,7 @@ from pcmd.masterdata.csvfile import (
     read_rows,
     unit_problem,
     units_in_force,
+    upsert_by_key,
 )
 from pcmd.masterdata.periods import MAX_YEAR, MIN_YEAR
 
@@ -75,34 +74,7 @@ def import_reference_values(
         problems.extend(RowProblem(line, why) for why in bad)
     raise_if_problems(path, problems, len(parsed))
 
-    existing = {
-        (r.org_code, r.year, r.key): r
-        for r in session.execute(
-            select(
-                ReferenceValue.id,
-                ReferenceValue.org_code,
-                ReferenceValue.year,
-                ReferenceValue.key,
-                ReferenceValue.value,
-            )
-        )
-    }
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    unchanged = 0
-    for (code, year, key), (value, _line) in parsed.items():
-        old = existing.get((code, year, key))
-        if old is None:
-            inserts.append({"org_code": code, "year": year, "key": key, "value": value})
-        elif old.value != value:
-            updates.append({"id": old.id, "value": value})
-        else:
-            unchanged += 1
-    if inserts:
-        session.execute(insert(ReferenceValue), inserts)
-    if updates:
-        session.execute(update(ReferenceValue), updates)
-    result = ImportResult(len(inserts), len(updates), unchanged)
+    result = upsert_by_key(session, ReferenceValue, ("org_code", "year", "key"), "value", parsed)
     audit_import(session, actor, "reference.import", path, result)
     return result
 

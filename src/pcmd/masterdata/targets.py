@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from typing import Any
 
-from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from pcmd.db.models import Target
@@ -21,6 +19,7 @@ from pcmd.masterdata.csvfile import (
     read_rows,
     unit_problem,
     units_in_force,
+    upsert_by_key,
 )
 from pcmd.masterdata.periods import PeriodError, parse_period
 
@@ -84,29 +83,6 @@ def import_targets(
         problems.extend(RowProblem(line, why) for why in bad)
     raise_if_problems(path, problems, len(parsed))
 
-    existing = {
-        (t.indicator, t.org_code, t.period): t
-        for t in session.execute(
-            select(Target.id, Target.indicator, Target.org_code, Target.period, Target.target)
-        )
-    }
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    unchanged = 0
-    for (indicator, code, period), (value, _line) in parsed.items():
-        old = existing.get((indicator, code, period))
-        if old is None:
-            inserts.append(
-                {"indicator": indicator, "org_code": code, "period": period, "target": value}
-            )
-        elif old.target != value:
-            updates.append({"id": old.id, "target": value})
-        else:
-            unchanged += 1
-    if inserts:
-        session.execute(insert(Target), inserts)
-    if updates:
-        session.execute(update(Target), updates)
-    result = ImportResult(len(inserts), len(updates), unchanged)
+    result = upsert_by_key(session, Target, ("indicator", "org_code", "period"), "target", parsed)
     audit_import(session, actor, "targets.import", path, result)
     return result
