@@ -321,7 +321,7 @@ def fill(engine: Engine, world: World, n: int, rng: random.Random, chunk: int = 
 
 # --- the row-by-row reference implementation -----------------------------------------------
 
-# The indicators of Programme 1629, written out again independently of the programme file and the engine.
+# The indicators of Programme 1629, written out again apart from the programme file and engine.
 PERCENT = ("TT1", "TT2", "TT3A", "TT3B", "TT3C", "KT1", "KT2", "DT1", "DT2", "BC1")
 ORDER = (
     "TT1",
