@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from pcmd.db.engine import make_engine
 from pcmd.server.app import create_app
 from pcmd.settings import Settings
-from tests.live_server import serve_in_thread
+from tests.live_server import expect_5xx, serve_in_thread
 
 
 def test_healthz__migrated_database__ok(settings: Settings, engine: Engine) -> None:
@@ -26,6 +26,7 @@ def test_healthz__migrated_database__ok(settings: Settings, engine: Engine) -> N
 def test_healthz__database_not_initialised__503_says_run_init(settings: Settings) -> None:
     make_engine(settings.database_url).dispose()  # exists but empty
     with serve_in_thread(create_app(settings)) as base:
+        expect_5xx(503)
         health = httpx.get(f"{base}/healthz")
     assert health.status_code == 503
     assert health.json()["status"] == "error"

@@ -345,7 +345,7 @@ class FakeKobo:
 def running(fake: FakeKobo) -> Iterator[str]:
     from tests.live_server import serve_in_thread
 
-    with serve_in_thread(fake.app()) as url:
+    with serve_in_thread(fake.app(), allow_5xx=True) as url:
         yield url
 
 
