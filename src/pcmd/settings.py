@@ -21,6 +21,8 @@ from pcmd.errors import SettingsError
 
 ENV_PREFIX = "PCMD_"
 DEFAULT_CONFIG_FILE = "pcmd.toml"
+# The installation's secret key, when PCMD_SECRET_KEY is not set: <data_dir>/secret_key.
+KEY_FILE_NAME = "secret_key"
 
 
 def _as_str(value: Any) -> str:
@@ -84,6 +86,13 @@ def _as_positive_int(value: Any) -> int:
     if number <= 0:
         raise ValueError("phải lớn hơn 0 (must be greater than 0)")
     return number
+
+
+def _as_hour(value: Any) -> int:
+    hour = _as_int(value)
+    if not 0 <= hour <= 23:
+        raise ValueError("giờ phải từ 0 đến 23 (hour must be 0–23)")
+    return hour
 
 
 def _as_bool(value: Any) -> bool:
@@ -160,6 +169,24 @@ SETTINGS: tuple[Setting, ...] = (
         "deletions (new records are pulled at every sync).",
     ),
     Setting(
+        "backup_dir",
+        None,
+        _as_path,
+        "Folder for the nightly backups; default <data_dir>/backups.",
+    ),
+    Setting(
+        "backup_keep",
+        7,
+        _as_positive_int,
+        "Nightly backups kept in backup_dir; older nightly backups are deleted.",
+    ),
+    Setting(
+        "backup_hour",
+        2,
+        _as_hour,
+        "Hour (0–23, Vietnam time) at which the scheduler makes the nightly backup.",
+    ),
+    Setting(
         "secret_key",
         None,
         _as_str,
@@ -183,6 +210,9 @@ class Settings:
     max_submission_bytes: int = 100_000_000
     scheduler: bool = True
     sync_scan_minutes: int = 60
+    backup_dir: Path = Path("var") / "backups"
+    backup_keep: int = 7
+    backup_hour: int = 2
     secret_key: str | None = field(default=None, repr=False)
     # Where each value came from ("default", "PCMD_PORT", "pcmd.toml", "--port"): `pcmd settings`.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -192,6 +222,16 @@ class Settings:
         if self.database_url.startswith("sqlite:///"):
             return Path(self.database_url.removeprefix("sqlite:///"))
         return None
+
+    @property
+    def attachments_dir(self) -> Path:
+        """The content-addressed attachment store (ingest/files.py)."""
+        return self.data_dir / "attachments"
+
+    @property
+    def secret_key_file(self) -> Path:
+        """Where the secret key lives when `secret_key` (PCMD_SECRET_KEY) is not set."""
+        return self.data_dir / KEY_FILE_NAME
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(name, shown value, source) for every setting; secrets are masked."""
@@ -280,5 +320,8 @@ def load_settings(
     if values["database_url"] is None:
         values["database_url"] = f"sqlite:///{values['data_dir'] / 'pcmd.db'}"
         sources["database_url"] = "default (data_dir)"
+    if values["backup_dir"] is None:
+        values["backup_dir"] = values["data_dir"] / "backups"
+        sources["backup_dir"] = "default (data_dir)"
     known = {f.name for f in fields(Settings)} - {"sources"}
     return Settings(**{k: v for k, v in values.items() if k in known}, sources=sources)

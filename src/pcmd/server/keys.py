@@ -21,11 +21,9 @@ from pathlib import Path
 from pcmd.errors import SettingsError
 from pcmd.settings import Settings
 
-KEY_FILE_NAME = "secret_key"
-
 
 def key_file(settings: Settings) -> Path:
-    return settings.data_dir / KEY_FILE_NAME
+    return settings.secret_key_file
 
 
 def secret_key(settings: Settings) -> bytes:
