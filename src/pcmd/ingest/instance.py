@@ -11,6 +11,7 @@ remains is plain element XML, read by the C expat parser: this runs for every up
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -146,16 +147,46 @@ def _kinds(fields: dict[str, Any]) -> tuple[Kinds, tuple[str, ...]]:
     return kinds, binary
 
 
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
+def _out_of_bounds(path: str, text: str) -> IngestError:
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    return IngestError(
+        f"Câu trả lời {path} = {shown} vượt quá giới hạn số mà biểu mẫu có thể tạo ra (the "
+        f"answer {path} = {shown} is beyond any number a form can produce: integers must fit "
+        "in 64 bits, decimals must be finite). Fix: correct the answer in ODK Collect and "
+        "send the form again.",
+        status=400,
+    )
+
+
 def typed_values(values: dict[str, str], fields: dict[str, Any]) -> dict[str, Any]:
-    """All values of an instance typed by its form version's fields (path → bind info)."""
+    """All values of an instance typed by its form version's fields (path → bind info).
+
+    A number no form could produce (an integer beyond 64 bits, an infinite or NaN decimal) is
+    refused here, at the edge (IngestError 400): stored, it would overflow the database's sums
+    and stop every indicator.
+    """
     kinds, _binary = _kinds(fields)
     out: dict[str, Any] = {}
     for path, text in values.items():
         kind = kinds.get(path)
         if kind is None:
             out[path] = text or None
-        else:
-            out[path] = type_value(text, kind[0], kind[1])
+            continue
+        value = type_value(text, kind[0], kind[1])
+        if isinstance(value, int) and not INT_MIN <= value <= INT_MAX:
+            raise _out_of_bounds(path, text)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _out_of_bounds(path, text)
+        if (
+            isinstance(value, list)
+            and kind[0] == "geopoint"
+            and not all(math.isfinite(v) for v in value)
+        ):
+            raise _out_of_bounds(path, text)
+        out[path] = value
     return out
 
 

@@ -62,7 +62,11 @@ FIND_VERSION = select(VER.c.id, VER.c.submission_id, VER.c.xml_sha256).where(
 )
 
 
-def _check_scope(conn: Connection, incoming: Incoming, commune: str | None) -> None:
+def _check_scope(
+    conn: Connection, incoming: Incoming, commune: str | None, *, stored: bool = False
+) -> None:
+    """403 unless an app user limited to some communes may write for this one: the commune of
+    a new record's content, or (`stored`) of the stored record an edit or resend touches."""
     if not incoming.communes or commune in incoming.communes:
         return
     name = None
@@ -71,11 +75,26 @@ def _check_scope(conn: Connection, incoming: Incoming, commune: str | None) -> N
             select(OrgUnit.name).where(OrgUnit.code == commune, OrgUnit.valid_to.is_(None))
         ).scalar()
     shown = f"{commune} ({name})" if name else repr(commune)
+    allowed = ", ".join(sorted(incoming.communes))
+    if stored:
+        raise IngestError(
+            f"Tài khoản này không được sửa phiếu của xã {shown} (this app user may not change "
+            f"a submission of commune {shown}); allowed: {allowed}.",
+            status=403,
+        )
     raise IngestError(
         f"Tài khoản này không được gửi phiếu cho xã {shown} (this app user may not submit for "
-        f"commune {shown}); allowed: {', '.join(sorted(incoming.communes))}.",
+        f"commune {shown}); allowed: {allowed}.",
         status=403,
     )
+
+
+def _check_stored_scope(conn: Connection, incoming: Incoming, submission_id: int) -> None:
+    """An edit or a resend must be allowed on the record it touches as well as on its content:
+    otherwise a phone of one commune could replace, or add files to, another commune's record."""
+    if incoming.communes:
+        stored = conn.execute(select(SUB.c.commune_code).where(SUB.c.id == submission_id)).scalar()
+        _check_scope(conn, incoming, stored, stored=True)
 
 
 def activity_date(data: dict[str, Any]) -> dt.date | None:
@@ -120,9 +139,12 @@ def ingest(
     xml_sha = hashlib.sha256(incoming.xml).hexdigest()
     expected = binary_names(inst.values, form.fields)
 
-    if look_first:
+    # An edit sent again (Collect resends when a reply is lost) must be found as a resend
+    # before edit_target sees its deprecatedID already replaced: edits are rare, so look.
+    if look_first or inst.deprecated_id:
         same = conn.execute(FIND_VERSION, {"iid": inst.instance_id}).first()
         if same is not None:
+            _check_stored_scope(conn, incoming, same.submission_id)
             return resend(conn, store, incoming, inst, same, xml_sha, expected, data, form)
 
     now = utcnow()
@@ -131,6 +153,7 @@ def ingest(
     target = edit_target(conn, inst, form, incoming, look_first=look_first)
     if target is not None:
         submission_id, root, previous_id = target
+        _check_stored_scope(conn, incoming, submission_id)
         status = "edited"
     else:
         root = incoming.root_instance_id or inst.instance_id

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, delete, select
 from pcmd.db.facts import FACT_FIELDS, FACT_TABLES, fact_column
 from pcmd.db.tables import FORM, ORG, SUB, VER
 from pcmd.pipeline.validate.counted import counted_condition
+from pcmd.pipeline.validate.unusable import usable_number
 
 CHUNK = 2000  # ids per IN (...) list and rows per insert batch
 # Calculated totals are strings in the XForm binds (a `calculate` has no type), so the pipeline
@@ -98,30 +99,32 @@ class Places:
 
 
 def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
+    if isinstance(value, bool) or not usable_number(value):
+        return None  # too large to sum: the record carries PIPE_001
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str):
         try:
-            return int(value.strip())
+            number = int(value.strip())
         except ValueError:
             return None
+        return number if usable_number(number) else None
     return None
 
 
 def _float(value: object) -> float | None:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not usable_number(value):
         return None
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, str):
         try:
-            return float(value.strip())
+            number = float(value.strip())
         except ValueError:
             return None
+        return number if usable_number(number) else None
     return None
 
 

@@ -18,7 +18,7 @@ def test_catalogue__codes_severities_and_messages() -> None:
     errors = {code for code, r in RULES.items() if r.severity == "error"}
     assert errors == {
         "REQ_001", "TYPE_001", "TYPE_002", "RANGE_001", "RANGE_003", "DATE_001", "DATE_002",
-        "PART_001", "GEO_001", "GEO_002", "GEO_003", "EST_001",
+        "PART_001", "GEO_001", "GEO_002", "GEO_003", "EST_001", "RANGE_004", "PIPE_001",
     }  # fmt: skip
     for r in RULES.values():
         assert r.severity in ("error", "warning")

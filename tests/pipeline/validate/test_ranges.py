@@ -1,8 +1,9 @@
-"""RANGE_001 and RANGE_002: negative counts, training days out of range."""
+"""RANGE_001, RANGE_002 and RANGE_004: negative counts, training days out of range, counts
+beyond any activity."""
 
 from __future__ import annotations
 
-from tests.pipeline.validate.records import INS, TRA, fired, record
+from tests.pipeline.validate.records import INS, OUT, TRA, fired, record
 
 
 def test_range_001__negative_count__error() -> None:
@@ -16,3 +17,14 @@ def test_range_002__days_outside_half_to_thirty__warning() -> None:
     assert fired(TRA, record(TRA, days="45")) == {("RANGE_002", "days")}
     assert fired(TRA, record(TRA, days="0.5")) == set()
     assert fired(TRA, record(TRA, days="30")) == set()
+
+
+def test_range_004__count_over_ten_million__error() -> None:
+    # 10,000,000 is the most a single activity may report; one more is a typing slip.
+    assert ("RANGE_004", "reach/n_students") in fired(
+        OUT, record(OUT, reach__n_students="10000001")
+    )
+    assert (
+        fired(OUT, record(OUT, reach__n_students="10000000")) & {("RANGE_004", "reach/n_students")}
+        == set()
+    )

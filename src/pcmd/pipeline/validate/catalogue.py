@@ -20,10 +20,12 @@ counting a wrong record inflates a figure, and dropping a right one deflates it,
 * **error** only when the record is *surely* wrong in something the indicators read, or cannot be
   placed: a required answer that an indicator or the placement needs is missing (REQ_001); a
   number or date that is not one (TYPE_001) or a choice the form does not have (TYPE_002); a
-  negative count (RANGE_001); a fine of 0 with "fine" as the action (RANGE_003); an activity date
-  in the future or before the programme (DATE_001, DATE_002); a part larger than its whole
-  (PART_001); a commune that is unknown, outside the chosen province, or closed before the
-  activity (GEO_001–GEO_003); a register id that does not exist (EST_001). None of these can be
+  negative count (RANGE_001) or one over ten million (RANGE_004); a fine of 0 with "fine" as the
+  action (RANGE_003); an activity date in the future or before the programme (DATE_001,
+  DATE_002); a part larger than its whole (PART_001); a number too large to sum, or a record a
+  rule failed on (PIPE_001); a commune that is unknown, outside the chosen province, or closed
+  before the activity (GEO_001–GEO_003); a register id that does not exist (EST_001). None of
+  these can be
   right as entered; the form's own constraints forbid them, so they reach us only when data comes
   around them (web edits, pulls, older form versions).
 * **warning** for everything that is *implausible but possible*, or wrong only in fields no
@@ -44,6 +46,7 @@ version.
 from __future__ import annotations
 
 import functools
+import logging
 
 from pcmd.forms.contract import Data
 from pcmd.pipeline.validate import (
@@ -58,9 +61,10 @@ from pcmd.pipeline.validate import (
     ranges,
     required,
     types,
+    unusable,
 )
 from pcmd.pipeline.validate.context import RuleContext
-from pcmd.pipeline.validate.registry import Issue, Rule, registered
+from pcmd.pipeline.validate.registry import Finding, Issue, Rule, registered
 
 # The catalogue's order (of `pcmd rules` and of a record's issues) is this one, whichever family
 # module happens to be imported first.
@@ -76,17 +80,29 @@ FAMILIES = (
     plausibility,
     duplicates,
     outliers,
+    unusable,
 )
+log = logging.getLogger(__name__)
+
 RULES: dict[str, Rule] = {r.code: r for family in FAMILIES for r in registered(family.__name__)}
 
 
 def check_record(data: Data, ctx: RuleContext, *, cross: bool | None = None) -> list[Issue]:
     """The issues of one submission: every rule, or only the cross-record (True) or the
-    record-only (False) ones. One issue per (rule, field) at most."""
+    record-only (False) ones. One issue per (rule, field) at most.
+
+    A rule that fails on a record (data no rule was written for) makes that record a PIPE_001
+    error and the other rules still run: one record must never stop the pipeline.
+    """
     issues: dict[tuple[str, str | None], Issue] = {}
     for item in RULES.values() if cross is None else _by_kind(cross):
-        for finding in item.check(data, ctx):
-            issues.setdefault((item.code, finding.field), item.render(finding))
+        try:
+            for finding in item.check(data, ctx):
+                issues.setdefault((item.code, finding.field), item.render(finding))
+        except Exception as exc:  # any failure is the record's, reported on it
+            log.warning("rule %s failed on a record: %r", item.code, exc)
+            failed = Finding(None, {"value": item.code, "reason": exc.__class__.__name__})
+            issues.setdefault((unusable.CODE, None), RULES[unusable.CODE].render(failed))
     return list(issues.values())
 
 
