@@ -12,6 +12,7 @@ The tree, one subclass per stage:
   - SyncError               a KoboToolbox / Central pull failed
   - PipelineError           validation, normalisation or indicator computation failed
   - ReportError             a report or export cannot be produced
+  - BackupError             a backup cannot be made, or a backup cannot be restored
 
 Programming mistakes stay TypeError/ValueError/RuntimeError. The CLI and the web app translate
 PcmdError once, at their boundary, into one clear line / response; they never show a traceback.
@@ -110,3 +111,8 @@ class PipelineError(PcmdError):
 
 class ReportError(PcmdError):
     """A report or export cannot be produced."""
+
+
+class BackupError(PcmdError):
+    """A backup cannot be made, or a backup cannot be restored (damaged, or the target is not
+    empty)."""

@@ -14,6 +14,7 @@ import click
 
 from pcmd.cli import (
     appusers,
+    backup,
     demo,
     forms,
     masterdata,
@@ -66,6 +67,8 @@ for command in (
     pipeline.indicators_cmd,
     pipeline.programmes,
     report.report,
+    backup.backup,
+    backup.restore,
 ):
     cli.add_command(command)
 
