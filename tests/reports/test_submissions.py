@@ -74,3 +74,20 @@ def test_export__unknown_form__lists_known(engine: Engine) -> None:
     known = "Known forms: pcmd_inspection, pcmd_outreach"
     with pytest.raises(ReportError, match=known), transaction(engine) as s:
         submissions_table(s, "pcmd_khac")
+
+
+def test_export_csv__formula_in_a_note__quote_prefixed_numbers_kept(
+    settings: Settings, engine: Engine
+) -> None:
+    load_forms(engine)
+    store = FileStore(settings.data_dir / "attachments")
+    note = "=cmd|' /C calc'!A0"
+    xml = outreach_xml(new_id(), students=9).replace(b"<notes/>", f"<notes>{note}</notes>".encode())
+    _send(engine, store, xml)
+    with transaction(engine) as s:
+        out = io.StringIO()
+        assert write_csv(submissions_table(s, "pcmd_outreach"), out) == 1
+    (row,) = csv.DictReader(io.StringIO(out.getvalue()))
+    assert row["notes"] == "'" + note
+    assert row["reach/n_students"] == "9"
+    assert row["where/commune"] == "21025"

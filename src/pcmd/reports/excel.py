@@ -3,7 +3,8 @@
 Built from plain data (the indicator rows of `pcmd indicators`, the commune breakdown, the
 activity rows of each form): no database here. Sheets, in order: cover (unit, period, date
 produced), indicators (with targets and statuses), one sheet per form with its activity rows,
-and the commune breakdown. Vietnamese headers; formatted to print on A4 landscape.
+and the commune breakdown. Vietnamese headers; formatted to print on A4 landscape. Every cell
+goes through reports/formulas.py: text from phones stays text, never a formula.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+
+from pcmd.reports.formulas import csv_row, put
 
 STATUS_VI = {
     "met": "Đạt",
@@ -67,7 +70,7 @@ class ReportData:
 
 def _header(ws: Worksheet, row: int, headers: Sequence[str]) -> None:
     for col, text in enumerate(headers, start=1):
-        cell = ws.cell(row=row, column=col, value=text)
+        cell = put(ws, row, col, text)
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
@@ -108,8 +111,9 @@ def workbook(data: ReportData) -> bytes:
     cover = book.active
     assert cover is not None
     cover.title = "Bìa"
-    cover["A1"] = "BÁO CÁO KẾT QUẢ THỰC HIỆN CHƯƠNG TRÌNH PHÒNG, CHỐNG MẠI DÂM"
-    cover["A1"].font = Font(bold=True, size=14)
+    put(cover, 1, 1, "BÁO CÁO KẾT QUẢ THỰC HIỆN CHƯƠNG TRÌNH PHÒNG, CHỐNG MẠI DÂM").font = Font(
+        bold=True, size=14
+    )
     for i, (label, value) in enumerate(
         (
             ("Đơn vị", f"{data.unit_name} ({data.unit_code})"),
@@ -119,17 +123,17 @@ def workbook(data: ReportData) -> bytes:
         ),
         start=3,
     ):
-        cover.cell(row=i, column=1, value=label).font = Font(bold=True)
-        cover.cell(row=i, column=2, value=value)
+        put(cover, i, 1, label).font = Font(bold=True)
+        put(cover, i, 2, value)
     _widths(cover, (22, 70))
 
     ws = book.create_sheet("Chỉ tiêu")
-    ws["A1"] = f"Kết quả các chỉ tiêu — {data.unit_name}, kỳ {data.period}"
-    ws["A1"].font = Font(bold=True, size=12)
+    title = f"Kết quả các chỉ tiêu — {data.unit_name}, kỳ {data.period}"
+    put(ws, 1, 1, title).font = Font(bold=True, size=12)
     _header(ws, 3, INDICATOR_HEADERS)
     for r, row in enumerate(data.indicators, start=4):
         for c, value in enumerate(indicator_cells(row, data.names), start=1):
-            cell = ws.cell(row=r, column=c, value=value)
+            cell = put(ws, r, c, value)
             cell.border = Border(bottom=THIN)
             if c == 2:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -148,7 +152,7 @@ def workbook(data: ReportData) -> bytes:
         _header(sheet, 1, list(form.columns))
         for r, row in enumerate(form.rows, start=2):
             for c, column in enumerate(form.columns, start=1):
-                sheet.cell(row=r, column=c, value=row.get(column))
+                put(sheet, r, c, row.get(column))
         _widths(sheet, [max(10, min(40, len(c) + 2)) for c in form.columns])
         _print_setup(sheet, 1)
 
@@ -160,10 +164,10 @@ def workbook(data: ReportData) -> bytes:
         for row in data.breakdown:
             by_unit.setdefault(row["org_unit"], {})[row["indicator"]] = row["value"]
         for r, (code, values) in enumerate(sorted(by_unit.items()), start=2):
-            sheet.cell(row=r, column=1, value=code)
-            sheet.cell(row=r, column=2, value=data.commune_names.get(code, code))
+            put(sheet, r, 1, code)
+            put(sheet, r, 2, data.commune_names.get(code, code))
             for c, ind in enumerate(ids, start=3):
-                sheet.cell(row=r, column=c, value=values.get(ind))
+                put(sheet, r, c, values.get(ind))
         _widths(sheet, [10, 34, *[9] * len(ids)])
         _print_setup(sheet, 1)
 
@@ -173,13 +177,14 @@ def workbook(data: ReportData) -> bytes:
 
 
 def csv_tables(data: ReportData) -> bytes:
-    """The same tables as CSV files in one zip (UTF-8 with BOM so Excel reads Vietnamese)."""
+    """The same tables as CSV files in one zip (UTF-8 with BOM so Excel reads Vietnamese);
+    text that a spreadsheet would take for a formula is made inert (reports/formulas.py)."""
 
     def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\r\n")
-        writer.writerow(headers)
-        writer.writerows(["" if v is None else v for v in row] for row in rows)
+        writer.writerow(csv_row(headers))
+        writer.writerows(csv_row(row) for row in rows)
         return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
     out = io.BytesIO()

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from pcmd.db.models import Form, FormVersion, Submission, SubmissionVersion
 from pcmd.errors import ReportError
+from pcmd.reports.formulas import csv_row
 
 FIXED = (
     "instance_id",
@@ -115,11 +116,12 @@ def submissions_table(
 
 
 def write_csv(table: Table, out: IO[str]) -> int:
-    writer = csv.DictWriter(out, fieldnames=table.columns, lineterminator="\n")
-    writer.writeheader()
+    """The table as CSV; text a spreadsheet would take for a formula is made inert."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(csv_row(table.columns))
     count = 0
     for row in table.rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        writer.writerow(csv_row(row.get(column) for column in table.columns))
         count += 1
     return count
 
