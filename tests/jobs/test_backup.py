@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from pcmd.db.engine import make_engine, transaction
 from pcmd.db.migrate import MIGRATIONS_DIR, alembic_config, current_revision, head_revision
@@ -368,6 +368,32 @@ def test_backup__pg_dump_older_than_server__says_so(
     with pytest.raises(BackupError, match=r"pg_dump 9\.6\.24 cannot dump a PostgreSQL 1\d"):
         make_backup(settings, engine, tmp_path / "b.tar", now=NOW)
     assert not (tmp_path / "b.tar").exists()
+
+
+def test_restore__postgres_schema_shared_with_other_tables__only_pcmd_tables_touched(
+    settings: Settings,
+    engine: Engine,
+    store: FileStore,
+    target: Settings,
+    target_engine: Engine,
+    tmp_path: Path,
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    made = add_submissions(engine, store, 2)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE their_notes (note text)"))
+        conn.execute(text("INSERT INTO their_notes VALUES ('from the old machine')"))
+    with target_engine.begin() as conn:
+        conn.execute(text("CREATE TABLE other_app (x int)"))
+        conn.execute(text("INSERT INTO other_app VALUES (42)"))
+    path = make_backup(settings, engine, tmp_path / "b.tar", now=NOW).path
+    restored = restore_backup(target, target_engine, path)
+    assert stored(target_engine) == made
+    assert any("their_notes" in note for note in restored.notes)
+    with target_engine.connect() as conn:
+        assert conn.execute(text("SELECT x FROM other_app")).scalars().all() == [42]
+        assert conn.execute(text("SELECT to_regclass('their_notes')")).scalar() is None
 
 
 def test_backup__password_in_url__never_in_command_line(settings: Settings, engine: Engine) -> None:

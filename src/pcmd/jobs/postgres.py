@@ -194,25 +194,30 @@ def drop_pcmd_tables(conn: Connection, tables: list[str]) -> None:
         conn.execute(text(f"DROP TABLE IF EXISTS {_quoted(name)} CASCADE"))
 
 
-def load_data(conn: Connection, dump_file: Path, dumped_by: str) -> list[str]:
-    """Load the dump's rows into the (migrated, emptied) current schema; returns the names of
-    tables in the dump that the target does not have, which were skipped."""
-    here: set[str] = set(
-        conn.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
-        ).scalars()
-    )
-    emptied = sorted(here - SKIPPED_TABLES)
-    if emptied:
-        names = ", ".join(_quoted(t) for t in emptied)
+def schema_tables(conn: Connection) -> set[str]:
+    """The tables of the current schema."""
+    query = text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+    return set(conn.execute(query).scalars())
+
+
+def load_data(conn: Connection, dump_file: Path, dumped_by: str, tables: set[str]) -> list[str]:
+    """Load the dump's rows of `tables` (pcmd's, just made by its migrations) into the current
+    schema, emptied first of what migrations seed; returns the names of the other tables in the
+    dump, which are skipped. No other table of the schema is read or written."""
+    here = sorted(tables - SKIPPED_TABLES)
+    if here:
+        names = ", ".join(_quoted(t) for t in here)
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
     foreign_keys = conn.execute(
         text(
-            "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname), "
-            "format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname, "
-            "pg_get_constraintdef(oid)) FROM pg_constraint WHERE contype = 'f' AND "
-            "connamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())"
-        )
+            "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, "
+            "c.conname), format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, "
+            "c.conname, pg_get_constraintdef(c.oid)) FROM pg_constraint c "
+            "JOIN pg_class t ON t.oid = c.conrelid WHERE c.contype = 'f' AND t.relname = "
+            "ANY(:names) AND t.relnamespace = "
+            "(SELECT oid FROM pg_namespace WHERE nspname = current_schema())"
+        ),
+        {"names": here},
     ).all()
     for drop, _add in foreign_keys:
         conn.execute(text(str(drop)))

@@ -184,20 +184,33 @@ def _place_sqlite(engine: Engine, db_copy: Path) -> None:
 
 
 def _load_postgres(engine: Engine, dump: Path, manifest: Manifest, notes: list[str]) -> None:
+    import psycopg
+
     tables = [t.name for t in reversed(METADATA.sorted_tables)]
-    with engine.begin() as conn:
-        postgres.drop_pcmd_tables(conn, tables)
+    where = engine.url.render_as_string(hide_password=True)
     try:
+        with engine.begin() as conn:
+            postgres.drop_pcmd_tables(conn, tables)
+            others = postgres.schema_tables(conn)
         command.upgrade(alembic_config(engine), manifest.schema_revision)
     except SQLAlchemyError as exc:
         raise BackupError(
             f"Không tạo được cấu trúc CSDL {manifest.schema_revision} (cannot create the "
-            f"schema of the backup): {exc.__class__.__name__}. Fix: check that "
-            f"{engine.url.render_as_string(hide_password=True)} is writable."
+            f"schema of the backup): {exc.__class__.__name__}. Fix: check that {where} is "
+            "writable."
         ) from None
     dumped_by = manifest.database_info.get("pg_dump_version", "")
-    with engine.begin() as conn:
-        skipped = postgres.load_data(conn, dump, dumped_by)
+    try:
+        with engine.begin() as conn:
+            pcmd_tables = postgres.schema_tables(conn) - others
+            skipped = postgres.load_data(conn, dump, dumped_by, pcmd_tables)
+    except (SQLAlchemyError, psycopg.Error) as exc:
+        raise BackupError(
+            f"Không nạp được dữ liệu của bản sao lưu vào {where}; không nạp gì (cannot load the "
+            f"backup's rows; nothing was loaded): {str(exc).splitlines()[0]}. Fix: run the "
+            "restore again with --force; if it fails again, the backup does not fit this "
+            "database."
+        ) from None
     if skipped:
         notes.append(
             f"Bỏ qua các bảng không thuộc pcmd (tables that are not pcmd's were not restored): "
