@@ -35,11 +35,11 @@ def ingest_new(
         try:
             inst = incoming.parsed or parse_instance(incoming.xml)
             form = forms.get(conn, incoming.project_id, inst)
+            data = typed_values(inst.values, form.fields)
         except IngestError:
             continue  # `ingest` raises it with its message
         if form.state == "closed":
             continue
-        data = typed_values(inst.values, form.fields)
         if binary_names(inst.values, form.fields):
             continue
         candidates.append((at, incoming, inst, form, data))

@@ -38,6 +38,9 @@ class Incoming:
     # and when the remote first received it (Kobo _submission_time, Central submissionDate).
     root_instance_id: str | None = None
     submitted_at: dt.datetime | None = None
+    # Pull sources: this source already links the record to its submission (it brought it
+    # before), so it may edit it. An unlinked record may not edit another route's submission.
+    linked: bool = False
     # parse_instance(xml) when the sender already knows it (a pull builds the XML from the
     # record's values, and tests check the two agree); None = parse the XML here.
     parsed: Instance | None = None

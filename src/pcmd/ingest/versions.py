@@ -22,6 +22,7 @@ SUBMISSION_COLUMNS = (
     SUB.c.deleted,
     SUB.c.current_version_id,
     SUB.c.form_pk,
+    SUB.c.source,
 )
 FIND_SUBMISSION = select(*SUBMISSION_COLUMNS).where(SUB.c.instance_id == bindparam("iid"))
 
@@ -142,6 +143,16 @@ def edit_target(
         raise IngestError(
             f"Phiếu {submission.instance_id} đã bị xoá, không sửa được (the submission was "
             "deleted and cannot be edited).",
+            status=409,
+        )
+    if pulled and not incoming.linked and submission.source != incoming.source:
+        # A record this source never brought names another route's submission as its root
+        # (Kobo meta/rootUuid is whatever the record says): it may not take it over.
+        raise IngestError(
+            f"Bản ghi {inst.instance_id} nhận là bản sửa của phiếu {submission.instance_id} "
+            f"nhận qua đường khác ({submission.source}) (this record claims to edit a "
+            f"submission that arrived by another route, {submission.source}); refused. "
+            "Check the record on the server it came from.",
             status=409,
         )
     if submission.form_pk != form.form_pk:

@@ -81,18 +81,19 @@ class KoboHooks:
                 f"Sai hoặc thiếu header {SECRET_HEADER} (wrong or missing {SECRET_HEADER}): set "
                 "it as a custom header of the REST Service.",
             )
-        body = await request.body()
-        if len(body) > MAX_BODY:
+        body = await _read_limited(request, MAX_BODY)
+        if body is None:
             return _answer(413, "Bản ghi quá lớn (record too large).")
         try:
             record = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return _answer(400, "Nội dung không phải JSON (the body is not JSON).")
-        if not isinstance(record, dict) or "_id" not in record:
+        if not isinstance(record, dict) or not _valid_id(record.get("_id")):
             return _answer(
                 400,
-                "Thiếu _id: cần bản ghi KoboToolbox dạng JSON (a KoboToolbox record with _id is "
-                "expected; keep the REST Service's payload template empty).",
+                "Thiếu _id hoặc _id không hợp lệ: cần bản ghi KoboToolbox dạng JSON (a "
+                "KoboToolbox record with a numeric _id is expected; keep the REST Service's "
+                "payload template empty).",
             )
         try:
             report = await run_in_threadpool(
@@ -110,7 +111,10 @@ class KoboHooks:
             (time.monotonic() - started) * 1000,
         )
         if report.failed:
-            return _answer(422, report.problems[0] if report.problems else "refused")
+            problem = report.problems[0] if report.problems else "refused"
+            log.warning("hook %s _id=%s refused: %s", name, record.get("_id"), problem)
+            status = 409 if report.refused_status == 409 else 422
+            return _answer(status, problem)
         task = None
         if record.get("_attachments"):
             task = BackgroundTask(self._fetch_files, source, record)
@@ -121,6 +125,29 @@ class KoboHooks:
             apply_webhook(self.engine, self.store, source, record, True)
         except PcmdError as exc:  # the next pull fetches them
             log.warning("hook %s: attachments of _id=%s: %s", source.name, record.get("_id"), exc)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes | None:
+    """The body, or None once it passes `limit` bytes (read no further: a hostile sender
+    may stream without end)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _valid_id(value: object) -> bool:
+    """Kobo's `_id` is a positive database id (JSON number); a digit string is taken too."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
 
 
 def _outcome(report: SyncReport) -> tuple[str, int]:

@@ -224,6 +224,7 @@ def apply_records(
             # what pcmd already links this record to wins over what the record says: an old
             # Kobo server has no rootUuid, and its fallback names the current version
             root_instance_id=k.root if k is not None else record.root_instance_id,
+            linked=k is not None,
             submitted_at=record.submitted_at,
             parsed=record.instance,
         )
@@ -260,7 +261,7 @@ def apply_records(
             try:
                 result = ingest(conn, store, incoming(record, k), forms)
             except IngestError as exc:
-                report.refuse(record.remote_id, exc.message)
+                report.refuse(record.remote_id, exc.message, status=exc.status)
                 continue
         changed = restored or result.status != "duplicate"
         before = k.review if k is not None else None

@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 
 from pcmd.errors import SyncError
 from pcmd.sync.http import ApiClient, HttpPolicy
 from pcmd.sync.records import FileRef, FormSpec, RemoteRecord, parse_utc, rebuild
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 500
 REVIEW_STATES = {
@@ -244,6 +247,11 @@ class CentralClient(ApiClient):
                 server_time = None
         count = body.get("@odata.count")
         next_link = body.get("@odata.nextLink")
+        if isinstance(next_link, str) and next_link and not self.same_server(next_link):
+            # Central writes its own public address (its DOMAIN), which may not be the one
+            # pcmd reaches it by: keep the path and query, on the source's server.
+            base, named = urlsplit(self.base_url), urlsplit(next_link)
+            next_link = urlunsplit((base.scheme, base.netloc, named.path, named.query, ""))
         return Page(
             rows=[r for r in body["value"] if isinstance(r, dict)],
             next_link=next_link if isinstance(next_link, str) and next_link else None,
@@ -261,7 +269,11 @@ class CentralClient(ApiClient):
             link = page.next_link
 
     def download(self, url: str) -> bytes | None:
-        """An attachment's bytes; None when Central does not have it (yet)."""
+        """An attachment's bytes; None when Central does not have it (yet) or it is named on
+        another server than the source's (the session is never sent there)."""
+        if not self.same_server(url):
+            log.warning("%s: attachment URL on another server refused: %s", self.service, url)
+            return None
         self._ensure_login()
         response = self.send("GET", url, parse=False, ok=(200, 404))
         if response.status_code == 404:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import orjson
 import requests
@@ -29,6 +30,19 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 GATEWAY_STATUSES = frozenset({502, 504})  # the proxy gave up on a slow page: ask for less
 MAX_RETRY_AFTER = 300.0
+MAX_REDIRECTS = 5
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of a URL, the port made explicit: what "the same server" means."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        port = -1  # a malformed port matches no server
+    return scheme, (parts.hostname or "").lower(), port
 
 
 def mask(text: str, secrets: Iterable[str | None]) -> str:
@@ -88,6 +102,7 @@ class ApiClient:
         secrets: Iterable[str | None] = (),
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.origin = origin(self.base_url)
         self.session = session or requests.Session()
         self.session.headers.setdefault("User-Agent", f"pcmd/{pcmd.__version__}")
         self.session.headers["Accept"] = "application/json"
@@ -102,6 +117,13 @@ class ApiClient:
 
     def _mask(self, text: str) -> str:
         return mask(text, self.secrets)
+
+    def same_server(self, url: str) -> bool:
+        return origin(url) == self.origin
+
+    def _same_server(self, url: str) -> None:
+        if not self.same_server(url):
+            raise _same_server_error(self.service, self._mask(url), self.base_url)
 
     def refused(self, response: requests.Response) -> SyncError:
         """The error for a status that retrying will not fix; subclasses say what to check."""
@@ -192,12 +214,27 @@ class ApiClient:
     ) -> requests.Response:
         self.requests_made += 1
         try:
-            return self.session.request(
-                method,
-                url,
-                params=params() if callable(params) else params,
-                json=json_body,
-                timeout=(self.policy.connect_timeout, self.policy.read_timeout),
+            # The session carries the source's token: it goes to the source's own server only.
+            # A URL a record names elsewhere is refused, and redirects are followed by hand,
+            # on the same server only.
+            for _hop in range(MAX_REDIRECTS + 1):
+                self._same_server(url)
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params() if callable(params) else params,
+                    json=json_body,
+                    timeout=(self.policy.connect_timeout, self.policy.read_timeout),
+                    allow_redirects=False,
+                )
+                location = response.headers.get("Location")
+                if response.status_code not in REDIRECT_STATUSES or not location:
+                    return response
+                url, params = urljoin(url, location), None
+                if response.status_code == 303:
+                    method, json_body = "GET", None
+            raise SyncError(
+                self._mask(f"{self.service}: quá nhiều chuyển hướng (too many redirects): {url}")
             )
         except requests.Timeout as exc:
             raise Transient(f"hết thời gian chờ (timed out): {exc}", gateway=True) from exc
@@ -207,6 +244,14 @@ class ApiClient:
             raise SyncError(
                 self._mask(f"{self.service}: yêu cầu không hợp lệ (bad request to {url}): {exc}")
             ) from exc
+
+
+def _same_server_error(service: str, url: str, base: str) -> SyncError:
+    return SyncError(
+        f"{service}: từ chối gửi yêu cầu (kèm khoá) tới máy chủ khác {url} — chỉ gửi tới {base} "
+        f"(refused to send a request, with its credentials, to another server than {base}). "
+        "Check the source's --url; a record naming files elsewhere is left incomplete."
+    )
 
 
 def _json(content: bytes) -> Any:
@@ -219,6 +264,10 @@ def _json(content: bytes) -> Any:
         pass
     try:
         return json.loads(content)
+    except RecursionError as exc:  # no server's records nest like this: do not retry it
+        raise SyncError(
+            "Dữ liệu JSON lồng nhau quá sâu (the JSON is nested too deeply to be a record)."
+        ) from exc
     except ValueError as exc:  # cut off mid-body: the next attempt may be whole
         raise Transient(f"JSON không trọn vẹn (truncated JSON): {exc}") from exc
 

@@ -16,6 +16,7 @@ Facts this relies on (shared/reference/kobotoolbox-api.md):
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,8 @@ import requests
 from pcmd.errors import SyncError
 from pcmd.sync.http import ApiClient, HttpPolicy, Transient
 from pcmd.sync.records import FileRef, FormSpec, RemoteRecord, parse_utc, rebuild
+
+log = logging.getLogger(__name__)
 
 MAX_PAGE = 1000  # Kobo's cap since 2026; asking for more returns this many
 MIN_PAGE = 10
@@ -281,7 +284,12 @@ class KoboClient(ApiClient):
         return out
 
     def download(self, url: str) -> bytes | None:
-        """An attachment's bytes; None when it is gone (404: deleted meanwhile)."""
+        """An attachment's bytes; None when it is gone (404: deleted meanwhile) or named on
+        another server than the source's (the token is never sent there: logged, and the
+        record stays incomplete)."""
+        if not self.same_server(url):
+            log.warning("%s: attachment URL on another server refused: %s", self.service, url)
+            return None
         response = self.send("GET", url, parse=False, ok=(200, 404))
         if response.status_code == 404:
             return None

@@ -25,6 +25,7 @@ class SyncReport:
     seconds: float = 0.0
     error: str | None = None
     problems: list[str] = field(default_factory=list)
+    refused_status: int = 422  # the HTTP status of the last refusal (a webhook answers it)
 
     @property
     def changed(self) -> bool:
@@ -43,8 +44,9 @@ class SyncReport:
         room = MAX_PROBLEMS - len(self.problems)
         self.problems.extend(other.problems[: max(room, 0)])
 
-    def refuse(self, remote_id: str, message: str) -> None:
+    def refuse(self, remote_id: str, message: str, *, status: int = 422) -> None:
         self.failed += 1
+        self.refused_status = status
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(f"{remote_id}: {message}")
 

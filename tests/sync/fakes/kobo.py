@@ -32,7 +32,7 @@ import orjson
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from tests.sync.fakes.faults import Fault, Faults, apply
@@ -97,6 +97,7 @@ class FakeKobo:
         self.files: dict[str, tuple[bytes, str]] = {}  # attachment uid → (bytes, mimetype)
         self.faults = Faults()
         self.attachment_faults = Faults()
+        self.attachment_redirect: str | None = None  # answer attachments with a 302 there
         self.page_delay = 0.0
         self.max_limit = MAX_LIMIT  # a self-hosted server can set MAX_API_PAGE_SIZE lower
         self.requests: list[dict[str, str]] = []
@@ -325,6 +326,8 @@ class FakeKobo:
         record = self.records.get(int(request.path_params["rid"]))
         if item is None or record is None:
             return JSONResponse({"detail": "Not found."}, status_code=404)
+        if self.attachment_redirect:
+            return RedirectResponse(self.attachment_redirect, status_code=302)
         faulty = await apply(self.attachment_faults.take(), item[0])
         return faulty or Response(item[0], media_type=item[1])
 
