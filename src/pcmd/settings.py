@@ -187,6 +187,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Hour (0–23, Vietnam time) at which the scheduler makes the nightly backup.",
     ),
     Setting(
+        "session_idle_hours",
+        8,
+        _as_positive_int,
+        "Hours without a request after which a web sign-in ends (sign in again).",
+    ),
+    Setting(
         "secret_key",
         None,
         _as_str,
@@ -210,6 +216,7 @@ class Settings:
     max_submission_bytes: int = 100_000_000
     scheduler: bool = True
     sync_scan_minutes: int = 60
+    session_idle_hours: int = 8
     backup_dir: Path = Path("var") / "backups"
     backup_keep: int = 7
     backup_hour: int = 2

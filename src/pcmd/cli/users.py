@@ -1,4 +1,4 @@
-"""`pcmd user create`: web users and their passwords."""
+"""`pcmd user create|password|disable|enable`: web users and their passwords."""
 
 from __future__ import annotations
 
@@ -40,6 +40,14 @@ def user_create(
     """Tạo người dùng (create a web user); the password is asked for, never shown."""
     from pcmd.server.accounts import create_user
 
+    password = _password(password_env)
+    with ctx.session(write=True) as session:
+        created = create_user(session, name, password, role, orgs)
+        label = f"{created.username} ({created.role}: {', '.join(orgs)})"
+    click.echo(f"Đã tạo người dùng (user created): {label}")
+
+
+def _password(password_env: str | None) -> str:
     if password_env:
         password = os.environ.get(password_env, "")
         if not password:
@@ -47,9 +55,53 @@ def user_create(
                 f"Biến môi trường {password_env} trống hoặc chưa đặt (environment variable "
                 f"{password_env} is empty or not set)."
             )
-    else:
-        password = click.prompt("Mật khẩu (password)", hide_input=True, confirmation_prompt=True)
+        return password
+    entered: str = click.prompt("Mật khẩu (password)", hide_input=True, confirmation_prompt=True)
+    return entered
+
+
+@user.command("password")
+@click.argument("name")
+@click.option(
+    "--password-env",
+    help="Read the new password from this environment variable instead of asking for it.",
+)
+@pass_ctx
+def user_password(ctx: Context, name: str, password_env: str | None) -> None:
+    """Đặt mật khẩu mới (set a new password); the user's open sessions end at once."""
+    from pcmd.server.accounts import set_password
+
+    password = _password(password_env)
     with ctx.session(write=True) as session:
-        created = create_user(session, name, password, role, orgs)
-        label = f"{created.username} ({created.role}: {', '.join(orgs)})"
-    click.echo(f"Đã tạo người dùng (user created): {label}")
+        ended = set_password(session, name, password)
+    click.echo(
+        f"Đã đổi mật khẩu của {name}; {ended} phiên đăng nhập đã kết thúc (password changed; "
+        f"{ended} session(s) ended)."
+    )
+
+
+@user.command("disable")
+@click.argument("name")
+@pass_ctx
+def user_disable(ctx: Context, name: str) -> None:
+    """Khoá người dùng (disable a web user): refused at once on every server process."""
+    from pcmd.server.accounts import disable_user
+
+    with ctx.session(write=True) as session:
+        ended = disable_user(session, name)
+    click.echo(
+        f"Đã khoá {name}; {ended} phiên đăng nhập đã kết thúc (user disabled; {ended} "
+        "session(s) ended)."
+    )
+
+
+@user.command("enable")
+@click.argument("name")
+@pass_ctx
+def user_enable(ctx: Context, name: str) -> None:
+    """Mở khoá người dùng (enable a disabled web user again)."""
+    from pcmd.server.accounts import enable_user
+
+    with ctx.session(write=True) as session:
+        enable_user(session, name)
+    click.echo(f"Đã mở khoá {name} (user enabled).")

@@ -166,6 +166,26 @@ class WebUser(Base):
     disabled_at: Mapped[dt.datetime | None]
 
 
+class WebSession(Base):
+    """A signed-in browser. Its cookie holds a random token; only the token's sha256 is kept.
+
+    A session ends at sign-out (`ended_at`), after `session_idle_hours` without a request, and
+    when its user is disabled or given a new password (`password_marker` no longer matches).
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"), index=True)
+    # sha256 of the user's password hash at sign-in: a new password ends every older session.
+    password_marker: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(100), default="")  # address it signed in from
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[dt.datetime | None]
+
+
 class WebUserScope(Base):
     """An org unit (and its subtree) a web user may see."""
 

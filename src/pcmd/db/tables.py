@@ -34,6 +34,7 @@ STATE = _table(models.SyncState)  # sync and pipeline cursors
 SR = _table(models.SourceRecord)
 LOCK = _table(models.SchedulerLock)
 AUDIT = _table(models.AuditLog)
+WEB_SESSIONS = _table(models.WebSession)
 
 FACT_TABLES = facts.FACT_TABLES
 ACTIVITY_CUBE = facts.ACTIVITY_CUBE

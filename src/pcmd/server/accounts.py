@@ -3,32 +3,46 @@
 Roles: `admin` (everything, field set-up), `province_reviewer` (review and
 reports within its units), `commune_officer` (its commune's records), `viewer` (read only).
 A user is scoped to org units: `VN`, a province code or commune codes; it sees a unit when the
-unit is one of them or lies under one of them. Failed logins are audit-log rows, so the throttle
-holds across server processes.
+unit is one of them or lies under one of them. Failed logins are audit-log rows, so the throttles
+(per name and per client address) hold across server processes. A new password or disabling a
+user ends every session of theirs (server/sessions.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import secrets
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from pcmd.db.models import AuditLog, OrgUnit, WebUser, WebUserScope, utcnow
 from pcmd.errors import AuthError, PcmdError
+from pcmd.server.sessions import end_user_sessions
 
 ROLES = ("admin", "province_reviewer", "commune_officer", "viewer")
 REVIEW_ROLES = ("admin", "province_reviewer")
 MIN_PASSWORD = 10
-THROTTLE_FAILURES = 5
-THROTTLE_WINDOW = dt.timedelta(minutes=15)
+THROTTLE_FAILURES = 5  # failed sign-ins for one name …
+THROTTLE_ADDRESS_FAILURES = 20  # … or from one address (an office shares one) …
+THROTTLE_WINDOW = dt.timedelta(minutes=15)  # … within this window
 
 _hasher = PasswordHasher()
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise PcmdError(
+            f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự (the password needs at least "
+            f"{MIN_PASSWORD} characters)."
+        )
 
 
 def hash_password(password: str) -> str:
@@ -106,11 +120,7 @@ def create_user(
         raise PcmdError(
             f"Vai trò {role!r} không có (unknown role); choose one of: {', '.join(ROLES)}."
         )
-    if len(password) < MIN_PASSWORD:
-        raise PcmdError(
-            f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự (the password needs at least "
-            f"{MIN_PASSWORD} characters)."
-        )
+    check_password(password)
     codes = list(dict.fromkeys(c.strip() for c in org_codes if c.strip()))
     if not codes:
         raise PcmdError("Cần ít nhất một đơn vị --org (at least one --org unit is required).")
@@ -147,49 +157,105 @@ def scope_of(session: Session, user: WebUser) -> Scope:
     return Scope(user.id, user.username, user.role, frozenset(codes))
 
 
-def load_scope(session: Session, user_id: int) -> Scope | None:
-    user = session.get(WebUser, user_id)
-    if user is None or user.disabled_at is not None:
-        return None
-    return scope_of(session, user)
+class LoginThrottled(AuthError):
+    """Too many failed sign-ins for a name or from an address: 429, try again after a while."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, status=429)
+        self.retry_after = retry_after
 
 
-def _recent_failures(session: Session, username: str, now: dt.datetime) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(AuditLog)
-            .where(
-                AuditLog.action == "login.failed",
-                AuditLog.target == username,
-                AuditLog.at >= now - THROTTLE_WINDOW,
-            )
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _wait(session: Session, match: ColumnElement[bool], limit: int, now: dt.datetime) -> int:
+    """Seconds until fewer than `limit` failures that `match` lie in the window; 0 = none."""
+    times = list(
+        session.scalars(
+            select(AuditLog.at)
+            .where(AuditLog.action == "login.failed", AuditLog.at >= now - THROTTLE_WINDOW, match)
+            .order_by(AuditLog.at)
         )
-        or 0
     )
+    if len(times) < limit:
+        return 0
+    frees = _aware(times[len(times) - limit]) + THROTTLE_WINDOW
+    return max(1, math.ceil((frees - now).total_seconds()))
+
+
+def _check_throttle(session: Session, username: str, client: str, now: dt.datetime) -> None:
+    by_name = _wait(session, AuditLog.target == username, THROTTLE_FAILURES, now)
+    by_address = (
+        _wait(session, AuditLog.actor == f"web:{client}", THROTTLE_ADDRESS_FAILURES, now)
+        if client
+        else 0
+    )
+    wait = max(by_name, by_address)
+    if wait:
+        minutes = math.ceil(wait / 60)
+        raise LoginThrottled(
+            f"Đăng nhập sai quá nhiều lần; hãy thử lại sau {minutes} phút (too many failed "
+            f"sign-ins: try again in {minutes} minutes).",
+            wait,
+        )
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash no password matches, checked when the name is unknown or disabled, so that such
+    a sign-in takes as long as a wrong password."""
+    return hash_password(secrets.token_urlsafe(32))
 
 
 def login(session: Session, username: str, password: str, *, client: str = "") -> Scope | None:
     """Check a password: the user's scope, or None (the failure is recorded: commit it).
 
-    After THROTTLE_FAILURES failures within THROTTLE_WINDOW the name is refused outright
-    (AuthError 429), whatever the password.
+    After THROTTLE_FAILURES failures for a name, or THROTTLE_ADDRESS_FAILURES from one address,
+    within THROTTLE_WINDOW, the sign-in is refused outright (LoginThrottled, 429), whatever the
+    password. An unknown or disabled name costs one argon2 check, like a wrong password.
     """
     username = unicodedata.normalize("NFC", username.strip())
     now = utcnow()
-    if _recent_failures(session, username, now) >= THROTTLE_FAILURES:
-        raise AuthError(
-            "Đăng nhập sai quá nhiều lần; hãy thử lại sau 15 phút (too many failed logins: try "
-            "again in 15 minutes).",
-            status=429,
-        )
+    _check_throttle(session, username, client, now)
     user = session.scalar(select(WebUser).where(WebUser.username == username))
-    if (
-        user is None
-        or user.disabled_at is not None
-        or not verify_password(user.password_hash, password)
-    ):
+    usable = user is not None and user.disabled_at is None
+    checked = user.password_hash if user is not None and usable else _dummy_hash()
+    if not verify_password(checked, password) or user is None or not usable:
         session.add(AuditLog(actor=f"web:{client}", action="login.failed", target=username))
         return None
     session.add(AuditLog(actor=f"user:{username}", action="login", target=username))
     return scope_of(session, user)
+
+
+def _user(session: Session, username: str) -> WebUser:
+    user = session.scalar(select(WebUser).where(WebUser.username == username))
+    if user is None:
+        raise PcmdError(f"Không có người dùng {username!r} (no web user named {username!r}).")
+    return user
+
+
+def set_password(session: Session, username: str, password: str, *, actor: str = "cli") -> int:
+    """A new password; every session of the user ends. Returns how many were ended."""
+    check_password(password)
+    user = _user(session, username)
+    user.password_hash = hash_password(password)
+    ended = end_user_sessions(session, user.id)
+    session.add(AuditLog(actor=actor, action="user.password", target=user.username))
+    return ended
+
+
+def disable_user(session: Session, username: str, *, actor: str = "cli") -> int:
+    """The user can no longer sign in, and every session of theirs ends at once."""
+    user = _user(session, username)
+    if user.disabled_at is None:
+        user.disabled_at = utcnow()
+    ended = end_user_sessions(session, user.id)
+    session.add(AuditLog(actor=actor, action="user.disable", target=user.username))
+    return ended
+
+
+def enable_user(session: Session, username: str, *, actor: str = "cli") -> None:
+    user = _user(session, username)
+    user.disabled_at = None
+    session.add(AuditLog(actor=actor, action="user.enable", target=user.username))

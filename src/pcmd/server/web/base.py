@@ -3,11 +3,14 @@ requirement, and the user's scope.
 
 Every page checks the signed-in user's scope: a record outside it is answered 404 (not 403),
 so a reviewer cannot even learn that another province's submission exists. Every form carries
-the session's CSRF token; sessions are signed cookies (Starlette's SessionMiddleware).
+the session's CSRF token. The signed cookie (Starlette's SessionMiddleware) carries the page
+language, the CSRF token and a session token that every request checks against the server's
+`web_sessions` (server/sessions.py), so sign-out and a disabled user hold at once everywhere.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import secrets
 from collections.abc import Callable
@@ -26,11 +29,12 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from pcmd.db.engine import transaction
-from pcmd.db.models import FormVersion, OrgUnit, Submission
+from pcmd.db.models import FormVersion, OrgUnit, Submission, utcnow
 from pcmd.errors import AuthError
 from pcmd.forms.xform import Labels, read_labels
 from pcmd.ingest.files import FileStore
-from pcmd.server.accounts import Scope, load_scope
+from pcmd.server.accounts import Scope, scope_of
+from pcmd.server.sessions import find_session, touch
 from pcmd.server.web import i18n
 from pcmd.settings import Settings
 
@@ -61,6 +65,7 @@ class Web:
         self.store = FileStore(settings.data_dir / "attachments")
         self.templates = Jinja2Templates(directory=str(SERVER_DIR / "templates"))
         self._labels: dict[int, Labels] = {}
+        self.idle = dt.timedelta(hours=settings.session_idle_hours)
 
     # --- plumbing -------------------------------------------------------------------------
     @staticmethod
@@ -84,11 +89,18 @@ class Web:
         return dict(form)
 
     def user(self, request: Request) -> Scope | None:
-        uid = request.session.get("uid")
-        if not isinstance(uid, int):
+        """The signed-in user of a live server-side session (server/sessions.py), or None."""
+        token = request.session.get("sid")
+        if not isinstance(token, str):
             return None
+        now = utcnow()
         with transaction(self.engine) as session:
-            return load_scope(session, uid)
+            live = find_session(session, token, idle=self.idle, now=now)
+            scope = scope_of(session, live.user) if live is not None else None
+        if live is not None and live.stale:
+            with transaction(self.engine, write=True) as session:
+                touch(session, live.session_id, now)
+        return scope
 
     def render(
         self, request: Request, template: str, context: dict[str, Any], status: int = 200

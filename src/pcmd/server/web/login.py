@@ -1,4 +1,9 @@
-"""Sign-in and sign-out, the page language, and the home page that sends a visitor on."""
+"""Sign-in and sign-out, the page language, and the home page that sends a visitor on.
+
+Signing in starts a server-side session (server/sessions.py) whose token the cookie carries;
+signing out ends it on the server, so a copy of the cookie opens nothing afterwards. Repeated
+failures are answered 429 with Retry-After (server/accounts.py keeps the throttles).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ from starlette.routing import BaseRoute, Route
 
 from pcmd.db.engine import transaction
 from pcmd.errors import AuthError
-from pcmd.server.accounts import Scope, login
+from pcmd.server.accounts import LoginThrottled, login
+from pcmd.server.sessions import end_session, start_session
 from pcmd.server.web import i18n
 from pcmd.server.web.base import Web
 
@@ -40,20 +46,24 @@ class LoginPages:
             nxt = "/"  # never redirect off-site after sign-in
         client = request.client.host if request.client else ""
 
-        def check() -> Scope | None:
+        def check() -> str | None:
             with transaction(self.web.engine, write=True) as session:
-                return login(session, username, str(form.get("password", "")), client=client)
+                scope = login(session, username, str(form.get("password", "")), client=client)
+                return start_session(session, scope.user_id, client=client) if scope else None
 
         try:
-            scope = await run_in_threadpool(check)
+            token = await run_in_threadpool(check)
         except AuthError as exc:
-            return self.web.render(
+            response = self.web.render(
                 request,
                 "login.html",
                 {"user": None, "next": nxt, "username": username, "error": exc.message},
                 exc.status,
             )
-        if scope is None:
+            if isinstance(exc, LoginThrottled):
+                response.headers["Retry-After"] = str(exc.retry_after)
+            return response
+        if token is None:
             message = "Sai tên đăng nhập hoặc mật khẩu (wrong username or password)."
             return self.web.render(
                 request,
@@ -63,9 +73,7 @@ class LoginPages:
             )
         lang = self.web.lang(request)
         request.session.clear()
-        request.session.update(
-            {"uid": scope.user_id, "lang": lang, "csrf": secrets.token_urlsafe(32)}
-        )
+        request.session.update({"sid": token, "lang": lang, "csrf": secrets.token_urlsafe(32)})
         return RedirectResponse(nxt, status_code=303)
 
     async def logout(self, request: Request) -> Response:
@@ -73,6 +81,14 @@ class LoginPages:
             await self.web.check_csrf(request)
         except AuthError:
             return RedirectResponse("/", status_code=303)
+        token = request.session.get("sid")
+        if isinstance(token, str):
+
+            def end() -> None:
+                with transaction(self.web.engine, write=True) as session:
+                    end_session(session, token)
+
+            await run_in_threadpool(end)  # a copy of the cookie opens nothing any more
         lang = self.web.lang(request)
         request.session.clear()
         request.session["lang"] = lang
