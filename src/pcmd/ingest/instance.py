@@ -39,11 +39,22 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1] if tag[:1] == "{" else tag
 
 
-def _leaves(element: Element, prefix: str, out: dict[str, str]) -> None:
+# No form nests groups this deep; a document that does is hostile (and would exhaust the
+# recursion of any reader that walks it).
+MAX_DEPTH = 64
+
+
+def _leaves(element: Element, prefix: str, out: dict[str, str], depth: int = 1) -> None:
+    if depth > MAX_DEPTH:
+        raise IngestError(
+            f"Phiếu lồng nhóm quá sâu (hơn {MAX_DEPTH} cấp) (the submission XML nests more "
+            f"than {MAX_DEPTH} levels, which no form does).",
+            status=400,
+        )
     for child in element:
         path = f"{prefix}{_local(child.tag)}"
         if len(child):
-            _leaves(child, path + "/", out)
+            _leaves(child, path + "/", out, depth + 1)
         elif path not in out:  # pcmd's forms have no repeats; the first occurrence wins
             out[path] = (child.text or "").strip()
 

@@ -19,6 +19,7 @@ from starlette.routing import Route
 import pcmd
 from pcmd.db.engine import engine_from_settings
 from pcmd.db.migrate import current_revision, head_revision
+from pcmd.server import convertors
 from pcmd.server.api.indicators import IndicatorsApi
 from pcmd.server.keys import secret_key
 from pcmd.server.openrosa.forms import FormEndpoints
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> Starlette:
+    convertors.register()  # before the routes are compiled
     engine = engine_from_settings(settings)
 
     def check_database() -> tuple[bool, str]:

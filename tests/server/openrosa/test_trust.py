@@ -121,3 +121,20 @@ def test_pipeline__huge_count__error_on_record_other_records_count(
     with transaction(server.engine) as s:
         students = s.execute(text("SELECT reach_n_students FROM fact_outreach ORDER BY 1")).all()
     assert sorted((r[0] for r in students), key=repr) == [40, None, None]
+
+
+def test_submission__xml_nested_fifty_thousand_deep__400_nothing_stored(
+    server: Server, client: httpx.Client
+) -> None:
+    depth = 50_000
+    xml = (
+        b'<pcmd_outreach id="pcmd_outreach" version="2026112301">'
+        + b"<g>" * depth
+        + b"1"
+        + b"</g>" * depth
+        + b"</pcmd_outreach>"
+    )
+    refused = post(client, server, xml)
+    assert refused.status_code == 400
+    assert "64" in message(refused)
+    assert counts(server.engine) == (0, 0, 0)

@@ -99,6 +99,8 @@ class QualityPages:
             year = int(request.query_params.get("year", today.year))
         except ValueError:
             year = today.year
+        if not 2000 <= year <= today.year + 1:
+            year = today.year  # no data before the programme or after next year
         org = request.query_params.get("org", "")
         data = await run_in_threadpool(self.load, user, org, year, today)
         return self.web.render(request, "quality.html", {"user": user, "nav": "quality", **data})

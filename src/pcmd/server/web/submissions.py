@@ -29,6 +29,9 @@ from pcmd.server.web.base import NotVisible, Web
 PAGE_SIZE = 50
 
 
+MAX_PAGE = 1_000_000
+
+
 class SubmissionPages:
     def __init__(self, web: Web) -> None:
         self.web = web
@@ -47,7 +50,8 @@ class SubmissionPages:
             "org": q.get("org", ""),
         }
         try:
-            page = max(1, int(q.get("page", "1")))
+            # beyond the last page is an empty page, never an offset the database cannot hold
+            page = min(max(1, int(q.get("page", "1"))), MAX_PAGE)
         except ValueError:
             page = 1
         lang = self.web.lang(request)
@@ -127,7 +131,11 @@ class SubmissionPages:
         if filters["issues"]:
             query = query.where(issue_counts.c.sid.is_not(None))
         if filters["ids"]:
-            ids = [int(i) for i in filters["ids"].split(",") if i.strip().isdigit()]
+            ids = [
+                int(i)
+                for i in filters["ids"].split(",")
+                if i.strip().isdigit() and len(i.strip()) <= 18  # an id fits in 64 bits
+            ]
             query = query.where(Submission.id.in_(ids))
         if filters["indicator"] and filters["org"] and filters["period"]:
             query = query.where(Submission.id.in_(self._provenance(session, user, filters)))

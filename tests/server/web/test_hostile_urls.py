@@ -1,0 +1,45 @@
+"""Hostile paths and query strings against every page an administrator can open: ids of 30
+digits, negative and huge pages, years and periods out of any range, odd org units. Each gets
+an ordinary page or a 4xx; the live server fails the test on any 5xx it sends."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.server.web.conftest import Site, signed_in
+
+HUGE = "9" * 30
+
+URLS = [
+    f"/submissions/{HUGE}",
+    "/submissions/-1",
+    f"/attachments/{HUGE}",
+    f"/setup/forms/versions/{HUGE}/workbook",
+    f"/submissions?page={HUGE}",
+    "/submissions?page=-5",
+    "/submissions?page=1e9",
+    f"/submissions?ids={HUGE},-1,x",
+    f"/submissions?period={HUGE}&commune={HUGE}&form=%00&state=%ff",
+    "/submissions?indicator=../../etc&org=VN",
+    f"/quality?year={HUGE}",
+    "/quality?year=-2026&org=%3Cscript%3E",
+    f"/dashboard?period={HUGE}",
+    "/dashboard?period=2026Q9&org=99&focus=%00",
+    "/dashboard?period=0000&org=VN",
+    f"/api/v1/indicators?period={HUGE}&org=VN",
+    "/api/v1/indicators?period=2026&org=VN&level=%00",
+    f"/reports/download?org=VN&period={HUGE}&format=csv",
+    "/reports/download?org=51&period=2026Q5&format=xlsx",
+    "/reports?period=-1",
+    "/lang?to=xx&next=//evil.example",
+    "/setup/appusers/%2e%2e%2f%2e%2e/qr.png",
+]
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_page__hostile_url__answer_below_500(site: Site, url: str) -> None:
+    with signed_in(site, "admin") as client:
+        response = client.get(url)
+    assert response.status_code < 500, (url, response.status_code)
+    if url.startswith(("/submissions/", "/attachments/", "/setup/forms/")):
+        assert response.status_code == 404
