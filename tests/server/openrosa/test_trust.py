@@ -3,6 +3,7 @@ numbers no form can produce. Each attack is refused and the database is as it wa
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ from pcmd.db.engine import transaction
 from pcmd.db.models import Submission, SubmissionVersion, ValidationIssue
 from pcmd.pipeline.run import run_pipeline
 from pcmd.pipeline.validate.store import override_issue
+from tests.cli.test_main import pcmd
 from tests.server.collect import COMMUNE, JPEG, OTHER_COMMUNE, Server, new_id, outreach_xml, post
 from tests.server.openrosa.conftest import counts, message
 
@@ -138,3 +140,20 @@ def test_submission__xml_nested_fifty_thousand_deep__400_nothing_stored(
     assert refused.status_code == 400
     assert "64" in message(refused)
     assert counts(server.engine) == (0, 0, 0)
+
+
+def test_submission__app_user_revoked_by_another_process__refused_within_a_second(
+    server: Server, client: httpx.Client
+) -> None:
+    assert post(client, server, outreach_xml(new_id())).status_code == 201  # token now cached
+    env = {
+        "PCMD_DATABASE_URL": server.settings.database_url,
+        "PCMD_DATA_DIR": str(server.settings.data_dir),
+    }
+    revoked = pcmd("appuser", "revoke", "xa-cam-thanh-all", env=env)
+    assert revoked.returncode == 0, revoked.stderr
+    time.sleep(1.0)
+    refused = post(client, server, outreach_xml(new_id()))
+    assert refused.status_code == 403
+    assert client.head(f"{server.key_url()}/submission").status_code == 403
+    assert counts(server.engine) == (1, 1, 0)

@@ -27,7 +27,9 @@ from pcmd.server.openrosa.appusers import authenticate
 from pcmd.settings import Settings
 
 XML = "text/xml; charset=utf-8"
-AUTH_TTL = 5.0
+# A checked token is trusted this long per process: a phone sends HEAD then POST, and a
+# token revoked from any process (the CLI, another server) is refused within a second.
+AUTH_TTL = 0.5
 PREFIX = "/v1/key/{token}/projects/{project:int}"
 
 
