@@ -218,3 +218,17 @@ def read_labels(xml: str | bytes) -> Labels:
                     named[name] = texts.get(fields.get("itextId", ""), {"default": name})
                 choices[path] = named
     return Labels(questions, choices, tuple(languages))
+
+
+def upload_mediatypes(xml: str | bytes) -> dict[str, str]:
+    """Each upload question's path and the `mediatype` it asks for (`image/*`, `audio/*`, …)."""
+    root = _parse(xml)
+    instance = root.find("h:head/xf:model/xf:instance", NS)
+    prefix = f"/{_local(instance[0].tag)}/" if instance is not None and len(instance) else "/"
+    body = root.find("h:body", NS)
+    found: dict[str, str] = {}
+    for el in body.iter(f"{{{XF}}}upload") if body is not None else ():
+        ref = el.get("ref", "")
+        if ref.startswith(prefix):
+            found[ref.removeprefix(prefix)] = el.get("mediatype", "")
+    return found
