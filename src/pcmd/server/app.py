@@ -21,6 +21,7 @@ from pcmd.db.engine import engine_from_settings
 from pcmd.db.migrate import current_revision, head_revision
 from pcmd.server import convertors
 from pcmd.server.api.indicators import IndicatorsApi
+from pcmd.server.headers import SecurityHeaders
 from pcmd.server.keys import secret_key
 from pcmd.server.openrosa.forms import FormEndpoints
 from pcmd.server.openrosa.submission import SubmissionEndpoints
@@ -80,6 +81,7 @@ def create_app(settings: Settings) -> Starlette:
     hooks = KoboHooks(settings, engine)
     web = Web(settings, engine)
     dashboard = DashboardPages(web)
+    https = settings.base_url.startswith("https://")
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
@@ -101,14 +103,15 @@ def create_app(settings: Settings) -> Starlette:
             static_mount(),
         ],
         middleware=[
+            Middleware(SecurityHeaders, https=https),
             Middleware(
                 SessionMiddleware,
                 secret_key=secret_key(settings).decode(),
                 session_cookie="pcmd_session",
                 max_age=12 * 3600,  # a working day; sign in again tomorrow
-                same_site="lax",
-                https_only=settings.base_url.startswith("https://"),
-            )
+                same_site="lax",  # and HttpOnly, always
+                https_only=https,
+            ),
         ],
         lifespan=lifespan,
     )
