@@ -3,10 +3,11 @@
 The browser's cookie (signed by Starlette's SessionMiddleware) carries a random token; the
 `web_sessions` table keeps only the token's sha256, the user, and a marker of the user's
 password hash at sign-in. Every request looks its session up. A session is refused once it
-was ended (sign-out), after `session_idle_hours` without a request, when its user is disabled,
-and when the user's password changed since it began (the marker no longer matches) — so a
-cookie copied or replayed after any of these opens nothing. `last_seen_at` is written at most
-once a minute per session, to spare the database a write per page.
+was ended (sign-out), after `session_idle_hours` without a request, 12 hours after sign-in,
+when its user is disabled, and when the user's password changed since it began (the marker
+no longer matches) — so a cookie copied or replayed after any of these opens nothing.
+`last_seen_at` is written at most once a minute per session, to spare the database a write
+per page.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from pcmd.db.models import WebSession, WebUser, utcnow
 
 SEEN_EVERY = dt.timedelta(minutes=1)
+LIFETIME = dt.timedelta(hours=12)  # a working day however busy: sign in again tomorrow
 KEEP_ENDED = dt.timedelta(days=30)  # ended or idle sessions are deleted after this
 
 
@@ -77,7 +79,8 @@ def find_session(
     session: Session, token: str, *, idle: dt.timedelta, now: dt.datetime | None = None
 ) -> Live | None:
     """The live session of a cookie's token, or None when it is unknown, ended, idle for
-    longer than `idle`, its user disabled, or its user's password changed since it began."""
+    longer than `idle`, older than LIFETIME, its user disabled, or its user's password
+    changed since it began."""
     now = now or utcnow()
     row = session.execute(
         select(WebSession, WebUser)
@@ -86,6 +89,7 @@ def find_session(
             WebSession.token_hash == token_hash(token),
             WebSession.ended_at.is_(None),
             WebSession.last_seen_at > now - idle,
+            WebSession.created_at > now - LIFETIME,
             WebUser.disabled_at.is_(None),
         )
     ).first()

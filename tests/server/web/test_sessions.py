@@ -78,6 +78,20 @@ def test_sessions__idle_longer_than_setting__refused(site: Site) -> None:
     assert idle.headers["location"].startswith("/login")
 
 
+def test_sessions__twelve_hours_after_sign_in__refused_even_if_busy(site: Site) -> None:
+    with signed_in(site, "hoa.qng") as client:
+        with transaction(site.server.engine) as s:
+            s.execute(update(WebSession).values(created_at=utcnow() - dt.timedelta(hours=11)))
+        assert client.get("/submissions").status_code == 200
+        with transaction(site.server.engine) as s:
+            s.execute(
+                update(WebSession).values(created_at=utcnow() - dt.timedelta(hours=12, minutes=1))
+            )
+        late = client.get("/submissions", follow_redirects=False)
+    assert late.status_code == 303
+    assert late.headers["location"].startswith("/login")
+
+
 def test_sessions__last_seen_written_at_most_once_a_minute(site: Site) -> None:
     with signed_in(site, "hoa.qng") as client:
         before = utcnow() - dt.timedelta(seconds=30)
