@@ -43,6 +43,7 @@ def test_create_user__checks(units: Engine) -> None:
         assert user.password_hash != PASSWORD
     cases = [
         (("hoa qng", PASSWORD, "viewer", ["51"]), "invalid username"),
+        (("hoa\x00qng", PASSWORD, "viewer", ["51"]), "invalid username"),
         (("lan", PASSWORD, "boss", ["51"]), "unknown role"),
         (("lan", "ngan", "viewer", ["51"]), "at least 10 characters"),
         (("lan", PASSWORD, "viewer", ["99", "51"]), r"code\(s\) 99"),

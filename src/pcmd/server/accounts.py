@@ -30,6 +30,7 @@ from pcmd.server.sessions import end_user_sessions
 ROLES = ("admin", "province_reviewer", "commune_officer", "viewer")
 REVIEW_ROLES = ("admin", "province_reviewer")
 MIN_PASSWORD = 10
+MAX_USERNAME = 100
 THROTTLE_FAILURES = 5  # failed sign-ins for one name …
 THROTTLE_ADDRESS_FAILURES = 20  # … or from one address (an office shares one) …
 THROTTLE_WINDOW = dt.timedelta(minutes=15)  # … within this window
@@ -111,7 +112,11 @@ def create_user(
     actor: str = "cli",
 ) -> WebUser:
     username = unicodedata.normalize("NFC", username.strip())
-    if not username or len(username) > 100 or any(c.isspace() for c in username):
+    if (
+        not username
+        or len(username) > MAX_USERNAME
+        or any(c.isspace() or unicodedata.category(c) == "Cc" for c in username)
+    ):
         raise PcmdError(
             f"Tên đăng nhập {username!r} không hợp lệ: không rỗng, không dấu cách, tối đa 100 ký "
             "tự (invalid username: non-empty, no spaces, at most 100 characters)."
@@ -215,10 +220,16 @@ def login(session: Session, username: str, password: str, *, client: str = "") -
     within THROTTLE_WINDOW, the sign-in is refused outright (LoginThrottled, 429), whatever the
     password. An unknown or disabled name costs one argon2 check, like a wrong password.
     """
-    username = unicodedata.normalize("NFC", username.strip())
+    typed = unicodedata.normalize("NFC", username.strip())
+    # What the audit log can hold; a longer name or one with NUL names no user.
+    username = typed.replace("\x00", "\ufffd")[:MAX_USERNAME]
     now = utcnow()
     _check_throttle(session, username, client, now)
-    user = session.scalar(select(WebUser).where(WebUser.username == username))
+    user = (
+        session.scalar(select(WebUser).where(WebUser.username == username))
+        if username == typed
+        else None
+    )
     usable = user is not None and user.disabled_at is None
     checked = user.password_hash if user is not None and usable else _dummy_hash()
     if not verify_password(checked, password) or user is None or not usable:

@@ -138,3 +138,15 @@ def test_login__twenty_failures_from_one_address__429_for_every_name(site: Site)
     assert "too many failed sign-ins" in _error(refused)
     assert elsewhere.status_code == 303
     assert _counts(site) == (THROTTLE_ADDRESS_FAILURES, 1)
+
+
+def test_login__hostile_names__same_refusal_nothing_stored(site: Site) -> None:
+    """A name PostgreSQL cannot hold (NUL), or longer than any user's, is a wrong sign-in."""
+    names = ["admin\x00", "x" * 300, "admin" + "x" * 200]
+    with httpx.Client(base_url=site.server.url) as client:
+        answers = [_sign_in(client, name, PASSWORD) for name in names]
+    assert [a.status_code for a in answers] == [401, 401, 401]
+    assert _counts(site) == (3, 0)
+    with transaction(site.server.engine) as s:
+        targets = s.scalars(select(AuditLog.target).where(AuditLog.action == "login.failed"))
+        assert sorted(len(t or "") for t in targets) == [6, 100, 100]
