@@ -13,6 +13,7 @@ The tree, one subclass per stage:
   - PipelineError           validation, normalisation or indicator computation failed
   - ReportError             a report or export cannot be produced
   - BackupError             a backup cannot be made, or a backup cannot be restored
+  - StorageError            the disk is full or failed: nothing was kept, try again later (503)
 
 Programming mistakes stay TypeError/ValueError/RuntimeError. The CLI and the web app translate
 PcmdError once, at their boundary, into one clear line / response; they never show a traceback.
@@ -116,3 +117,8 @@ class ReportError(PcmdError):
 class BackupError(PcmdError):
     """A backup cannot be made, or a backup cannot be restored (damaged, or the target is not
     empty)."""
+
+
+class StorageError(PcmdError):
+    """The disk is full or failed while writing: nothing was kept, and the same request can be
+    sent again once space returns (a server answers 503 with Retry-After)."""

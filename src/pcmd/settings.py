@@ -163,10 +163,23 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "sync_scan_minutes",
-        60,
+        15,
         _as_positive_int,
         "Minutes between light scans of a KoboToolbox source for edits, review changes and "
         "deletions (new records are pulled at every sync).",
+    ),
+    Setting(
+        "pipeline_delay_seconds",
+        20,
+        _as_positive_int,
+        "Seconds the scheduler waits after new data (a submission, a review, an import) before "
+        "it updates the indicators, so a burst of uploads makes one run.",
+    ),
+    Setting(
+        "healthz_min_free_mb",
+        500,
+        _as_positive_int,
+        "Free disk (MB) under the data folder below which /healthz answers 503.",
     ),
     Setting(
         "backup_dir",
@@ -215,7 +228,9 @@ class Settings:
     forms_dir: Path | None = None
     max_submission_bytes: int = 100_000_000
     scheduler: bool = True
-    sync_scan_minutes: int = 60
+    sync_scan_minutes: int = 15
+    pipeline_delay_seconds: int = 20
+    healthz_min_free_mb: int = 500
     session_idle_hours: int = 8
     backup_dir: Path = Path("var") / "backups"
     backup_keep: int = 7

@@ -1,10 +1,12 @@
-"""The scheduler: one lease holder runs jobs; failing sources back off; the pipeline hook."""
+"""The scheduler: one lease holder runs jobs; failing sources back off; a changed sync runs the
+pipeline at once."""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import Engine
@@ -12,11 +14,18 @@ from sqlalchemy import Engine
 from pcmd.db.engine import transaction
 from pcmd.db.models import SchedulerLock
 from pcmd.ingest.files import FileStore
+from pcmd.ingest.incoming import Incoming
+from pcmd.ingest.submit import ingest_with_retry
 from pcmd.jobs import scheduler as sched
-from pcmd.jobs.scheduler import Lease, SyncScheduler, run_pipeline_after_sync
+from pcmd.jobs.pipeline_job import PipelineJob
+from pcmd.jobs.scheduler import Lease, SyncScheduler
+from pcmd.pipeline.pending import pipeline_status
+from pcmd.pipeline.run import run_pipeline
+from pcmd.pipeline.summary import PipelineSummary
 from pcmd.settings import Settings
 from pcmd.sync.report import SyncReport
 from pcmd.sync.sources import SourceConfig, add_source
+from tests.server.collect import new_id, outreach_xml
 
 
 def add_two_sources(engine: Engine) -> None:
@@ -139,51 +148,41 @@ def test_scheduler__failing_source_backs_off_others_run(
         scheduler.shutdown()
 
 
-def test_scheduler__changed_sync_runs_the_pipeline_hook(
+def test_scheduler__changed_sync__pipeline_runs_without_waiting_for_its_poll(
     engine: Engine, settings: Settings, store: FileStore
 ) -> None:
     add_two_sources(engine)
-    ran: list[str] = []
+    ingest_with_retry(engine, store, Incoming(xml=outreach_xml(new_id()), source="kobo"))
+    runs: list[int] = []
+
+    def run(eng: Engine) -> PipelineSummary:
+        summary = run_pipeline(eng)
+        runs.append(summary.changed)
+        return summary
+
     scheduler = SyncScheduler(
-        settings,
+        # the poll alone would wait an hour: the changed sync asks for the run
+        replace(settings, pipeline_delay_seconds=3600),
         engine,
         holder="A",
         lease_seconds=5,
         heartbeat_seconds=0.2,
         sync=Recorder(changed=True),
-        after_sync=lambda _s, _e, report: ran.append(report.source),
+        pipeline=PipelineJob(engine, run=run),
     )
     scheduler.start()
     try:
-        assert wait_until(lambda: len(ran) == 2)
+        assert wait_until(lambda: bool(runs))
     finally:
         scheduler.shutdown()
-    assert sorted(ran) == ["kobo-a", "kobo-b"]
-
-
-def test_run_pipeline_after_sync__calls_pipeline_when_present(
-    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import sys
-    import types
-
-    calls: list[Engine] = []
-    module = types.ModuleType("pcmd.pipeline.run")
-    module.run_pipeline = calls.append  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "pcmd.pipeline.run", module)
-    run_pipeline_after_sync(settings, engine, SyncReport("kobo-a", new=3))
-    assert calls == [engine]
-    # where there is no pipeline, nothing happens
-    monkeypatch.setitem(sys.modules, "pcmd.pipeline.run", None)
-    run_pipeline_after_sync(settings, engine, SyncReport("kobo-a", new=3))
-    assert calls == [engine]
+    assert runs[0] == 1  # the one submission
+    with engine.connect() as conn:
+        assert pipeline_status(conn).waiting == 0
 
 
 def test_serve_lifespan__scheduler_setting_starts_and_stops_it(
     settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dataclasses import replace
-
     from tests.live_server import serve_in_thread
 
     started: list[str] = []

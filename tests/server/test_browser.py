@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -85,7 +86,10 @@ def site(tmp_path: Path) -> Iterator[Site]:
         create_user(session, "hoa.qng", PASSWORD, "province_reviewer", ["51"])
     run_pipeline(engine, full=True)
     port = free_port()
-    settings = replace(settings, base_url=f"http://127.0.0.1:{port}")
+    # the scheduler runs as in `pcmd serve`, polling for waiting data every second
+    settings = replace(
+        settings, base_url=f"http://127.0.0.1:{port}", scheduler=True, pipeline_delay_seconds=1
+    )
     with serve_in_thread(create_app(settings), port) as url:
         yield Site(url, engine)
     engine.dispose()
@@ -145,8 +149,12 @@ def journey(browser: Browser, site: Site, width: int, height: int, name: str) ->
     assert page.locator("#review-state").inner_text() == "Không chấp nhận"
     page.screenshot(path=str(ARTIFACTS / f"{name}-3-rejected.png"), full_page=True)
 
-    # the indicator reflects it at once
+    # the scheduler brings the indicator up to date by itself, within its delay
+    deadline = time.monotonic() + 30
     page.goto(f"{site.url}/dashboard?org=51&period=2026")
+    while hd1(page) != len(REPORTS) - 1 and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        page.reload()
     assert hd1(page) == len(REPORTS) - 1
     page.screenshot(path=str(ARTIFACTS / f"{name}-4-after.png"), full_page=True)
     if width <= 400:

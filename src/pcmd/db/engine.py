@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from pcmd.errors import DatabaseError
+from pcmd.errors import DatabaseError, StorageError
 from pcmd.settings import Settings
 
 # Seconds a SQLite writer waits for the lock before "database is locked"; writers also retry.
@@ -31,11 +31,27 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    # NORMAL is durable in WAL mode except for the last commits on power loss; the phone keeps
-    # the instance until it gets a 201, so a lost commit is resent, never lost.
-    cur.execute("PRAGMA synchronous=NORMAL")
+    # FULL: a commit is on disk (the WAL synced) before it returns. ODK Collect deletes its
+    # copy of a submission once it hears 201, so the commit before that answer must survive a
+    # power cut; NORMAL could lose the last commits.
+    cur.execute("PRAGMA synchronous=FULL")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
     cur.close()
+
+
+def _postgres_settings(dbapi_conn: Any, _record: Any) -> None:
+    # A commit returns once it is on disk, whatever the server's default says: the 201 that
+    # follows makes the phone delete its copy.
+    with dbapi_conn.cursor() as cur:
+        cur.execute("SET synchronous_commit TO on")
+    dbapi_conn.commit()
+
+
+def _private_file(path: Path) -> None:
+    """The database file made for pcmd's user only (0600), as its folder is (0700): it holds
+    personal data. SQLite gives its -wal and -shm files the database file's mode."""
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -54,12 +70,18 @@ def make_engine(database_url: str) -> Engine:
         if database_url.startswith("sqlite"):
             path = database_url.split(":///", 1)[1] if ":///" in database_url else ""
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             engine = create_engine(database_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+            if path and path != ":memory:":
+                file = Path(path)
+                # made 0600 on first connect (not here: building an engine does no I/O)
+                event.listen(engine, "do_connect", lambda *_a: _private_file(file))
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
             return engine
-        return create_engine(database_url, pool_pre_ping=True)
+        engine = create_engine(database_url, pool_pre_ping=True)
+        event.listen(engine, "connect", _postgres_settings)
+        return engine
     except (ArgumentError, ImportError, OSError) as exc:
         raise DatabaseError(
             f"Không mở được cơ sở dữ liệu {database_url!r} (cannot open database): {exc}. "
@@ -175,6 +197,8 @@ def with_retry(engine: Engine, work: Callable[[Connection], T], *, attempts: int
             if attempt == attempts:
                 raise
         except OperationalError as exc:
+            if storage_failure(exc):
+                raise disk_full_error(exc) from exc
             if "locked" not in str(exc.orig).lower() and "busy" not in str(exc.orig).lower():
                 raise
             if attempt == attempts:
@@ -182,3 +206,23 @@ def with_retry(engine: Engine, work: Callable[[Connection], T], *, attempts: int
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
     raise AssertionError("unreachable")
+
+
+# SQLite's messages for SQLITE_FULL and SQLITE_IOERR; PostgreSQL's SQLSTATE class 53
+# (insufficient resources: disk full, out of memory) and 58030 (I/O error).
+_STORAGE_MESSAGES = ("database or disk is full", "disk i/o error")
+
+
+def storage_failure(exc: DBAPIError) -> bool:
+    """Whether a database error means the disk is full or failing (not the request's fault)."""
+    code = getattr(exc.orig, "sqlstate", None)
+    if isinstance(code, str) and (code.startswith("53") or code == "58030"):
+        return True
+    return any(m in str(exc.orig).lower() for m in _STORAGE_MESSAGES)
+
+
+def disk_full_error(exc: BaseException) -> StorageError:
+    return StorageError(
+        "Máy chủ hết chỗ lưu hoặc lỗi ổ đĩa, chưa lưu gì; hãy gửi lại sau (the server's disk is "
+        f"full or failing; nothing was stored, send again later): {exc.__class__.__name__}."
+    )

@@ -1,28 +1,28 @@
-"""Scheduled syncs: every enabled source at its interval, in one process at a time.
+"""The scheduler: every enabled source synced at its interval, the pipeline run whenever data
+waits for it, and the nightly backup — in one process at a time.
 
 APScheduler 3 (a BackgroundScheduler) runs inside `pcmd serve` and as `pcmd scheduler`. With
 several server processes (uvicorn workers, a second machine on the same PostgreSQL) each starts
 a scheduler, and a lease in the database decides which one runs jobs: a row of
 `scheduler_lock` holding the holder's name and an expiry, renewed every heartbeat. Another
 process takes it over only once it has expired (the holder died or hung), so at most one
-scheduler runs syncs at a time, on SQLite and PostgreSQL alike, whatever the process layout.
+scheduler runs jobs at a time, on SQLite and PostgreSQL alike, whatever the process layout.
+The lease row's expiry is also the heartbeat /healthz reads.
 
 A source that fails is tried again sooner, with backoff (1, 2, 4 … minutes, never later than
 its interval); its error is in sync_state for `pcmd sync status`; the other sources run on.
-After a sync that changed something, the pipeline runs (see run_pipeline_after_sync).
+The pipeline job (pipeline_job.py) sees what any sync, upload, review or import changed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, Engine, delete, insert, select, update
@@ -32,6 +32,9 @@ from pcmd.db.models import utcnow
 from pcmd.db.tables import LOCK
 from pcmd.errors import PcmdError
 from pcmd.ingest.files import FileStore
+from pcmd.jobs.backup import nightly_backup
+from pcmd.jobs.pipeline_job import PipelineJob
+from pcmd.masterdata.periods import VIETNAM
 from pcmd.settings import Settings
 from pcmd.sync.report import SyncReport
 from pcmd.sync.runner import sync_source
@@ -41,6 +44,8 @@ log = logging.getLogger(__name__)
 
 LOCK_NAME = "scheduler"
 JOB_PREFIX = "sync:"
+LEASE_SECONDS = 60.0
+HEARTBEAT_SECONDS = 15.0
 
 
 class SyncFn(Protocol):
@@ -49,30 +54,15 @@ class SyncFn(Protocol):
     ) -> SyncReport: ...
 
 
-AfterSyncFn = Callable[[Settings, Engine, SyncReport], None]
-
-
-def run_pipeline_after_sync(settings: Settings, engine: Engine, report: SyncReport) -> None:
-    """Run the pipeline after a sync that changed something, when pcmd has one.
-
-    The pipeline (validation, normalisation, indicators) is `pcmd.pipeline.run.run_pipeline`,
-    written separately; it is imported lazily and, where it does not exist, this does nothing.
-    It finds what changed by `submissions.updated_at`, which the sync moves for every new
-    version, review change and deletion.
-    """
-    try:
-        module = importlib.import_module("pcmd.pipeline.run")
-    except ImportError as exc:
-        if exc.name != "pcmd.pipeline.run":
-            raise
-        log.debug("no pipeline (pcmd.pipeline.run): nothing to run after %s", report.source)
-        return
-    run: Any = getattr(module, "run_pipeline", None)
-    if run is None:
-        log.warning("pcmd.pipeline.run has no run_pipeline(); the pipeline was not run")
-        return
-    log.info("running the pipeline after %s", report.summary())
-    run(engine)
+def last_heartbeat(conn: Connection) -> dt.datetime | None:
+    """When the lease holder last renewed its lease (None: no scheduler holds it)."""
+    row = conn.execute(select(LOCK.c.expires_at).where(LOCK.c.name == LOCK_NAME)).first()
+    if row is None or row.expires_at is None:
+        return None
+    expires: dt.datetime = row.expires_at
+    if expires.tzinfo is None:  # SQLite hands back naive UTC
+        expires = expires.replace(tzinfo=dt.UTC)
+    return expires - dt.timedelta(seconds=LEASE_SECONDS)
 
 
 class Lease:
@@ -136,10 +126,10 @@ class SyncScheduler:
         engine: Engine,
         *,
         holder: str | None = None,
-        lease_seconds: float = 60.0,
-        heartbeat_seconds: float = 15.0,
+        lease_seconds: float = LEASE_SECONDS,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
         sync: SyncFn = _default_sync,
-        after_sync: AfterSyncFn = run_pipeline_after_sync,
+        pipeline: PipelineJob | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -148,7 +138,7 @@ class SyncScheduler:
         self.lease = Lease(engine, self.holder, lease_seconds)
         self.heartbeat_seconds = heartbeat_seconds
         self.sync = sync
-        self.after_sync = after_sync
+        self.pipeline = pipeline or PipelineJob(engine)
         self.failures: dict[str, int] = {}
         self.leader = False
         self._lock = threading.Lock()
@@ -165,6 +155,20 @@ class SyncScheduler:
             seconds=self.heartbeat_seconds,
             id="lease",
             next_run_time=dt.datetime.now(dt.UTC),
+        )
+        self.scheduler.add_job(
+            self.run_pipeline,
+            "interval",
+            seconds=self.settings.pipeline_delay_seconds,
+            id="pipeline",
+        )
+        self.scheduler.add_job(
+            self.run_backup,
+            "cron",
+            hour=self.settings.backup_hour,
+            minute=0,
+            timezone=VIETNAM,
+            id="backup",
         )
         self.scheduler.start()
         log.info("scheduler %s started", self.holder)
@@ -250,9 +254,38 @@ class SyncScheduler:
             log.warning("sync %s failed (%d in a row), next try in %d min", name, failures, wait)
         else:
             self.failures.pop(name, None)
-        if report.changed:
-            try:
-                self.after_sync(self.settings, self.engine, report)
-            except Exception:
-                log.exception("pipeline after sync %s failed", name)
+        if report.changed:  # the indicators follow without waiting for the next poll
+            self.pipeline_soon()
         return report
+
+    def pipeline_soon(self) -> None:
+        job = self.scheduler.get_job("pipeline")
+        if job is not None:
+            job.modify(next_run_time=dt.datetime.now(dt.UTC))
+
+    def _holds_lease(self) -> bool:
+        """Checked right before any job's work: a process that lost the lease while the job
+        was queued must not run it alongside the new holder."""
+        if not self.leader:
+            return False
+        try:
+            held = self.lease.acquire()
+        except Exception:  # the database is down: the next beat tries again
+            log.exception("scheduler lease check failed")
+            return False
+        self.leader = held
+        return held
+
+    def run_pipeline(self) -> None:
+        if self._holds_lease():
+            self.pipeline.tick()
+
+    def run_backup(self) -> None:
+        if not self._holds_lease():
+            return
+        try:
+            result = nightly_backup(self.settings, self.engine)
+        except Exception:  # logged for the operator; tomorrow's backup tries again
+            log.exception("nightly backup failed")
+            return
+        log.info("nightly backup written: %s (%d bytes)", result.path, result.size)

@@ -22,7 +22,7 @@ STATE_VERSION = 2  # 2: the cube stored by month (migration 0005) must be rebuil
 LAG = {"sqlite": dt.timedelta(0), "postgresql": dt.timedelta(seconds=30)}
 
 
-def _aware(moment: Any) -> dt.datetime:
+def aware_utc(moment: Any) -> dt.datetime:
     if isinstance(moment, str):
         moment = dt.datetime.fromisoformat(moment)
     assert isinstance(moment, dt.datetime)
@@ -41,18 +41,18 @@ def changed_submissions(
     seen among them (with their stamps) skip those already processed.
     """
     if conn.dialect.name != "postgresql":
-        hw = None if everything or not state or not state.get("hw") else _aware(state["hw"])
+        hw = None if everything or not state or not state.get("hw") else aware_utc(state["hw"])
         ids: list[int] = []
         if hw is not None:
             ids = [r[0] for r in cube.fetch(conn, select(SUB.c.id).where(SUB.c.updated_at > hw))]
         return ids, {"hw": started.isoformat(), "seen": {}}
     lag = LAG.get(conn.dialect.name, dt.timedelta(seconds=30))
     window = started - lag
-    hw = None if everything or not state or not state.get("hw") else _aware(state["hw"])
+    hw = None if everything or not state or not state.get("hw") else aware_utc(state["hw"])
     seen: dict[str, str] = dict(state.get("seen", {})) if state and hw is not None else {}
     since = window if hw is None else min(hw, window)
     rows = [
-        (i, _aware(at))
+        (i, aware_utc(at))
         for i, at in cube.fetch(
             conn, select(SUB.c.id, SUB.c.updated_at).where(SUB.c.updated_at >= since)
         )

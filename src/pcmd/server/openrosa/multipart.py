@@ -7,6 +7,7 @@ kept in memory. The byte limit is enforced while reading, not after.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -15,8 +16,8 @@ from typing import BinaryIO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from pcmd.errors import IngestError
-from pcmd.ingest.files import FileStore, safe_filename
+from pcmd.errors import IngestError, StorageError
+from pcmd.ingest.files import FileStore, safe_filename, storage_error
 from pcmd.ingest.incoming import IncomingFile
 
 XML_PART = "xml_submission_file"
@@ -115,6 +116,13 @@ class _Reader:
         self.handle = None
 
 
+def _close_quietly(reader: _Reader) -> None:
+    if reader.handle is not None:
+        # closing flushes, and the disk that failed the write may fail this too
+        with contextlib.suppress(OSError):
+            reader.handle.close()
+
+
 async def read_upload(
     content_type: str, chunks: AsyncIterator[bytes], store: FileStore, limit: int
 ) -> Upload:
@@ -155,6 +163,10 @@ async def read_upload(
         if reader.handle is not None:
             reader.handle.close()
         raise
+    except OSError as exc:  # writing a file: the disk, not the request (503, send again)
+        _close_quietly(reader)
+        reader.upload.cleanup()
+        raise (storage_error(exc) or StorageError(str(exc))) from exc
     except Exception as exc:  # python-multipart raises its own parse errors
         reader.upload.cleanup()
         if reader.handle is not None:

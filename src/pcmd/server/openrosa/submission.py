@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pcmd.db.engine import transaction
-from pcmd.errors import AuthError, IngestError
+from pcmd.errors import AuthError, IngestError, StorageError
 from pcmd.ingest.files import FileStore
 from pcmd.ingest.form_lookup import FormLookup
 from pcmd.ingest.incoming import Incoming, IngestResult
@@ -25,6 +25,8 @@ from pcmd.server.openrosa.multipart import read_upload
 from pcmd.settings import Settings
 
 log = logging.getLogger("pcmd.submissions")
+
+RETRY_AFTER_SECONDS = 120  # a full disk is not cleared in seconds
 
 MESSAGES = {
     "created": "Đã nhận phiếu (submission received).",
@@ -107,6 +109,13 @@ class SubmissionEndpoints(OpenRosa):
         except (AuthError, IngestError) as exc:
             outcome = f"{exc.status} {exc.message[:80]}"
             return self.error(exc, exc.status)
+        except StorageError as exc:
+            # Collect keeps the form and sends it again; nothing was kept here.
+            outcome = f"503 {exc.message[:80]}"
+            log.error("submission refused, storage: %s", exc.message)
+            response = self.error(exc, 503)
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
         finally:
             log.info(
                 "submission who=%s form=%s instance=%s result=%s ms=%.1f",

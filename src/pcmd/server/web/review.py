@@ -1,9 +1,11 @@
 """Review actions on a submission: set its review state, accept a validation issue, accept a
-proposed establishment into the register; each brings the indicators up to date."""
+proposed establishment into the register. Each moves the submission's `updated_at` (or the
+register), and the scheduler's pipeline job brings the indicators up to date within
+`pipeline_delay_seconds`; the request itself does not wait for a pipeline run."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select, update
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -55,7 +57,6 @@ class ReviewActions:
                         details={"state": action, "comment": comment},
                     )
                 )
-            refresh_indicators(self.web.engine)
 
         await run_in_threadpool(apply)
         request.session["flash"] = i18n.text("saved", self.web.lang(request))
@@ -80,7 +81,6 @@ class ReviewActions:
                 if owner != sid:
                     raise NotVisible
                 override_issue(session.connection(), issue_id, f"user:{user.username}")
-            refresh_indicators(self.web.engine)
 
         try:
             await run_in_threadpool(apply)
@@ -129,7 +129,6 @@ class ReviewActions:
                     from pcmd.forms.registry import refresh_media
 
                     refresh_media(session)
-            refresh_indicators(self.web.engine)
 
         await run_in_threadpool(apply)
         request.session["flash"] = i18n.text("saved", self.web.lang(request))
@@ -150,12 +149,3 @@ class ReviewActions:
                 methods=["POST"],
             ),
         ]
-
-
-def refresh_indicators(engine: Engine) -> None:
-    """Bring the indicators up to date after a review action (incremental pipeline run)."""
-    try:
-        from pcmd.pipeline.run import run_pipeline  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # the pipeline module is not there yet
-        return
-    run_pipeline(engine)
