@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
+
 import httpx
 from sqlalchemy import Engine
 
-from pcmd.db.engine import make_engine
+from pcmd.db.engine import make_engine, transaction
+from pcmd.db.models import SchedulerLock
 from pcmd.server.app import create_app
 from pcmd.settings import Settings
 from tests.live_server import expect_5xx, serve_in_thread
@@ -18,6 +22,8 @@ def test_healthz__migrated_database__ok(settings: Settings, engine: Engine) -> N
     assert health.status_code == 200
     assert health.json()["status"] == "ok"
     assert health.json()["database"] == "ok"
+    assert health.json()["scheduler"] == "not run by this server"
+    assert health.json()["indicators"] == {"updated_at": None, "waiting": 0, "error": None}
     assert home.status_code == 200
     assert home.url.path == "/login"
     assert "Số liệu phòng, chống mại dâm" in home.text
@@ -38,3 +44,45 @@ def test_create_app__no_io_until_request(settings: Settings) -> None:
     app = create_app(settings)
     assert app.state.engine.pool.checkedout() == 0
     assert settings.sqlite_path is None or not settings.sqlite_path.exists()
+
+
+def test_healthz__free_disk_below_threshold__503_names_it(
+    settings: Settings, engine: Engine
+) -> None:
+    # More free space asked for than any disk has: the check must fail, and say why.
+    wanting = replace(settings, healthz_min_free_mb=10**12)
+    with serve_in_thread(create_app(wanting)) as base:
+        expect_5xx(503)
+        health = httpx.get(f"{base}/healthz")
+    assert health.status_code == 503
+    assert "below 1000000000000 MB" in health.json()["disk"]
+
+
+def test_healthz__scheduler_heartbeat_three_intervals_old__503(
+    settings: Settings, engine: Engine
+) -> None:
+    # The lease a scheduler renewed 61 s ago (expiring one second later than that + 60 s):
+    # more than three 15-second heartbeats have passed without it.
+    now = dt.datetime.now(dt.UTC)
+    with transaction(engine, write=True) as session:
+        session.add(
+            SchedulerLock(
+                name="scheduler",
+                holder="gone:1:abc",
+                acquired_at=now - dt.timedelta(hours=1),
+                expires_at=now - dt.timedelta(seconds=1),
+            )
+        )
+    with serve_in_thread(create_app(settings)) as base:
+        expect_5xx(503)
+        stale = httpx.get(f"{base}/healthz")
+    assert stale.status_code == 503
+    assert "last heartbeat 61 s ago" in stale.json()["scheduler"]
+    with transaction(engine, write=True) as session:
+        lock = session.get(SchedulerLock, "scheduler")
+        assert lock is not None
+        lock.expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=55)
+    with serve_in_thread(create_app(settings)) as base:
+        fresh = httpx.get(f"{base}/healthz")
+    assert fresh.status_code == 200
+    assert fresh.json()["scheduler"].startswith("heartbeat")

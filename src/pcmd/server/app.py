@@ -6,22 +6,20 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 import pcmd
 from pcmd.db.engine import engine_from_settings
-from pcmd.db.migrate import current_revision, head_revision
+from pcmd.ingest.files import FileStore
 from pcmd.server import convertors
 from pcmd.server.api.indicators import IndicatorsApi
 from pcmd.server.headers import SecurityHeaders
+from pcmd.server.health import Health
+from pcmd.server.hygiene import RefuseNul
 from pcmd.server.keys import secret_key
 from pcmd.server.openrosa.forms import FormEndpoints
 from pcmd.server.openrosa.submission import SubmissionEndpoints
@@ -45,25 +43,13 @@ def create_app(settings: Settings) -> Starlette:
     convertors.register()  # before the routes are compiled
     engine = engine_from_settings(settings)
 
-    def check_database() -> tuple[bool, str]:
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            revision = current_revision(engine)
-        except SQLAlchemyError as exc:
-            return False, f"unreachable: {exc.__class__.__name__}"
-        if revision != head_revision():
-            return False, f"schema {revision or 'empty'}, expected {head_revision()}: run pcmd init"
-        return True, "ok"
-
-    async def healthz(_request: Request) -> JSONResponse:
-        ok, detail = await run_in_threadpool(check_database)
-        body = {"status": "ok" if ok else "error", "database": detail, "version": pcmd.__version__}
-        return JSONResponse(body, status_code=200 if ok else 503)
+    health = Health(settings, engine)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         log.info("pcmd %s serving %s", pcmd.__version__, settings.base_url)
+        # the store private, and upload files a crash left behind removed
+        await run_in_threadpool(FileStore(settings.attachments_dir).prepare)
         scheduler = None
         if settings.scheduler:
             # every server process starts one; the database lease lets one of them run jobs
@@ -84,7 +70,7 @@ def create_app(settings: Settings) -> Starlette:
     https = settings.base_url.startswith("https://")
     app = Starlette(
         routes=[
-            Route("/healthz", healthz),
+            Route("/healthz", health.endpoint),
             # OpenRosa, for ODK Collect
             *submissions.routes(),
             *FormEndpoints(settings, engine).routes(),
@@ -104,6 +90,7 @@ def create_app(settings: Settings) -> Starlette:
         ],
         middleware=[
             Middleware(SecurityHeaders, https=https),
+            Middleware(RefuseNul),
             Middleware(
                 SessionMiddleware,
                 secret_key=secret_key(settings).decode(),

@@ -5,8 +5,11 @@ an ordinary page or a 4xx; the live server fails the test on any 5xx it sends.""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
-from tests.server.web.conftest import Site, signed_in
+from pcmd.db.engine import transaction
+from pcmd.db.models import AuditLog
+from tests.server.web.conftest import Site, csrf_of, signed_in
 
 HUGE = "9" * 30
 
@@ -43,3 +46,17 @@ def test_page__hostile_url__answer_below_500(site: Site, url: str) -> None:
     assert response.status_code < 500, (url, response.status_code)
     if url.startswith(("/submissions/", "/attachments/", "/setup/forms/")):
         assert response.status_code == 404
+
+
+def test_review__comment_with_nul__saved_without_it(site: Site) -> None:
+    with signed_in(site, "hoa.qng") as client:
+        page = client.get(f"/submissions/{site.sub_id}")
+        done = client.post(
+            f"/submissions/{site.sub_id}/review",
+            data={"csrf": csrf_of(page.text), "action": "rejected", "comment": "Trùng\x00 phiếu"},
+        )
+        assert done.status_code == 200
+    with transaction(site.server.engine) as s:
+        audit = s.scalar(select(AuditLog).where(AuditLog.action == "submission.review"))
+        assert audit is not None
+        assert audit.details["comment"] == "Trùng phiếu"

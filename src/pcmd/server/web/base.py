@@ -86,7 +86,8 @@ class Web:
         sent = str(form.get("csrf", ""))
         if not sent or not hmac.compare_digest(sent, self.csrf(request)):
             raise AuthError(i18n.text("bad_csrf", self.lang(request)), status=403)
-        return dict(form)
+        # NUL is no character a person types, and a database cannot store it in text
+        return {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in form.items()}
 
     def user(self, request: Request) -> Scope | None:
         """The signed-in user of a live server-side session (server/sessions.py), or None."""
