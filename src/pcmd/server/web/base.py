@@ -36,6 +36,7 @@ from pcmd.ingest.files import FileStore
 from pcmd.server.accounts import Scope, scope_of
 from pcmd.server.sessions import find_session, touch
 from pcmd.server.web import i18n
+from pcmd.server.web.freshness import PAGES_WITH_NUMBERS, FreshnessCache
 from pcmd.settings import Settings
 
 # Templates and static files live beside the server package, not inside web/.
@@ -65,6 +66,7 @@ class Web:
         self.store = FileStore(settings.data_dir / "attachments")
         self.templates = Jinja2Templates(directory=str(SERVER_DIR / "templates"))
         self._labels: dict[int, Labels] = {}
+        self.freshness = FreshnessCache(settings, engine)
         self.idle = dt.timedelta(hours=settings.session_idle_hours)
 
     # --- plumbing -------------------------------------------------------------------------
@@ -116,6 +118,11 @@ class Web:
             "csrf": self.csrf(request),
             "flash": request.session.pop("flash", None),
             "flash_error": request.session.pop("flash_error", None),
+            "freshness": (
+                self.freshness.get()
+                if context.get("user") and context.get("nav") in PAGES_WITH_NUMBERS
+                else None
+            ),
         }
         return self.templates.TemplateResponse(
             request, template, {**base, **context}, status_code=status
