@@ -356,3 +356,32 @@ def test_kobo_sync__paging_over_many_pages__each_page_commits_cursor(
     assert seen_cursors[:3] == [101 + 3 * 9, 101 + 3 * 19, 101 + 3 * 24]
     with transaction(engine) as session:
         assert len(session.scalars(select(SyncState)).all()) == 1
+
+
+def test_kobo_sync__server_offers_date_modified__edit_and_review_at_next_sync(
+    engine: Engine,
+    store: FileStore,
+    settings: Settings,
+    kobo: KoboEnv,
+    policy: HttpPolicy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With `_date_modified` on its records, an edit and a review reach pcmd at the next sync,
+    without waiting for the light scan (which is not due here)."""
+    kobo.fake.date_modified = True
+    r1, r2, _r3, _r4, _ = four_records(kobo)
+    run(engine, store, kobo.source, settings, policy)
+    monkeypatch.setattr(kobo_sync, "OVERLAP_IDS", 0)
+    r1_v2 = kobo.fake.edit(101, {"reach/n_students": "70", "reach/n_total": "75"})
+    kobo.fake.validate(104, "validation_status_not_approved")
+    before = len(kobo.fake.requests)
+    report = run(engine, store, kobo.source, settings, policy)
+    # (new, updated, deleted, unchanged, failed): the two changed; the overlap window of five
+    # minutes before the newest stamp seen also lists 107 and 110, which are unchanged
+    assert counts(report) == (0, 2, 0, 2, 0)
+    asked = [r["query"] for r in kobo.fake.requests[before:]]
+    assert any("_date_modified" in q for q in asked)
+    subs = submissions(engine)
+    assert subs[r1]["current"] == r1_v2
+    assert subs[r2]["review_state"] == "rejected"
+    assert submissions(engine)[r1]["data"]["reach/n_students"] == 70

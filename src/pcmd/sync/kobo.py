@@ -195,14 +195,19 @@ class KoboClient(ApiClient):
             self.page_size = max(MIN_PAGE, self.page_size // 2)
 
     def page(
-        self, after_id: int, fields: Sequence[str] | None = None, limit: int | None = None
+        self,
+        after_id: int,
+        fields: Sequence[str] | None = None,
+        limit: int | None = None,
+        where: Mapping[str, Any] | None = None,
     ) -> Page:
-        """The records with `_id` > after_id, in `_id` order, one page."""
+        """The records with `_id` > after_id (and matching `where`), in `_id` order, one page."""
+        query = {**(where or {}), "_id": {"$gt": after_id}}
 
         def params() -> dict[str, Any]:
             out: dict[str, Any] = {
                 "format": "json",
-                "query": json.dumps({"_id": {"$gt": after_id}}, separators=(",", ":")),
+                "query": json.dumps(query, separators=(",", ":")),
                 "sort": json.dumps({"_id": 1}, separators=(",", ":")),
                 "limit": min(limit or self.page_size, self.page_size),
                 "start": 0,
@@ -214,7 +219,12 @@ class KoboClient(ApiClient):
         body = self.send("GET", self.data_url, params=params)
         return _page(body, self.data_url)
 
-    def pages(self, after_id: int, fields: Sequence[str] | None = None) -> Iterator[Page]:
+    def pages(
+        self,
+        after_id: int,
+        fields: Sequence[str] | None = None,
+        where: Mapping[str, Any] | None = None,
+    ) -> Iterator[Page]:
         """Keyset pages from after_id to the end. Robust to deletions while paging (offsets
         would skip records), and never assumes `_id`s are contiguous.
 
@@ -223,7 +233,7 @@ class KoboClient(ApiClient):
         """
         fetcher = self.clone()
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kobo-page")
-        ahead = pool.submit(fetcher.page, after_id, fields)
+        ahead = pool.submit(fetcher.page, after_id, fields, None, where)
         try:
             while True:
                 page = ahead.result()
@@ -232,7 +242,7 @@ class KoboClient(ApiClient):
                 after_id = max(record_id(r) for r in page.records)
                 more = page.more
                 if more:
-                    ahead = pool.submit(fetcher.page, after_id, fields)
+                    ahead = pool.submit(fetcher.page, after_id, fields, None, where)
                 yield page
                 if not more:
                     return

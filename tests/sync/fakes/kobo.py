@@ -98,6 +98,8 @@ class FakeKobo:
         self.faults = Faults()
         self.attachment_faults = Faults()
         self.attachment_redirect: str | None = None  # answer attachments with a 302 there
+        # A server with kpi PR #7260: records carry `_date_modified`, moved by every change.
+        self.date_modified = False
         self.page_delay = 0.0
         self.max_limit = MAX_LIMIT  # a self-hosted server can set MAX_API_PAGE_SIZE lower
         self.requests: list[dict[str, str]] = []
@@ -144,6 +146,8 @@ class FakeKobo:
                 record["meta/rootUuid"] = instance
             if photo is not None:
                 self._attach(record, photo)
+            if self.date_modified:
+                record["_date_modified"] = record["_submission_time"]
             self.records[rid] = record
             bisect.insort(self.ids, rid)
             return record
@@ -183,6 +187,7 @@ class FakeKobo:
             record.update(changes)
             if photo is not None:
                 self._attach(record, photo)
+            self._modified(record)
             return new_id
 
     def validate(self, rid: int, uid: str, *, by: str = "qn_reviewer") -> None:
@@ -200,6 +205,11 @@ class FakeKobo:
                 "by_whom": by,
                 "label": label,
             }
+            self._modified(self.records[rid])
+
+    def _modified(self, record: dict[str, Any]) -> None:
+        if self.date_modified:
+            record["_date_modified"] = self._tick()
 
     def delete(self, rid: int) -> None:
         with self.lock:
