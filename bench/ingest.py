@@ -1,6 +1,7 @@
 """Ingest benchmark: N distinct submissions sent as ODK Collect sends them, at concurrency 1 and 8.
 
     .venv/bin/python bench/ingest.py [-n 4000] [--workers 2] [--database-url URL]
+                                     [--photo-kb K] [--scheduler]
 
 It starts `pcmd serve` on a fresh database (SQLite in a temporary folder unless --database-url
 is given; a PostgreSQL database is emptied first), creates an app user, then for each
@@ -10,6 +11,10 @@ The client is a small asyncio HTTP/1.1 client with pre-built request bytes, so t
 generator takes as little of the 2 cores as possible. It prints submissions/s and p50/p95/p99
 latency (HEAD + POST), then checks that the database holds exactly the submissions sent: none
 lost, none doubled.
+
+`--photo-kb K` adds a photo of K kB (different bytes each time) to every submission, so each one
+also writes, syncs and renames a file. The server runs without its scheduler unless
+`--scheduler` is given (then the indicators are updated while the phones send, as in production).
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ XML_TEMPLATE = (
     "<integrated>khong</integrated><reach><n_establishment_workers>0</n_establishment_workers>"
     "<n_industrial_workers>0</n_industrial_workers><n_students>{students}</n_students>"
     "<n_general>5</n_general><n_female>20</n_female><n_total>{total}</n_total></reach>"
-    "<media_items/><materials>30</materials><photo/><location>15.12 108.8 12.0 5.0</location>"
+    "<media_items/><materials>30</materials>{photo}<location>15.12 108.8 12.0 5.0</location>"
     "<notes/><meta><instanceID>uuid:{uuid}</instanceID>"
     "<instanceName>2026-11-20 - Phường Cẩm Thành</instanceName></meta></pcmd_outreach>"
 )
@@ -65,19 +70,27 @@ def pcmd(*args: str, env: dict[str, str]) -> str:
     return done.stdout
 
 
-def build_post(path: str, host: str, client: int, i: int) -> bytes:
+def build_post(path: str, host: str, client: int, i: int, photo_kb: int = 0) -> bytes:
     xml = XML_TEMPLATE.format(
-        client=client, day=1 + i % 20, students=i % 90, total=i % 90 + 5, uuid=uuid.uuid4()
+        client=client,
+        day=1 + i % 20,
+        students=i % 90,
+        total=i % 90 + 5,
+        uuid=uuid.uuid4(),
+        photo="<photo>p.jpg</photo>" if photo_kb else "<photo/>",
     ).encode()
     body = (
-        (
-            f"--{BOUNDARY}\r\n"
-            'Content-Disposition: form-data; name="xml_submission_file"; '
-            'filename="instance.xml"\r\nContent-Type: text/xml\r\n\r\n'
-        ).encode()
-        + xml
-        + f"\r\n--{BOUNDARY}--\r\n".encode()
-    )
+        f"--{BOUNDARY}\r\n"
+        'Content-Disposition: form-data; name="xml_submission_file"; '
+        'filename="instance.xml"\r\nContent-Type: text/xml\r\n\r\n'
+    ).encode() + xml
+    if photo_kb:
+        body += (
+            f"\r\n--{BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="p.jpg"; filename="p.jpg"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n"
+        ).encode() + os.urandom(photo_kb * 1024)
+    body += f"\r\n--{BOUNDARY}--\r\n".encode()
     head = (
         f"POST {path}?deviceID=collect:bench{client:08d} HTTP/1.1\r\nHost: {host}\r\n"
         "X-OpenRosa-Version: 1.0\r\nUser-Agent: org.odk.collect.android/bench\r\n"
@@ -111,7 +124,13 @@ async def connect(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.S
 
 
 async def phone(
-    host: str, port: int, path: str, client: int, count: int, latencies: list[float]
+    host: str,
+    port: int,
+    path: str,
+    client: int,
+    count: int,
+    latencies: list[float],
+    photo_kb: int = 0,
 ) -> None:
     """One phone: sends its queue in upload sessions of SESSION instances, each session on a
     new keep-alive connection (as Collect's OkHttp client does when the officer presses Send)."""
@@ -120,7 +139,7 @@ async def phone(
         f"HEAD {path}?deviceID=collect:bench{client:08d} HTTP/1.1\r\nHost: {host}:{port}\r\n"
         "X-OpenRosa-Version: 1.0\r\n\r\n"
     ).encode()
-    posts = [build_post(path, f"{host}:{port}", client, i) for i in range(count)]
+    posts = [build_post(path, f"{host}:{port}", client, i, photo_kb) for i in range(count)]
     for i, request in enumerate(posts):
         if i and i % SESSION == 0:
             writer.close()
@@ -143,13 +162,15 @@ async def phone(
     await writer.wait_closed()
 
 
-async def run(host: str, port: int, path: str, n: int, concurrency: int) -> tuple[float, list]:
+async def run(
+    host: str, port: int, path: str, n: int, concurrency: int, photo_kb: int = 0
+) -> tuple[float, list[float]]:
     latencies: list[float] = []
     share = [n // concurrency + (1 if c < n % concurrency else 0) for c in range(concurrency)]
     started = time.perf_counter()
     await asyncio.gather(
         *(
-            phone(host, port, path, c + 1000 * concurrency, k, latencies)
+            phone(host, port, path, c + 1000 * concurrency, k, latencies, photo_kb)
             for c, k in enumerate(share)
         )
     )
@@ -167,6 +188,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="pcmd serve --workers")
     parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--photo-kb", type=int, default=0, help="a photo of K kB with each")
+    parser.add_argument("--scheduler", action="store_true", help="run the server's scheduler")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="pcmd-bench-"))
@@ -179,6 +202,7 @@ def main() -> None:
         "PCMD_DATA_DIR": str(tmp),
         "PCMD_BASE_URL": f"http://127.0.0.1:{args.port}",
         "PCMD_LOG_LEVEL": "WARNING",
+        "PCMD_SCHEDULER": "true" if args.scheduler else "false",
     }
     pcmd("init", env=env)
     user = json.loads(pcmd("appuser", "create", "bench", "--json", env=env))
@@ -212,10 +236,13 @@ def main() -> None:
         print(
             f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}; database: {url.split(':')[0]}; "
-            f"pcmd serve --workers {args.workers}"
+            f"pcmd serve --workers {args.workers}; photo {args.photo_kb} kB; scheduler "
+            f"{'on' if args.scheduler else 'off'}"
         )
         for concurrency in (1, 8):
-            seconds, lat = asyncio.run(run("127.0.0.1", args.port, path, args.n, concurrency))
+            seconds, lat = asyncio.run(
+                run("127.0.0.1", args.port, path, args.n, concurrency, args.photo_kb)
+            )
             sent += args.n
             print(
                 f"concurrency {concurrency}: {args.n} submissions in {seconds:.2f} s = "
