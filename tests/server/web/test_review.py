@@ -140,3 +140,51 @@ def test_override__error_issues_accepted_count_again(site: Site) -> None:
         run_pipeline(site.server.engine)  # what the scheduler's pipeline job does next
         after = client.get("/api/v1/indicators", params=params).json()
         assert next(r for r in after if r["indicator"] == "HD1")["numerator"] == 2
+
+
+def test_review__record_with_huge_count__actions_answer_indicators_keep_running(
+    site: Site,
+) -> None:
+    """2^62 students fits in 64 bits, so a phone's upload of it is kept; reviewing it — even
+    accepting its errors — must neither fail nor stop the indicators of everyone else."""
+    from pcmd.db.models import ValidationIssue
+
+    store = FileStore(site.server.settings.data_dir / "attachments")
+    huge = ingest_with_retry(
+        site.server.engine,
+        store,
+        Incoming(xml=outreach_xml(new_id(), students=2**62), source="openrosa"),
+    )
+    run_pipeline(site.server.engine)
+    with transaction(site.server.engine) as s:
+        issues = s.scalars(
+            select(ValidationIssue.id).where(
+                ValidationIssue.submission_id == huge.submission_id,
+                ValidationIssue.severity == "error",
+            )
+        ).all()
+    assert issues  # RANGE_004 and PIPE_001 among them
+    params = {"org": "51", "period": "2026"}
+    with signed_in(site, "hoa.qng") as client:
+        page = client.get(f"/submissions/{huge.submission_id}")
+        assert page.status_code == 200
+        for issue_id in issues:
+            page = client.get(f"/submissions/{huge.submission_id}")
+            accepted = client.post(
+                f"/submissions/{huge.submission_id}/issues/{issue_id}/accept",
+                data={"csrf": csrf_of(page.text)},
+            )
+            assert accepted.status_code == 200
+        page = client.get(f"/submissions/{huge.submission_id}")
+        approved = client.post(
+            f"/submissions/{huge.submission_id}/review",
+            data={"csrf": csrf_of(page.text), "action": "approved", "comment": ""},
+        )
+        assert approved.status_code == 200
+        summary = run_pipeline(site.server.engine)  # the scheduler's next run
+        assert summary.facts_written == 1
+        rows = client.get("/api/v1/indicators", params=params).json()
+        # the site's one record (37 students) and this one count as sessions; the unusable
+        # number is left out of every sum
+        assert next(r for r in rows if r["indicator"] == "HD1")["numerator"] == 2
+        assert client.get("/dashboard", params=params).status_code == 200
