@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, select
 
 from pcmd.db.engine import transaction
@@ -86,3 +89,24 @@ def test_scope__sees_its_units_only() -> None:
     assert country.sees("20194", "48")
     assert country.sees_unit("48", ["VN"])
     assert not province.sees_unit("48", ["VN"])
+
+
+def test_login__password_typed_decomposed__signs_in_user_created_composed(units: Engine) -> None:
+    composed = unicodedata.normalize("NFC", PASSWORD)
+    decomposed = unicodedata.normalize("NFD", PASSWORD)
+    assert composed != decomposed  # a phone keyboard may send "a" + combining marks
+    with transaction(units) as s:
+        create_user(s, "hoa.qng", composed, "province_reviewer", ["51"])
+    with transaction(units) as s:
+        assert login(s, "hoa.qng", decomposed) is not None
+        assert login(s, "hoa.qng", composed) is not None
+        assert login(s, "hoa.qng", unicodedata.normalize("NFD", "mat-khau-khac-2026")) is None
+
+
+def test_verify_password__hash_made_from_decomposed_text__still_verifies() -> None:
+    decomposed = unicodedata.normalize("NFD", PASSWORD)
+    old = PasswordHasher().hash(decomposed)  # as hashed before passwords were normalised
+    assert verify_password(old, decomposed)
+    assert verify_password(old, unicodedata.normalize("NFC", PASSWORD))
+    assert not verify_password(old, decomposed + "x")
+    assert verify_password(hash_password(decomposed), unicodedata.normalize("NFC", PASSWORD))
