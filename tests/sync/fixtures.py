@@ -184,6 +184,20 @@ def submissions(engine: Engine) -> dict[str, dict[str, Any]]:
     return out
 
 
+def version_files(engine: Engine) -> dict[str, dict[str, str]]:
+    """The files of every version, by version instanceID: file name → sha256."""
+    out: dict[str, dict[str, str]] = {}
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(SubmissionVersion.instance_id, Attachment.filename, Attachment.sha256).join(
+                Attachment, Attachment.version_id == SubmissionVersion.id
+            )
+        )
+        for instance_id, filename, sha in rows:
+            out.setdefault(instance_id, {})[filename] = sha
+    return out
+
+
 def _utc(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)

@@ -4,6 +4,7 @@ updatedAt/deletedAt watermark, edits, review states, deletions, attachments and 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 
 from sqlalchemy import Engine
@@ -20,7 +21,15 @@ from pcmd.sync.report import SyncReport
 from tests.server.collect import JPEG, new_id, outreach_xml
 from tests.sync.fakes.central import outreach_row
 from tests.sync.fakes.faults import Fault
-from tests.sync.fixtures import CentralEnv, Waits, counts, run, submissions
+from tests.sync.fixtures import (
+    CentralEnv,
+    Waits,
+    age_last_scan,
+    counts,
+    run,
+    submissions,
+    version_files,
+)
 
 
 def cursor(engine: Engine) -> dict[str, object]:
@@ -68,7 +77,7 @@ def test_central_sync__pages_through_next_link__typed_like_collect(
     assert cursor(engine)["next"] is None
 
 
-def test_central_sync__edit_review_delete_restore__by_watermark(
+def test_central_sync__edit_review_delete__by_watermark(
     engine: Engine, store: FileStore, settings: Settings, central: CentralEnv, policy: HttpPolicy
 ) -> None:
     a, b, c = new_id(), new_id(), new_id()
@@ -96,12 +105,11 @@ def test_central_sync__edit_review_delete_restore__by_watermark(
     assert subs[a]["review_state"] == "edited"
     assert subs[b]["review_state"] == "approved"
     assert subs[c]["deleted"] is True
-    central.fake.restore(c)
     central.fake.review(a, "rejected")
     report = run(engine, store, central.source, settings, policy)
-    assert report.updated == 2
+    assert report.updated == 1
     subs = submissions(engine)
-    assert (subs[c]["deleted"], subs[a]["review_state"]) == (False, "rejected")
+    assert (subs[c]["deleted"], subs[a]["review_state"]) == (True, "rejected")
 
 
 def test_central_sync__full__purged_submission_marked_deleted(
@@ -151,3 +159,58 @@ def test_central_sync__wrong_password__message_names_variables_not_value(
     assert "CENTRAL_QN_USER" in report.error
     assert "CENTRAL_QN_PASSWORD" in report.error
     assert "sai-mat-khau-123" not in report.error
+
+
+def test_central_sync__edit_replaces_photo_same_name__new_version_has_new_bytes(
+    engine: Engine, store: FileStore, settings: Settings, central: CentralEnv, policy: HttpPolicy
+) -> None:
+    root, name = new_id(), "1700000000001.jpg"
+    new_photo = JPEG + b"-edited"
+    central.fake.add(outreach_row(root, photo=name), photo=JPEG)
+    run(engine, store, central.source, settings, policy)
+    v2 = central.fake.edit(root, {"reach": {"n_students": 41, "n_total": "46"}}, photo=new_photo)
+    assert counts(run(engine, store, central.source, settings, policy)) == (0, 1, 0, 0, 0)
+    v3 = central.fake.edit(root, {"reach": {"n_students": 42, "n_total": "47"}})
+    assert counts(run(engine, store, central.source, settings, policy)) == (0, 1, 0, 0, 0)
+    old, new = hashlib.sha256(JPEG).hexdigest(), hashlib.sha256(new_photo).hexdigest()
+    # each version holds what Central holds for it: the edit's own photo, then the same
+    # photo carried over by Central to the next edit
+    assert version_files(engine) == {root: {name: old}, v2: {name: new}, v3: {name: new}}
+    assert submissions(engine)[root]["current"] == v3
+    assert (store.path_for(new).read_bytes(), store.path_for(old).read_bytes()) == (new_photo, JPEG)
+
+
+def test_central_sync__restore_and_purge__seen_by_the_light_scan(
+    engine: Engine, store: FileStore, settings: Settings, central: CentralEnv, policy: HttpPolicy
+) -> None:
+    a, b, c = new_id(), new_id(), new_id()
+    for root in (a, b, c):
+        central.fake.add(outreach_row(root))
+    central.fake.age()  # received two hours ago: older than any watermark from now on
+    assert counts(run(engine, store, central.source, settings, policy)) == (3, 0, 0, 0, 0)
+    central.fake.delete(c)
+    assert counts(run(engine, store, central.source, settings, policy)) == (0, 0, 1, 0, 0)
+    central.fake.restore(c)  # no timestamp moves: the watermark cannot see it
+    central.fake.purge(b)
+    assert counts(run(engine, store, central.source, settings, policy)) == (0, 0, 0, 0, 0)
+    assert submissions(engine)[c]["deleted"] is True
+    age_last_scan(engine, "central-qn")
+    client = central_sync.central_client(central.source, policy=policy)
+    client.id_page_size = 1
+    before = len(central.fake.requests)
+    report = SyncReport("central-qn")
+    central_sync.sync_central(
+        engine, store, central.source, client, report, None, full=False, scan_minutes=15
+    )
+    # the watermark pass finds nothing; the scan lists a and c, one per page, newest first
+    assert counts(report) == (0, 1, 1, 0, 0)
+    scan = central.fake.requests[before + 1 :]
+    assert [(r["$select"], r["$top"], "$skiptoken" in r) for r in scan] == [
+        ("__id", "1", False),
+        ("__id", "1", True),
+    ]
+    subs = submissions(engine)
+    assert (subs[a]["deleted"], subs[b]["deleted"], subs[c]["deleted"]) == (False, True, False)
+    # the scan is done for sync_scan_minutes
+    assert counts(run(engine, store, central.source, settings, policy)) == (0, 0, 0, 0, 0)
+    assert len(central.fake.requests) == before + 4

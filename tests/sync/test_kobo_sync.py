@@ -4,6 +4,7 @@ deletions, both record shapes, cross-route duplicates and faults."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import pytest
 from sqlalchemy import Engine, select
@@ -21,7 +22,16 @@ from pcmd.sync.report import SyncReport
 from tests.server.collect import JPEG, new_id, outreach_xml
 from tests.sync.fakes.faults import Fault
 from tests.sync.fakes.kobo import outreach_answers
-from tests.sync.fixtures import KoboEnv, Waits, age_last_scan, counts, dump, run, submissions
+from tests.sync.fixtures import (
+    KoboEnv,
+    Waits,
+    age_last_scan,
+    counts,
+    dump,
+    run,
+    submissions,
+    version_files,
+)
 
 
 def four_records(kobo: KoboEnv) -> tuple[str, str, str, str, str]:
@@ -385,3 +395,18 @@ def test_kobo_sync__server_offers_date_modified__edit_and_review_at_next_sync(
     assert subs[r1]["current"] == r1_v2
     assert subs[r2]["review_state"] == "rejected"
     assert submissions(engine)[r1]["data"]["reach/n_students"] == 70
+
+
+def test_kobo_sync__edit_replaces_photo_same_name__new_version_has_new_bytes(
+    engine: Engine, store: FileStore, settings: Settings, kobo: KoboEnv, policy: HttpPolicy
+) -> None:
+    root, name = new_id(), "1700000000000.jpg"
+    new_photo = JPEG + b"-edited"
+    kobo.fake.add(outreach_answers(root, photo=name), photo=JPEG)
+    run(engine, store, kobo.source, settings, policy)
+    # a new attachment uid under the same file name: new bytes
+    v2 = kobo.fake.edit(101, {"reach/n_students": "41", "reach/n_total": "46"}, photo=new_photo)
+    assert counts(run(engine, store, kobo.source, settings, policy)) == (0, 1, 0, 0, 0)
+    old, new = hashlib.sha256(JPEG).hexdigest(), hashlib.sha256(new_photo).hexdigest()
+    assert version_files(engine) == {root: {name: old}, v2: {name: new}}
+    assert submissions(engine)[root]["current"] == v2

@@ -190,7 +190,11 @@ def ingest(
     review_state = None
     if previous_id is not None:
         review_state = "edited"
-        carry_over(conn, submission_id, previous_id, version_id, expected, incoming.files)
+        if incoming.root_instance_id is None:
+            # Collect sends only what changed. A pull's server holds every file of the new
+            # version (Central carries unchanged ones over itself, Kobo keeps them): a file
+            # it could not give yet stays missing, never the old version's bytes.
+            carry_over(conn, submission_id, previous_id, version_id, expected, incoming.files)
     conn.execute(
         SET_CURRENT,
         {

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from pcmd.db.models import utcnow
-from pcmd.db.tables import ATT, SR, SUB
+from pcmd.db.tables import ATT, SR, SUB, VER
 from pcmd.errors import IngestError
 from pcmd.ingest.bulk import ingest_new
 from pcmd.ingest.files import FileStore, safe_filename
@@ -101,14 +101,17 @@ def _current_files(
     conn: Connection, records: Sequence[RemoteRecord], known: Mapping[str, Known]
 ) -> dict[str, set[str]]:
     """File names already stored on the current version of each record's submission (by
-    remote id): those are not downloaded again (ingest carries them over to an edit)."""
+    remote id), when that version is the record's own (same instanceID): those are not
+    downloaded again. A new version's files are all the new version's: an edit may replace a
+    photo under the same name, so none of the old version's is taken for it."""
     sub_ids = {k.submission_id for k in known.values()}
     roots = {r.root_instance_id for r in records if r.remote_id not in known}
-    by_sub: dict[int, set[str]] = {}
-    by_root: dict[str, set[str]] = {}
+    by_sub: dict[int, tuple[str, set[str]]] = {}
+    by_root: dict[str, tuple[str, set[str]]] = {}
     if sub_ids or roots:
         query = (
-            select(SUB.c.id, SUB.c.instance_id, ATT.c.filename)
+            select(SUB.c.id, SUB.c.instance_id, VER.c.instance_id.label("version"), ATT.c.filename)
+            .join(VER, VER.c.id == SUB.c.current_version_id)
             .join(ATT, ATT.c.version_id == SUB.c.current_version_id)
             .where(
                 SUB.c.id.in_(sub_ids) | SUB.c.instance_id.in_(roots)
@@ -117,14 +120,15 @@ def _current_files(
             )
         )
         for row in conn.execute(query):
-            by_sub.setdefault(row.id, set()).add(row.filename)
-            by_root.setdefault(row.instance_id, set()).add(row.filename)
+            by_sub.setdefault(row.id, (row.version, set()))[1].add(row.filename)
+            by_root.setdefault(row.instance_id, (row.version, set()))[1].add(row.filename)
     out: dict[str, set[str]] = {}
     for record in records:
         k = known.get(record.remote_id)
-        out[record.remote_id] = (
-            by_sub.get(k.submission_id, set()) if k else by_root.get(record.root_instance_id, set())
-        )
+        version, names = (
+            by_sub.get(k.submission_id) if k else by_root.get(record.root_instance_id)
+        ) or ("", set())
+        out[record.remote_id] = names if version == record.instance_id else set()
     return out
 
 
@@ -184,12 +188,12 @@ def mark_deleted(conn: Connection, row_id: int, submission_id: int, now: dt.date
     )
 
 
-def _restore(conn: Connection, known: Known, now: dt.datetime) -> None:
+def restore(conn: Connection, row_id: int, submission_id: int, now: dt.datetime) -> None:
     """The remote lists a record again that it had deleted (Central can restore)."""
-    conn.execute(update(SR).where(SR.c.id == known.row_id).values(deleted_at=None))
+    conn.execute(update(SR).where(SR.c.id == row_id).values(deleted_at=None))
     conn.execute(
         update(SUB)
-        .where(SUB.c.id == known.submission_id)
+        .where(SUB.c.id == submission_id)
         .values(deleted=False, deleted_at=None, updated_at=now)
     )
 
@@ -252,7 +256,7 @@ def apply_records(
         restored = k is not None and k.deleted
         if restored:
             assert k is not None
-            _restore(conn, k, now)
+            restore(conn, k.row_id, k.submission_id, now)
         if not force and _unchanged(record, k):
             report.unchanged += 1
             continue

@@ -10,7 +10,9 @@ Facts this relies on (shared/reference/odk-openrosa-central.md §2.2):
 - every row has `__id` (the submission's first instanceID, which never changes) and `__system`
   (`submissionDate, updatedAt, submitterName, deviceId, reviewState, deletedAt, …`); answers
   are nested by group, numbers are JSON numbers, a geopoint is GeoJSON;
-- `POST /v1/sessions {"email", "password"}` gives a bearer token.
+- `POST /v1/sessions {"email", "password"}` gives a bearer token;
+- `$select=__id` lists identities only, paged the same way (a restore moves none of the
+  timestamps, so only such a listing sees it).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pcmd.sync.records import FileRef, FormSpec, RemoteRecord, parse_utc, rebuil
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 500
+ID_PAGE_SIZE = 5000  # a listing of `__id`s only: a row is some 50 bytes
 REVIEW_STATES = {
     "approved": "approved",
     "hasIssues": "has_issues",
@@ -174,6 +177,7 @@ class CentralClient(ApiClient):
         self.user_env = user_env
         self.password_env = password_env
         self.page_size = page_size
+        self.id_page_size = ID_PAGE_SIZE
         form_url = f"{self.base_url}/v1/projects/{project_id}/forms/{quote(form_id, safe='')}"
         self.odata_url = f"{form_url}.svc/Submissions"
         self.attachments_url = f"{form_url}/submissions"
@@ -224,7 +228,7 @@ class CentralClient(ApiClient):
         if self._token is None:
             self.login()
 
-    def page(self, link: str | None, since: str | None) -> Page:
+    def page(self, link: str | None, since: str | None, *, ids_only: bool = False) -> Page:
         self._ensure_login()
         if link:
             body = self.send("GET", link)
@@ -232,6 +236,9 @@ class CentralClient(ApiClient):
             params: dict[str, Any] = {"$top": self.page_size, "$count": "true"}
             if since:
                 params["$filter"] = since_filter(since)
+            if ids_only:
+                params["$top"] = self.id_page_size
+                params["$select"] = "__id"
             body = self.send("GET", self.odata_url, params=params)
         if not isinstance(body, Mapping) or not isinstance(body.get("value"), list):
             raise SyncError(
@@ -259,10 +266,13 @@ class CentralClient(ApiClient):
             server_time=server_time,
         )
 
-    def pages(self, link: str | None, since: str | None) -> Iterator[Page]:
-        """Pages from `link` (a saved nextLink) or from the start of the `since` query."""
+    def pages(
+        self, link: str | None, since: str | None, *, ids_only: bool = False
+    ) -> Iterator[Page]:
+        """Pages from `link` (a saved nextLink) or from the start of the `since` query;
+        `ids_only`: rows with `__id` alone, every submission not deleted."""
         while True:
-            page = self.page(link, since)
+            page = self.page(link, since, ids_only=ids_only)
             yield page
             if not page.next_link:
                 return

@@ -62,7 +62,16 @@ def sync_source(
         else:
             client = central_client(source, environ, policy)
             secrets = client.secrets
-            sync_central(engine, store, source, client, report, progress, full=full)
+            sync_central(
+                engine,
+                store,
+                source,
+                client,
+                report,
+                progress,
+                full=full,
+                scan_minutes=settings.sync_scan_minutes,
+            )
     except PcmdError as exc:
         report.error = mask(exc.message, secrets)
     except SQLAlchemyError as exc:

@@ -8,11 +8,17 @@ deleted rows only when the filter names `__system/deletedAt`), pages newest → 
 through `@odata.nextLink` with a `$skiptoken` of "01" + base64 JSON `{"instanceId": …}`,
 attachment downloads, and injected faults. Rows are nested by group, numbers are numbers and a
 geopoint is GeoJSON; an edit keeps `__id`, gives `meta/instanceID` a new value and bumps
-`__system/updatedAt`, as does a review.
+`__system/updatedAt`, as does a review; an edit may replace a photo under the same name (the
+new version's attachment is the new bytes, unchanged files are carried over by name). A restore
+moves none of submissionDate/updatedAt/deletedAt (only deletedAt goes back to null), so
+only a listing of ids sees it. `$select` keeps the named fields (`__id`, `__system/x`, a
+group), as with a paged listing of identities. `attachment_delay` slows attachment downloads
+and `max_in_flight` records how many were served at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import datetime as dt
@@ -86,6 +92,10 @@ class FakeCentral:
         self.requests: list[dict[str, str]] = []
         self.logins = 0
         self.lock = threading.RLock()
+        self.attachment_delay = 0.0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.attachment_requests = 0
 
     # --- data ------------------------------------------------------------------------------
 
@@ -114,7 +124,9 @@ class FakeCentral:
             self.order.append(root)
             return root
 
-    def edit(self, root: str, changes: Mapping[str, Any]) -> str:
+    def edit(self, root: str, changes: Mapping[str, Any], *, photo: bytes | None = None) -> str:
+        """A new version (Collect or Enketo): new meta/instanceID, updatedAt bumped; `photo`
+        replaces the bytes of the record's photo under its (same) name."""
         with self.lock:
             row = self.rows[root]
             new_id = f"uuid:{uuid.uuid4()}"
@@ -127,6 +139,8 @@ class FakeCentral:
             row["__system"]["edits"] += 1
             row["__system"]["updatedAt"] = now_text()
             row["__system"]["reviewState"] = "edited"
+            if photo is not None:
+                self.files[(root, row["photo"])] = photo
             return new_id
 
     def review(self, root: str, state: str) -> None:
@@ -140,8 +154,18 @@ class FakeCentral:
 
     def restore(self, root: str) -> None:  # Central keeps deleted submissions 30 days
         with self.lock:
-            self.rows[root]["__system"]["deletedAt"] = None
-            self.rows[root]["__system"]["updatedAt"] = now_text()
+            self.rows[root]["__system"]["deletedAt"] = None  # no timestamp moves
+
+    def age(self, hours: float = 2.0) -> None:
+        """Move every timestamp back (records received and changed a while ago)."""
+        with self.lock:
+            for row in self.rows.values():
+                system = row["__system"]
+                for key in ("submissionDate", "updatedAt", "deletedAt"):
+                    if system[key] is not None:
+                        moment = dt.datetime.fromisoformat(system[key].replace("Z", "+00:00"))
+                        moment -= dt.timedelta(hours=hours)
+                        system[key] = moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
     def purge(self, root: str) -> None:
         with self.lock:
@@ -189,6 +213,19 @@ class FakeCentral:
             results.append(result)
         return all(results) if connector == " and " else any(results)
 
+    @staticmethod
+    def _select(row: Mapping[str, Any], names: list[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in names:
+            head, _, tail = name.strip().partition("/")
+            if head in row:
+                value = row[head]
+                if tail and isinstance(value, Mapping):
+                    out.setdefault(head, {})[tail] = value.get(tail)
+                else:
+                    out[head] = value
+        return out
+
     async def odata(self, request: Request) -> Response:
         if not self._authorised(request):
             return JSONResponse({"code": 401.2, "message": "Unauthorized"}, status_code=401)
@@ -212,6 +249,8 @@ class FakeCentral:
                 )
             top = int(params["$top"]) if "$top" in params else len(rows)
             chosen = copy.deepcopy(rows[:top])
+        if "$select" in params:
+            chosen = [self._select(row, params["$select"].split(",")) for row in chosen]
         body: dict[str, Any] = {
             "@odata.context": (
                 f"{request.base_url}v1/projects/{PROJECT}/forms/{FORM}.svc/$metadata#Submissions"
@@ -236,10 +275,33 @@ class FakeCentral:
     async def attachment(self, request: Request) -> Response:
         if not self._authorised(request):
             return JSONResponse({"code": 401.2, "message": "Unauthorized"}, status_code=401)
-        content = self.files.get((request.path_params["iid"], request.path_params["name"]))
+        with self.lock:
+            self.attachment_requests += 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.attachment_delay:
+                await asyncio.sleep(self.attachment_delay)
+            content = self.files.get((request.path_params["iid"], request.path_params["name"]))
+        finally:
+            with self.lock:
+                self.in_flight -= 1
         if content is None:
             return JSONResponse({"code": 404.1, "message": "Not found"}, status_code=404)
         return Response(content, media_type="image/jpeg")
+
+    async def attachments(self, request: Request) -> Response:
+        """`GET …/submissions/{iid}/attachments`: the files the current version expects."""
+        if not self._authorised(request):
+            return JSONResponse({"code": 401.2, "message": "Unauthorized"}, status_code=401)
+        root = request.path_params["iid"]
+        with self.lock:
+            row = self.rows.get(root)
+            if row is None:
+                return JSONResponse({"code": 404.1, "message": "Not found"}, status_code=404)
+            names = [row["photo"]] if row.get("photo") else []
+            listing = [{"name": n, "exists": (root, n) in self.files} for n in names]
+        return JSONResponse(listing)
 
     def app(self) -> Starlette:
         base = "/v1/projects/{project:int}/forms/{form}"
@@ -247,6 +309,7 @@ class FakeCentral:
             routes=[
                 Route("/v1/sessions", self.sessions, methods=["POST"]),
                 Route(base + ".svc/Submissions", self.odata),
+                Route(base + "/submissions/{iid}/attachments", self.attachments),
                 Route(base + "/submissions/{iid}/attachments/{name}", self.attachment),
             ]
         )
