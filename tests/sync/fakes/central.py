@@ -124,12 +124,19 @@ class FakeCentral:
             self.order.append(root)
             return root
 
-    def edit(self, root: str, changes: Mapping[str, Any], *, photo: bytes | None = None) -> str:
+    def edit(
+        self,
+        root: str,
+        changes: Mapping[str, Any],
+        *,
+        photo: bytes | None = None,
+        instance_id: str | None = None,
+    ) -> str:
         """A new version (Collect or Enketo): new meta/instanceID, updatedAt bumped; `photo`
         replaces the bytes of the record's photo under its (same) name."""
         with self.lock:
             row = self.rows[root]
-            new_id = f"uuid:{uuid.uuid4()}"
+            new_id = instance_id or f"uuid:{uuid.uuid4()}"
             for key, value in changes.items():
                 if isinstance(value, Mapping):
                     row[key] = {**row.get(key, {}), **value}

@@ -176,11 +176,18 @@ class FakeKobo:
             }
         ]
 
-    def edit(self, rid: int, changes: Mapping[str, str], *, photo: bytes | None = None) -> str:
+    def edit(
+        self,
+        rid: int,
+        changes: Mapping[str, str],
+        *,
+        photo: bytes | None = None,
+        instance_id: str | None = None,
+    ) -> str:
         """An edit (Enketo or bulk update): same _id, new instanceID, deprecatedID set."""
         with self.lock:
             record = self.records[rid]
-            new_id = f"uuid:{uuid.uuid4()}"
+            new_id = instance_id or f"uuid:{uuid.uuid4()}"
             record["meta/deprecatedID"] = record["meta/instanceID"]
             record["meta/instanceID"] = new_id
             record["_uuid"] = new_id.removeprefix("uuid:")
