@@ -98,8 +98,9 @@ def test_sync_run_and_status__summary_line_then_error_shown(
     lines = status.stdout.splitlines()
     assert lines[0] == "kobo-qn (kobo)"
     assert lines[1].startswith('  con trỏ (cursor): {"last_id": 104, "last_scan_at": "')
-    assert lines[2].startswith("  thành công gần nhất (last success): 20")
-    assert lines[3] == "  lỗi gần nhất (last error): —"
+    assert lines[2].startswith("  lần gần nhất (last run): thành công (succeeded), 20")
+    assert lines[3].startswith("  thành công gần nhất (last success): 20")
+    assert len(lines) == 4
 
     bad = pcmd("sync", "run", "kobo-qn", env={**cli_env, TOKEN_ENV: "sai-khoa-0000"})
     assert bad.returncode == 1
@@ -108,8 +109,15 @@ def test_sync_run_and_status__summary_line_then_error_shown(
     assert "sai-khoa-0000" not in bad.stdout + bad.stderr
     assert bad.stderr.startswith("Lỗi (error): 1 nguồn lỗi (source(s) failed): kobo-qn")
     status = pcmd("sync", "status", env=cli_env).stdout.splitlines()
-    assert status[3].startswith("  lỗi gần nhất (last error): 20")
+    assert status[2].startswith("  lần gần nhất (last run): lỗi (failed), 20")
+    assert status[3] == lines[3]  # the success before it
     assert "KoboToolbox refused the API key" in status[4]
+    # a later success is the last outcome, and the old error is no longer shown
+    assert pcmd("sync", "run", "kobo-qn", env=cli_env).returncode == 0
+    status = pcmd("sync", "status", env=cli_env).stdout.splitlines()
+    assert status[2].startswith("  lần gần nhất (last run): thành công (succeeded), 20")
+    assert len(status) == 4
+    assert "refused the API key" not in "\n".join(status)
 
 
 # --- killed mid-sync -------------------------------------------------------------------------

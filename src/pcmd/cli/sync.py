@@ -218,6 +218,7 @@ def sync_status(ctx: Context) -> None:
     import json
 
     from pcmd.db.models import SyncState
+    from pcmd.sync.cursor import last_outcome
     from pcmd.sync.sources import list_sources
 
     with ctx.session() as session:
@@ -233,13 +234,19 @@ def sync_status(ctx: Context) -> None:
             continue
         cursor = json.dumps(state.cursor, ensure_ascii=False, sort_keys=True)
         success = utc_text(state.last_success_at) if state.last_success_at else "—"
-        click.echo(f"  con trỏ (cursor): {cursor}")
-        click.echo(f"  thành công gần nhất (last success): {success}")
-        if state.last_error_at is not None:
-            click.echo(f"  lỗi gần nhất (last error): {utc_text(state.last_error_at)}")
-            click.echo(f"    {state.last_error}")
+        outcome = last_outcome(state.last_success_at, state.last_error_at, state.last_error)
+        when = utc_text(outcome.at) if outcome.at else "—"
+        if not outcome.ok:
+            result = "lỗi (failed)"
+        elif outcome.error:
+            result = "xong, có bản ghi bị từ chối (done, with records refused)"
         else:
-            click.echo("  lỗi gần nhất (last error): —")
+            result = "thành công (succeeded)"
+        click.echo(f"  con trỏ (cursor): {cursor}")
+        click.echo(f"  lần gần nhất (last run): {result}, {when}")
+        click.echo(f"  thành công gần nhất (last success): {success}")
+        if outcome.error:
+            click.echo(f"    {outcome.error}")
 
 
 @click.command("scheduler")
