@@ -25,8 +25,8 @@ def test_healthz__migrated_database__ok(settings: Settings, engine: Engine) -> N
     assert health.json()["scheduler"] == "not run by this server"
     assert health.json()["indicators"] == {"updated_at": None, "waiting": 0, "error": None}
     assert home.status_code == 200
-    assert home.url.path == "/login"
-    assert "Số liệu phòng, chống mại dâm" in home.text
+    assert home.url.path == "/first-run"  # no web user yet: the first administrator is made
+    assert "Cài đặt lần đầu" in home.text
 
 
 def test_healthz__database_not_initialised__503_says_run_init(settings: Settings) -> None:

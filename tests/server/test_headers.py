@@ -95,7 +95,7 @@ def test_headers__https_base_url__secure_cookie_and_hsts(
 ) -> None:
     app = create_app(replace(settings, base_url="https://pcmd.example.gov.vn"))
     with serve_in_thread(app) as url, httpx.Client(base_url=url) as client:
-        login = client.get("/login")
+        login = client.get("/login", follow_redirects=True)  # no user yet: the first-run page
     assert login.status_code == 200
     cookie = login.headers["set-cookie"].lower()
     assert "secure" in cookie

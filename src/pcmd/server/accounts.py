@@ -20,10 +20,10 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import Session
 
-from pcmd.db.models import AuditLog, OrgUnit, WebUser, WebUserScope, utcnow
+from pcmd.db.models import AuditLog, OrgUnit, SyncState, WebUser, WebUserScope, utcnow
 from pcmd.errors import AuthError, PcmdError
 from pcmd.server.sessions import end_user_sessions
 
@@ -34,6 +34,7 @@ MAX_USERNAME = 100
 THROTTLE_FAILURES = 5  # failed sign-ins for one name …
 THROTTLE_ADDRESS_FAILURES = 20  # … or from one address (an office shares one) …
 THROTTLE_WINDOW = dt.timedelta(minutes=15)  # … within this window
+SETUP_CODE_PREFIX = "setup-code:"  # sync_state rows holding a first-run code's hash
 
 _hasher = PasswordHasher()
 
@@ -160,6 +161,8 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    # with a web user, no set-up code opens the first-run page any more (server/firstrun.py)
+    session.execute(delete(SyncState).where(SyncState.source.startswith(SETUP_CODE_PREFIX)))
     session.add_all(WebUserScope(user_id=user.id, org_code=code) for code in codes)
     session.add(
         AuditLog(
@@ -202,8 +205,14 @@ def _wait(session: Session, match: ColumnElement[bool], limit: int, now: dt.date
     return max(1, math.ceil((frees - now).total_seconds()))
 
 
-def _check_throttle(session: Session, username: str, client: str, now: dt.datetime) -> None:
-    by_name = _wait(session, AuditLog.target == username, THROTTLE_FAILURES, now)
+def check_throttle(session: Session, username: str | None, client: str, now: dt.datetime) -> None:
+    """LoginThrottled when the name (None: no name, e.g. a set-up code) or the address has
+    failed too often within the window."""
+    by_name = (
+        _wait(session, AuditLog.target == username, THROTTLE_FAILURES, now)
+        if username is not None
+        else 0
+    )
     by_address = (
         _wait(session, AuditLog.actor == f"web:{client}", THROTTLE_ADDRESS_FAILURES, now)
         if client
@@ -237,7 +246,7 @@ def login(session: Session, username: str, password: str, *, client: str = "") -
     # What the audit log can hold; a longer name or one with NUL names no user.
     username = typed.replace("\x00", "\ufffd")[:MAX_USERNAME]
     now = utcnow()
-    _check_throttle(session, username, client, now)
+    check_throttle(session, username, client, now)
     user = (
         session.scalar(select(WebUser).where(WebUser.username == username))
         if username == typed

@@ -26,6 +26,7 @@ from pcmd.server.openrosa.submission import SubmissionEndpoints
 from pcmd.server.web.attachments import AttachmentPages
 from pcmd.server.web.base import Web, static_mount
 from pcmd.server.web.dashboard import DashboardPages
+from pcmd.server.web.firstrun import FirstRunPages
 from pcmd.server.web.login import LoginPages
 from pcmd.server.web.quality import QualityPages
 from pcmd.server.web.reports import ReportPages
@@ -50,6 +51,7 @@ def create_app(settings: Settings) -> Starlette:
         log.info("pcmd %s serving %s", pcmd.__version__, settings.base_url)
         # the store private, and upload files a crash left behind removed
         await run_in_threadpool(FileStore(settings.attachments_dir).prepare)
+        await run_in_threadpool(first_run.announce)  # no web user yet: a one-time set-up code
         scheduler = None
         if settings.scheduler:
             # every server process starts one; the database lease lets one of them run jobs
@@ -67,6 +69,7 @@ def create_app(settings: Settings) -> Starlette:
     hooks = KoboHooks(settings, engine)
     web = Web(settings, engine)
     dashboard = DashboardPages(web)
+    first_run = FirstRunPages(web)
     https = settings.base_url.startswith("https://")
     app = Starlette(
         routes=[
@@ -77,6 +80,7 @@ def create_app(settings: Settings) -> Starlette:
             *hooks.routes(),
             # the web pages
             *LoginPages(web).routes(),
+            *first_run.routes(),
             *SubmissionPages(web).routes(),
             *SubmissionPage(web).routes(),
             *ReviewActions(web).routes(),

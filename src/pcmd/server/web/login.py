@@ -1,4 +1,5 @@
-"""Sign-in and sign-out, the page language, and the home page that sends a visitor on.
+"""Sign-in and sign-out, the page language, and the home page that sends a visitor on (to the
+first-run page while the installation has no web user: server/web/firstrun.py).
 
 Signing in starts a server-side session (server/sessions.py) whose token the cookie carries;
 signing out ends it on the server, so a copy of the cookie opens nothing afterwards. Repeated
@@ -17,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from pcmd.db.engine import transaction
 from pcmd.errors import AuthError
 from pcmd.server.accounts import LoginThrottled, login
+from pcmd.server.firstrun import has_users
 from pcmd.server.sessions import end_session, start_session
 from pcmd.server.web import i18n
 from pcmd.server.web.base import Web
@@ -26,7 +28,13 @@ class LoginPages:
     def __init__(self, web: Web) -> None:
         self.web = web
 
+    def _no_users(self) -> bool:
+        with transaction(self.web.engine) as session:
+            return not has_users(session)
+
     async def login_page(self, request: Request) -> Response:
+        if await run_in_threadpool(self._no_users):
+            return RedirectResponse("/first-run", status_code=303)  # nobody could sign in
         nxt = request.query_params.get("next", "/")
         return self.web.render(request, "login.html", {"user": None, "next": nxt, "username": ""})
 
@@ -104,6 +112,8 @@ class LoginPages:
 
     async def home(self, request: Request) -> Response:
         user = await run_in_threadpool(self.web.user, request)
+        if user is None and await run_in_threadpool(self._no_users):
+            return RedirectResponse("/first-run", status_code=303)
         return RedirectResponse("/dashboard" if user else "/login", status_code=303)
 
     def routes(self) -> list[BaseRoute]:
