@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 from pcmd.db.engine import transaction
 from pcmd.db.models import OrgUnit, Submission, ValidationIssue
 from pcmd.errors import AuthError
+from pcmd.pipeline.validate.catalogue import rule_rows
 from pcmd.reports.quality import months_of_year, reporting_grid
 from pcmd.server.accounts import Scope
 from pcmd.server.web.base import Web
@@ -90,6 +91,10 @@ class QualityPages:
             "grid": grid,
             "months": months,
             "issues": issues,
+            # what a rule checks, in words: pages show no rule codes
+            "rule_titles": {
+                r["code"]: {"vi": r["title_vi"], "en": r["title_en"]} for r in rule_rows()
+            },
             "reporting": sum(1 for row in grid if row.records),
         }
 
