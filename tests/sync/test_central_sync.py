@@ -214,3 +214,21 @@ def test_central_sync__restore_and_purge__seen_by_the_light_scan(
     # the scan is done for sync_scan_minutes
     assert counts(run(engine, store, central.source, settings, policy)) == (0, 0, 0, 0, 0)
     assert len(central.fake.requests) == before + 4
+
+
+def test_central_sync__first_pull_with_photos__fetched_four_at_a_time(
+    engine: Engine, store: FileStore, settings: Settings, central: CentralEnv, policy: HttpPolicy
+) -> None:
+    photos = {new_id(): JPEG + bytes([i]) for i in range(6)}
+    for root, content in photos.items():
+        central.fake.add(outreach_row(root, photo=f"{root[5:13]}.jpg"), photo=content)
+    central.fake.attachment_delay = 0.3
+    assert counts(run(engine, store, central.source, settings, policy)) == (6, 0, 0, 0, 0)
+    # six downloads, never more than four at once, and four at once: concurrent and bounded
+    assert (central.fake.attachment_requests, central.fake.max_in_flight) == (6, 4)
+    assert central.fake.logins == 1  # the workers share the session's token
+    files = version_files(engine)
+    assert {root: files[root] for root in photos} == {
+        root: {f"{root[5:13]}.jpg": hashlib.sha256(content).hexdigest()}
+        for root, content in photos.items()
+    }

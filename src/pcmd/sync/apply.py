@@ -37,7 +37,7 @@ from pcmd.ingest.files import FileStore, safe_filename
 from pcmd.ingest.form_lookup import FormLookup
 from pcmd.ingest.incoming import Incoming, IncomingFile
 from pcmd.ingest.submit import ingest
-from pcmd.sync.records import RemoteRecord
+from pcmd.sync.records import FileRef, RemoteRecord
 from pcmd.sync.report import SyncReport
 from pcmd.sync.sources import SourceConfig
 
@@ -132,16 +132,21 @@ def _current_files(
     return out
 
 
+Stored = tuple[str, int]  # a file put in the store: its sha256 and size
+Fetch = Callable[[Sequence[str], Callable[[bytes], Stored]], list[Stored | None]]
+
+
 def prepare_files(
     engine: Engine,
     store: FileStore,
     source: SourceConfig,
     records: Sequence[RemoteRecord],
-    download: Callable[[str], bytes | None],
+    fetch: Fetch,
     *,
     force: bool = False,
 ) -> dict[str, tuple[IncomingFile, ...]]:
-    """Download the attachments ingest will need, into the content-addressed store.
+    """Download the attachments ingest will need, into the content-addressed store; `fetch`
+    is a client's `fetch_all` (several at once, see pcmd.sync.http).
 
     Records seen unchanged and files pcmd already holds are skipped. A file the remote no
     longer has is left out: the record stays incomplete and is tried again next time.
@@ -153,9 +158,8 @@ def prepare_files(
         known = known_records(conn, source.id, [r.remote_id for r in with_files])
         todo = [r for r in with_files if force or not _unchanged(r, known.get(r.remote_id))]
         have = _current_files(conn, todo, known)
-    out: dict[str, tuple[IncomingFile, ...]] = {}
+    wanted: list[tuple[RemoteRecord, str, FileRef]] = []
     for record in todo:
-        files: list[IncomingFile] = []
         for ref in record.files:
             if ref.filename in have[record.remote_id]:
                 continue
@@ -166,17 +170,21 @@ def prepare_files(
                     "%s: %s: skipped attachment %r", source.name, record.remote_id, ref.filename
                 )
                 continue
-            content = download(ref.url)
-            if content is None:
-                continue
-            sha, _path = store.put_bytes(content)
-            kind = ref.content_type
-            if kind == "application/octet-stream":
-                kind = mimetypes.guess_type(name)[0] or kind
-            files.append(IncomingFile(name, kind, sha, len(content)))
-        if files:
-            out[record.remote_id] = tuple(files)
-    return out
+            wanted.append((record, name, ref))
+
+    def keep(content: bytes) -> Stored:
+        return store.put_bytes(content)[0], len(content)
+
+    stored = fetch([ref.url for _r, _n, ref in wanted], keep)
+    out: dict[str, list[IncomingFile]] = {}
+    for (record, name, ref), got in zip(wanted, stored, strict=True):
+        if got is None:
+            continue
+        kind = ref.content_type
+        if kind == "application/octet-stream":
+            kind = mimetypes.guess_type(name)[0] or kind
+        out.setdefault(record.remote_id, []).append(IncomingFile(name, kind, got[0], got[1]))
+    return {remote_id: tuple(files) for remote_id, files in out.items()}
 
 
 def mark_deleted(conn: Connection, row_id: int, submission_id: int, now: dt.datetime) -> None:

@@ -224,6 +224,26 @@ class CentralClient(ApiClient):
         self.login()
         return True
 
+    def clone(self) -> CentralClient:
+        """The same client on a new session (for another thread), logged in with this one's
+        token; its secrets are this one's list, so a token either gets is masked by both."""
+        self._ensure_login()
+        twin = CentralClient(
+            self.base_url,
+            self.project_id,
+            self.form_id,
+            self.user,
+            self.password,
+            user_env=self.user_env,
+            password_env=self.password_env,
+            page_size=self.page_size,
+            policy=self.policy,
+        )
+        twin.secrets = self.secrets
+        twin._token = self._token
+        twin.session.headers["Authorization"] = f"Bearer {self._token}"
+        return twin
+
     def _ensure_login(self) -> None:
         if self._token is None:
             self.login()

@@ -126,7 +126,7 @@ def sync_central(
         if started is None:
             started = central.odata_time(page.server_time or utcnow())
         remote = [central.to_remote(row, form, client.attachments_url) for row in page.rows]
-        files = prepare_files(engine, store, source, remote, client.download, force=full)
+        files = prepare_files(engine, store, source, remote, client.fetch_all, force=full)
         page_cursor = {**cursor, "since": since, "next": page.next_link, "started": started}
 
         def work(

@@ -6,6 +6,10 @@ time-outs and a 200 whose JSON is cut off, waiting `backoff × 2^attempt` second
 Retry-After says. Anything else (401, 403, 404, 400) is not retried: it needs a person, and the
 SyncError says what to check. Secrets (tokens, passwords) never appear in a message: every
 message goes through `mask`.
+
+Attachments are fetched DOWNLOAD_WORKERS at a time (`fetch_all`), each worker on a clone of the
+client: a requests.Session is not shared between threads, and each clone keeps its connections
+to the source's server (the only one its credentials go to) for the files after its first.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import queue
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import orjson
@@ -32,6 +38,9 @@ GATEWAY_STATUSES = frozenset({502, 504})  # the proxy gave up on a slow page: as
 MAX_RETRY_AFTER = 300.0
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+DOWNLOAD_WORKERS = 4  # attachments fetched at once from one source
+
+Kept = TypeVar("Kept")
 
 
 def origin(url: str) -> tuple[str, str, int]:
@@ -114,6 +123,53 @@ class ApiClient:
 
     def close(self) -> None:
         self.session.close()
+
+    def clone(self) -> Self:
+        """The same client on a new session, for another thread."""
+        raise NotImplementedError
+
+    def download(self, url: str) -> bytes | None:
+        """A file's bytes; None when the server does not have it."""
+        raise NotImplementedError
+
+    def fetch_all(
+        self,
+        urls: Sequence[str],
+        keep: Callable[[bytes], Kept],
+        workers: int = DOWNLOAD_WORKERS,
+    ) -> list[Kept | None]:
+        """`download` each URL, at most `workers` at once, handing each file's bytes to `keep`
+        in the worker (so at most `workers` files are held in memory); the results in the
+        order of `urls`, None where the server does not have the file. Each worker uses a
+        clone of this client made here (its own Session and connections)."""
+        if len(urls) <= 1 or workers <= 1:
+            out: list[Kept | None] = []
+            for url in urls:
+                content = self.download(url)
+                out.append(None if content is None else keep(content))
+            return out
+        twins = [self.clone() for _ in range(min(workers, len(urls)))]
+        idle: queue.SimpleQueue[ApiClient] = queue.SimpleQueue()
+        for twin in twins:
+            idle.put(twin)
+
+        def one(url: str) -> Kept | None:
+            twin = idle.get()
+            try:
+                content = twin.download(url)
+            finally:
+                idle.put(twin)
+            return None if content is None else keep(content)
+
+        pool = ThreadPoolExecutor(max_workers=len(twins), thread_name_prefix="pcmd-files")
+        try:
+            return list(pool.map(one, urls))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            for twin in twins:
+                self.requests_made += twin.requests_made
+                self.retried += twin.retried
+                twin.close()
 
     def _mask(self, text: str) -> str:
         return mask(text, self.secrets)

@@ -164,7 +164,7 @@ class KoboSync:
     ) -> None:
         remote = self.remote(records)
         files = prepare_files(
-            self.engine, self.store, self.source, remote, self.client.download, force=force
+            self.engine, self.store, self.source, remote, self.client.fetch_all, force=force
         )
         cursor = {**self.cursor, "last_id": max(int(self.cursor.get("last_id", 0)), upto)}
         stamps = [r[MODIFIED] for r in records if isinstance(r.get(MODIFIED), str)]
@@ -224,7 +224,7 @@ class KoboSync:
         pull still reads this `_id` in its turn and finds it unchanged)."""
         remote = self.remote([record])
         files = (
-            prepare_files(self.engine, self.store, self.source, remote, self.client.download)
+            prepare_files(self.engine, self.store, self.source, remote, self.client.fetch_all)
             if with_files
             else {}
         )
