@@ -6,7 +6,10 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .PHONY: run test demo init install lint format-check typecheck pytest system-deps clean
 
+# With no web user yet, the server prints a one-time set-up code: the web page asks for it to
+# create the first administrator.
 run: init
+	@echo "Lần đầu (first run): mở trang web, nhập mã cài đặt mà máy chủ in bên dưới (enter the set-up code printed below)."
 	$(BIN)/pcmd serve
 
 # A demo province (Quảng Ngãi) with two years of records; PCMD_DEMO_PASSWORD=… adds web user demo.
