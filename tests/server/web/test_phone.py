@@ -94,6 +94,12 @@ def every_page(browser: Browser, site: Site, width: int) -> None:
         check(page, f"w{width}-{nav}")
     page.click('header nav a[href="/dashboard"]')
     page.wait_for_url(re.compile("/dashboard$"))
+    with page.expect_navigation():
+        page.click('header a[href^="/lang?to=en"]')  # English words are longer
+    assert page.locator("html").get_attribute("lang") == "en"
+    check(page, f"w{width}-dashboard-en")
+    page.goto(f"{url}/submissions/{site.sub_id}")
+    check(page, f"w{width}-submission-en")
     context.close()
 
 
