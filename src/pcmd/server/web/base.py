@@ -43,6 +43,9 @@ from pcmd.settings import Settings
 SERVER_DIR = Path(__file__).resolve().parent.parent
 
 
+CREDENTIALS = frozenset({"username", "password", "password2", "code"})
+
+
 class NotVisible(Exception):
     """A record that does not exist or lies outside the user's scope: both are a 404."""
 
@@ -88,8 +91,13 @@ class Web:
         sent = str(form.get("csrf", ""))
         if not sent or not hmac.compare_digest(sent, self.csrf(request)):
             raise AuthError(i18n.text("bad_csrf", self.lang(request)), status=403)
-        # NUL is no character a person types, and a database cannot store it in text
-        return {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in form.items()}
+        # NUL is no character a person types, and a database cannot store it in text: it is
+        # dropped from what is stored (comments, names of things). Credentials are left as
+        # sent, so a name or password with a NUL is simply a wrong one.
+        return {
+            k: v.replace("\x00", "") if isinstance(v, str) and k not in CREDENTIALS else v
+            for k, v in form.items()
+        }
 
     def user(self, request: Request) -> Scope | None:
         """The signed-in user of a live server-side session (server/sessions.py), or None."""
