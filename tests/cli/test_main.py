@@ -7,7 +7,6 @@ import io
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,7 +15,7 @@ from sqlalchemy import func, select
 
 from pcmd.db.engine import make_engine, transaction
 from pcmd.db.models import Form, FormMedia, FormVersion, OrgUnit, Project
-from tests.live_server import free_port
+from tests.serve_process import pcmd_serve
 
 
 def pcmd(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
@@ -90,33 +89,12 @@ def test_cli__settings__shows_sources_and_masks_secret(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_serve__answers_healthz(tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'p.db'}"
-    env = {"PCMD_DATABASE_URL": db}
+    env = {"PCMD_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"}
     assert pcmd("init", "--skip-forms", env=env).returncode == 0
-    port = free_port()
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pcmd", "serve", "--port", str(port)],
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "pcmd serve did not answer in 30 s"
-                assert proc.poll() is None, log.read_text()
-                time.sleep(0.2)
-        assert response.status_code == 200
-        assert response.json()["status"] == "ok"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with pcmd_serve(env, tmp_path / "serve.log") as url:
+        response = httpx.get(f"{url}/healthz", timeout=5)
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
 
 
 def test_submissions_import_then_export__csv(tmp_path: Path) -> None:

@@ -5,10 +5,7 @@ with no pipeline command typed."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +15,7 @@ import pytest
 
 from tests.cli.test_main import pcmd
 from tests.live_server import free_port
+from tests.serve_process import pcmd_serve
 from tests.server.collect import multipart, new_id, outreach_xml
 
 PASSWORD = "mật-khẩu-đủ-dài-2026"
@@ -50,30 +48,8 @@ def served(database_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, s
         "--password-env", "PW", env=env,
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pcmd", "serve", "--port", str(port)],
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, log.read_text()
-                assert proc.poll() is None, log.read_text()
-                time.sleep(0.2)
+    with pcmd_serve(env, tmp_path / "serve.log", port=port) as url:
         yield url, env, token
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-    assert " 500 " not in log.read_text()
 
 
 def sign_in(client: httpx.Client) -> None:

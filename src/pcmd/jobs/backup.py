@@ -32,7 +32,7 @@ from sqlalchemy import Connection, Engine, Table, func, select
 import pcmd
 from pcmd.db.tables import ATT, SUB, VER
 from pcmd.errors import BackupError
-from pcmd.ingest.files import FileStore
+from pcmd.ingest.files import FileStore, sync_path
 from pcmd.jobs import postgres
 from pcmd.jobs.archive import (
     DB_MEMBER,
@@ -256,11 +256,7 @@ def row_counts(conn: Connection) -> dict[str, int]:
 def _publish(partial: Path, target: Path, *, overwrite: bool) -> None:
     """Put the finished file under its final name, durably."""
     os.chmod(partial, 0o600)
-    fd = os.open(partial, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    sync_path(partial)
     if overwrite:
         os.replace(partial, target)
     else:
@@ -272,8 +268,4 @@ def _publish(partial: Path, target: Path, *, overwrite: bool) -> None:
             ) from None
         except OSError:
             os.replace(partial, target)  # a filesystem without hard links (a FAT USB stick)
-    fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    sync_path(target.parent)

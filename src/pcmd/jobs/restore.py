@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from pcmd.db.migrate import MIGRATIONS_DIR, alembic_config, upgrade
 from pcmd.db.tables import ATT, METADATA, SUB
 from pcmd.errors import BackupError
-from pcmd.ingest.files import FileStore
+from pcmd.ingest.files import FileStore, sync_path
 from pcmd.jobs import postgres
 from pcmd.jobs.archive import (
     DB_MEMBER,
@@ -180,7 +180,7 @@ def _place_sqlite(engine: Engine, db_copy: Path) -> None:
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     os.chmod(db_copy, 0o600)
     os.replace(db_copy, target)
-    _fsync_dir(target.parent)
+    sync_path(target.parent)
 
 
 def _load_postgres(engine: Engine, dump: Path, manifest: Manifest, notes: list[str]) -> None:
@@ -255,7 +255,7 @@ def _write_private(path: Path, content: bytes) -> None:
         os.fsync(out.fileno())
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    sync_path(path.parent)
 
 
 def _verify(settings: Settings, engine: Engine, manifest: Manifest, notes: list[str]) -> None:
@@ -279,11 +279,3 @@ def _verify(settings: Settings, engine: Engine, manifest: Manifest, notes: list[
             f"({len(absent)} attachment file(s) were already missing or damaged on the old "
             "machine when the backup was made); their submissions are restored without them."
         )
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

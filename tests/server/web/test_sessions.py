@@ -4,12 +4,7 @@ a new password end them, and a copy of the cookie then opens nothing."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 
 import httpx
@@ -19,7 +14,7 @@ from pcmd.db.engine import transaction
 from pcmd.db.models import WebSession, WebUser, utcnow
 from pcmd.server.sessions import token_hash
 from tests.cli.test_main import pcmd
-from tests.live_server import free_port
+from tests.serve_process import pcmd_serve
 from tests.server.web.conftest import PASSWORD, Site, csrf_of, signed_in
 
 NEW_PASSWORD = "mật-khẩu-mới-tháng-12"
@@ -140,48 +135,15 @@ def test_sessions__token_hash__sha256_hex() -> None:
     assert token_hash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 
-@contextmanager
-def pcmd_serve(site: Site, workers: int) -> Iterator[str]:
-    """`pcmd serve --workers N` on the site's database: separate server processes."""
-    settings = site.server.settings
-    port = free_port()
-    env = {
-        **os.environ,
-        "PCMD_DATABASE_URL": settings.database_url,
-        "PCMD_DATA_DIR": str(settings.data_dir),
-        "PCMD_SCHEDULER": "false",
-        "PCMD_LOG_LEVEL": "WARNING",
-    }
-    command = [sys.executable, "-m", "pcmd", "serve", "--port", str(port)]
-    proc = subprocess.Popen(
-        [*command, "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "pcmd serve did not answer in 60 s"
-            assert proc.poll() is None, "pcmd serve stopped"
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-
-
 def test_sessions__user_disabled__refused_within_a_second_in_every_process(site: Site) -> None:
     settings = site.server.settings
     env = {"PCMD_DATABASE_URL": settings.database_url, "PCMD_DATA_DIR": str(settings.data_dir)}
     with (
-        pcmd_serve(site, workers=2) as other_url,
+        pcmd_serve(
+            {**env, "PCMD_SCHEDULER": "false", "PCMD_LOG_LEVEL": "WARNING"},
+            settings.data_dir.parent / "serve.log",
+            workers=2,
+        ) as other_url,
         signed_in(site, "hoa.qng") as here,
         signed_in(replace(site, server=replace(site.server, url=other_url)), "hoa.qng") as there,
     ):
