@@ -16,7 +16,7 @@ Changes that are not submissions are caught by fingerprints kept in the cursor: 
 list (everything is normalised again), the programmes or their measures (the cube is rebuilt
 and their values recomputed), the month (new periods begin, TT2's months grow), reference data
 (the indicators using that key), targets (that indicator), the register (indicators that read
-it).
+it, and the inspections validated against it are validated again).
 
 The parts live next door: the cursor in state.py, the inputs and their fingerprints in
 inputs.py, which cells are stored and writing them in cells.py, recomputing them in recompute.py.
@@ -53,6 +53,7 @@ from pcmd.pipeline.state import (
     changed_submissions,
     load_state,
     lock_state,
+    register_readers,
     save_state,
 )
 from pcmd.pipeline.summary import PipelineSummary
@@ -163,7 +164,13 @@ def _run(
             done()
 
             done = _timed(summary, "validate")
-            extra = _validate(conn, None if everything else changed, today, summary)
+            checked = changed
+            if not everything and state is not None and state.get("register") != prints["register"]:
+                # records checked against the register (an unknown or closed establishment)
+                # are checked again against the new one
+                checked = sorted(set(changed) | set(register_readers(conn)))
+                summary.reasons.append("danh sách cơ sở (the establishment register)")
+            extra = _validate(conn, None if everything else checked, today, summary)
             done()
 
             done = _timed(summary, "normalise")

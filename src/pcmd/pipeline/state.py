@@ -11,8 +11,9 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects import postgresql
 
 from pcmd.db.models import utcnow
-from pcmd.db.tables import STATE, SUB
+from pcmd.db.tables import FORM, STATE, SUB
 from pcmd.pipeline.indicators import cube
+from pcmd.pipeline.validate.establishments import READS_REGISTER
 
 STATE_SOURCE = "pipeline"  # the sync_state row of the pipeline's cursor (a reserved name)
 STATE_VERSION = 2  # 2: the cube stored by month (migration 0005) must be rebuilt
@@ -98,3 +99,14 @@ def lock_state(conn: Connection) -> None:
     )
     conn.execute(stmt)
     conn.execute(select(STATE.c.source).where(STATE.c.source == STATE_SOURCE).with_for_update())
+
+
+def register_readers(conn: Connection) -> list[int]:
+    """The submissions whose validation reads the establishment register (inspections): what a
+    change of the register must re-validate."""
+    query = (
+        select(SUB.c.id)
+        .join(FORM, FORM.c.id == SUB.c.form_pk)
+        .where(FORM.c.form_id.in_(READS_REGISTER), SUB.c.deleted.is_(False))
+    )
+    return [row[0] for row in cube.fetch(conn, query)]

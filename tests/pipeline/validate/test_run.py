@@ -294,3 +294,34 @@ def test_validate_submissions__incremental_agrees_with_full_run(
     full = validate(engine)
     assert full.changed.isdisjoint(ids)
     assert {"OUT_001", "PART_001"} <= set(full.by_rule)
+
+
+def test_run_pipeline__register_imported__inspections_checked_again_and_counted(
+    engine: Engine, store: FileStore
+) -> None:
+    """An inspection of QN-0002, not yet in the register: an error, not counted. The register
+    is imported with it; the next incremental run checks the inspection again and counts it —
+    although the inspection itself did not change."""
+    from sqlalchemy import func
+
+    from pcmd.db.facts import FACT_TABLES
+    from pcmd.pipeline.run import run_pipeline
+
+    sid = send(engine, store, INS, answers(INS, establishment__id="QN-0002")).submission_id
+    run_pipeline(engine)
+    assert [r[0] for r in stored(engine, sid)] == ["EST_001"]
+    inspections = FACT_TABLES[INS]
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(inspections)).scalar_one() == 0
+    with transaction(engine) as s:
+        import_establishments(
+            s,
+            "id,name,type,commune,address,license_no,status\n"
+            "QN-0002,Massage Sen,massage_xong_hoi,21025,,,active\n",
+            "more.csv",
+        )
+    summary = run_pipeline(engine)
+    assert "danh sách cơ sở (the establishment register)" in summary.reasons
+    assert stored(engine, sid) == []
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(inspections)).scalar_one() == 1

@@ -11,6 +11,10 @@ from pcmd.pipeline.validate.context import RegisterEntry, RuleContext
 from pcmd.pipeline.validate.registry import EDIT_EN, EDIT_VI, Finding, rule
 from pcmd.pipeline.validate.values import as_text
 
+# The forms whose records these rules check against the register: an import of the register
+# re-validates them (pipeline/run.py).
+READS_REGISTER = (c.INSPECTION,)
+
 
 def _register_entry(data: Data, ctx: RuleContext) -> tuple[str, RegisterEntry | None] | None:
     if ctx.form_id != c.INSPECTION or not is_chosen(data, c.KNOWN, "yes"):
