@@ -76,7 +76,7 @@ def demo(ctx: Context, province: str, years: int) -> None:
                 actor="demo",
             )
             refresh_media(session)
-        store = FileStore(settings.data_dir / "attachments")
+        store = FileStore(settings.attachments_dir)
         forms = FormLookup()
         count = 0
         for xml in generator.submissions(province, communes, register, start, today, rng):

@@ -28,7 +28,7 @@ def submissions_import(ctx: Context, folder: str) -> None:
     from pcmd.ingest.files import FileStore
     from pcmd.sync.folder import import_folder
 
-    store = FileStore(ctx.settings().data_dir / "attachments")
+    store = FileStore(ctx.settings().attachments_dir)
     counts: dict[str, int] = {}
     with ctx.engine() as engine:
         for result in import_folder(engine, store, Path(folder)):

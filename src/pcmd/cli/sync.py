@@ -175,7 +175,7 @@ def sync_run(ctx: Context, name: str | None, full: bool) -> None:
     from pcmd.sync.sources import get_source, list_sources
 
     settings = ctx.settings()
-    store = FileStore(settings.data_dir / "attachments")
+    store = FileStore(settings.attachments_dir)
     failed: list[SyncReport] = []
     with ctx.engine() as engine:
         with transaction(engine) as session:

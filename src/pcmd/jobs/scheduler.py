@@ -133,7 +133,7 @@ class SyncScheduler:
     ) -> None:
         self.settings = settings
         self.engine = engine
-        self.store = FileStore(settings.data_dir / "attachments")
+        self.store = FileStore(settings.attachments_dir)
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease = Lease(engine, self.holder, lease_seconds)
         self.heartbeat_seconds = heartbeat_seconds

@@ -47,7 +47,7 @@ def _answer(status: int, message: str, **extra: Any) -> JSONResponse:
 class KoboHooks:
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.engine = engine
-        self.store = FileStore(settings.data_dir / "attachments")
+        self.store = FileStore(settings.attachments_dir)
 
     def routes(self) -> list[Route]:
         return [Route("/hooks/kobo/{source}", self.receive, methods=["POST"])]

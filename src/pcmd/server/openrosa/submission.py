@@ -39,7 +39,7 @@ MESSAGES = {
 class SubmissionEndpoints(OpenRosa):
     def __init__(self, settings: Settings, engine: Engine) -> None:
         super().__init__(settings, engine)
-        self.store = FileStore(settings.data_dir / "attachments")
+        self.store = FileStore(settings.attachments_dir)
         self.forms = FormLookup()
         # Ingest runs on threads of its own (lighter than anyio's pool per call); SQLite takes
         # one writer at a time anyway, so one thread there, a few for PostgreSQL.

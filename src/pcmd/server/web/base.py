@@ -66,7 +66,7 @@ class Web:
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings = settings
         self.engine = engine
-        self.store = FileStore(settings.data_dir / "attachments")
+        self.store = FileStore(settings.attachments_dir)
         self.templates = Jinja2Templates(directory=str(SERVER_DIR / "templates"))
         self._labels: dict[int, Labels] = {}
         self.freshness = FreshnessCache(settings, engine)
