@@ -98,6 +98,7 @@ class FakeKobo:
         self.faults = Faults()
         self.attachment_faults = Faults()
         self.attachment_redirect: str | None = None  # answer attachments with a 302 there
+        self.attachment_requests = 0
         # A server with kpi PR #7260: records carry `_date_modified`, moved by every change.
         self.date_modified = False
         self.page_delay = 0.0
@@ -343,6 +344,7 @@ class FakeKobo:
         record = self.records.get(int(request.path_params["rid"]))
         if item is None or record is None:
             return JSONResponse({"detail": "Not found."}, status_code=404)
+        self.attachment_requests += 1
         if self.attachment_redirect:
             return RedirectResponse(self.attachment_redirect, status_code=302)
         faulty = await apply(self.attachment_faults.take(), item[0])
