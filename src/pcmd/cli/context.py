@@ -61,6 +61,10 @@ def setup_logging(settings: Settings) -> None:
     )
     # Alembic logs every schema check /healthz makes at INFO; only its problems matter here.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # APScheduler logs each run of each job (the pipeline poll: every 20 s, for years); pcmd
+    # logs what its jobs did. Its warnings (a job missed, a job failed) still show.
+    if settings.log_level != "DEBUG":
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def utc_text(moment: dt.datetime) -> str:
