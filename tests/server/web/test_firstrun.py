@@ -12,7 +12,12 @@ from sqlalchemy import Engine, select
 from pcmd.db.engine import transaction
 from pcmd.db.models import AuditLog, SyncState, WebUser, WebUserScope
 from pcmd.masterdata.orgunits import load_shipped
-from pcmd.server.accounts import SETUP_CODE_PREFIX, create_user
+from pcmd.server.accounts import (
+    SETUP_CODE_PREFIX,
+    THROTTLE_ADDRESS_FAILURES,
+    LoginThrottled,
+    create_user,
+)
 from pcmd.server.firstrun import AlreadySetUp, create_first_admin, issue_code
 from pcmd.settings import Settings
 from tests.server.collect import running_server
@@ -145,3 +150,18 @@ def test_first_run__two_codes__one_admin(units: Engine) -> None:
         assert create_first_admin(s, second, "quan.tri", PASSWORD) is not None
     with pytest.raises(AlreadySetUp), transaction(units) as s:
         create_first_admin(s, first, "ke.khac", PASSWORD)
+
+
+def test_first_run__wrong_codes_from_one_address__throttled(units: Engine) -> None:
+    with transaction(units) as s:
+        code = issue_code(s)
+    assert code is not None
+    for _ in range(THROTTLE_ADDRESS_FAILURES):
+        with transaction(units) as s:
+            assert (
+                create_first_admin(s, "AAAA-BBBB-CCCC", "x.y", PASSWORD, client="10.0.0.9") is None
+            )
+    with pytest.raises(LoginThrottled), transaction(units) as s:
+        create_first_admin(s, code, "quan.tri", PASSWORD, client="10.0.0.9")
+    with transaction(units) as s:  # another address is not held up
+        assert create_first_admin(s, code, "quan.tri", PASSWORD, client="10.0.0.7") is not None
