@@ -4,6 +4,7 @@ first-run page, where the one-time code from the server's log creates the first 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import httpx
 import pytest
@@ -80,6 +81,11 @@ def test_first_run__fresh_install__code_from_log_makes_the_admin_once(
             assert again.url.path == "/login"  # set up already: the code opens nothing
             assert 'name="password"' in again.text
             assert other.get("/").url.path == "/login"
+            # the administrator signs in from a phone whose keyboard sends decomposed letters
+            page = other.get("/login")
+            typed = unicodedata.normalize("NFD", PASSWORD)
+            form = {"csrf": csrf_of(page.text), "username": "quan.tri", "password": typed}
+            assert other.post("/login", data=form).url.path == "/dashboard"
     with transaction(engine) as s:
         users = list(s.scalars(select(WebUser.username)))
         admin = s.scalar(select(WebUser).where(WebUser.username == "quan.tri"))
