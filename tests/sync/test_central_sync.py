@@ -232,3 +232,44 @@ def test_central_sync__first_pull_with_photos__fetched_four_at_a_time(
         root: {f"{root[5:13]}.jpg": hashlib.sha256(content).hexdigest()}
         for root, content in photos.items()
     }
+
+
+def links(engine: Engine, root: str) -> dict[str, str | None]:
+    """Each version pcmd holds of `root`, with the version it replaced."""
+    from sqlalchemy import select
+
+    from pcmd.db.models import Submission, SubmissionVersion
+
+    with transaction(engine) as s:
+        rows = s.execute(
+            select(SubmissionVersion.instance_id, SubmissionVersion.deprecated_id)
+            .join(Submission, Submission.id == SubmissionVersion.submission_id)
+            .where(Submission.instance_id == root)
+        ).all()
+    return {r.instance_id: r.deprecated_id for r in rows}
+
+
+def test_central_sync__edited_twice_before_first_pull__every_version_linked(
+    engine: Engine, store: FileStore, settings: Settings, central: CentralEnv, policy: HttpPolicy
+) -> None:
+    """OData shows only the third version, without the one it replaced; Central's versions API
+    gives all three: pcmd keeps them, linked, with the third current."""
+    a = new_id()
+    central.fake.add(outreach_row(a))
+    a2 = central.fake.edit(a, {"reach": {"n_students": 41, "n_total": "46"}})
+    a3 = central.fake.edit(a, {"reach": {"n_students": 42, "n_total": "47"}})
+    report = run(engine, store, central.source, settings, policy)
+    assert counts(report) == (1, 0, 0, 0, 0)
+    assert links(engine, a) == {a: None, a2: a, a3: a2}
+    subs = submissions(engine)
+    assert subs[a]["current"] == a3
+    assert subs[a]["data"]["reach/n_students"] == 42
+    # a later edit pulled by the watermark is linked to the version before it too
+    a4 = central.fake.edit(a, {"reach": {"n_students": 43, "n_total": "48"}})
+    run(engine, store, central.source, settings, policy)
+    assert links(engine, a) == {a: None, a2: a, a3: a2, a4: a3}
+    assert submissions(engine)[a]["current"] == a4
+    # nothing missing any more: no further version requests
+    before = central.fake.version_requests
+    run(engine, store, central.source, settings, policy, full=True)
+    assert central.fake.version_requests == before

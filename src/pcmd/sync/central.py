@@ -310,3 +310,31 @@ class CentralClient(ApiClient):
             return None
         content: bytes = response.content
         return content
+
+    def versions(self, root: str) -> list[str]:
+        """The instanceIDs of a submission's versions (`…/submissions/{root}/versions`), as
+        Central lists them; [] when it no longer has the submission."""
+        self._ensure_login()
+        url = f"{self.attachments_url}/{quote(root, safe='')}/versions"
+        body = self.send("GET", url, ok=(200, 404))
+        if self.last_response is not None and self.last_response.status_code == 404:
+            return []
+        if not isinstance(body, list):
+            raise SyncError(
+                f"ODK Central trả về danh sách phiên bản không đúng dạng (unexpected answer for "
+                f"the versions of {root}) from {url}."
+            )
+        return [v["instanceId"] for v in body if isinstance(v, dict) and v.get("instanceId")]
+
+    def version_xml(self, root: str, instance_id: str) -> bytes | None:
+        """One version's XML as it was submitted (it carries deprecatedID); None if gone."""
+        self._ensure_login()
+        url = (
+            f"{self.attachments_url}/{quote(root, safe='')}/versions/"
+            f"{quote(instance_id, safe='')}.xml"
+        )
+        response = self.send("GET", url, parse=False, ok=(200, 404))
+        if response.status_code == 404:
+            return None
+        content: bytes = response.content
+        return content

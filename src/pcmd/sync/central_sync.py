@@ -9,6 +9,9 @@ A restore in Central moves none of those timestamps, and a purge leaves no row: 
 paged) and compares them with what pcmd holds of the source: a record listed again that pcmd
 has as deleted was restored, one pcmd holds that is not listed was deleted or purged. With
 --full the whole feed is read and the same comparison is made from it.
+
+An edited record's earlier versions are read from Central's API and kept as its history
+(central_history.py).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from pcmd.ingest.form_lookup import FormLookup
 from pcmd.ingest.incoming import IncomingFile
 from pcmd.sync import central
 from pcmd.sync.apply import apply_records, mark_deleted, prepare_files, restore
+from pcmd.sync.central_history import fetch_history
 from pcmd.sync.cursor import load_cursor, save_cursor
 from pcmd.sync.http import HttpPolicy
 from pcmd.sync.records import RemoteRecord, load_form_spec
@@ -141,6 +145,7 @@ def sync_central(
             return page_report
 
         report.merge(with_retry(engine, work))
+        fetch_history(engine, client, source, remote, forms, report)
         if seen is not None:
             seen.update(r.remote_id for r in remote)
         progress(len(remote), page.count)

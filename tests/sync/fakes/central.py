@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.pipeline.instances import instance_xml
 from tests.sync.fakes.faults import Faults, apply
 
 PROJECT, FORM = 3, "pcmd_outreach"
@@ -96,6 +97,9 @@ class FakeCentral:
         self.in_flight = 0
         self.max_in_flight = 0
         self.attachment_requests = 0
+        # root → every version, oldest first: (instanceId, createdAt, the XML Central keeps)
+        self.versions: dict[str, list[tuple[str, str, bytes]]] = {}
+        self.version_requests = 0
 
     # --- data ------------------------------------------------------------------------------
 
@@ -122,6 +126,7 @@ class FakeCentral:
                 self.files[(root, answers["photo"])] = photo
             self.rows[root] = row
             self.order.append(root)
+            self.versions[root] = [(root, now_text(), version_xml(row, None))]
             return root
 
     def edit(
@@ -136,6 +141,7 @@ class FakeCentral:
         replaces the bytes of the record's photo under its (same) name."""
         with self.lock:
             row = self.rows[root]
+            previous = row["meta"]["instanceID"]
             new_id = instance_id or f"uuid:{uuid.uuid4()}"
             for key, value in changes.items():
                 if isinstance(value, Mapping):
@@ -148,6 +154,7 @@ class FakeCentral:
             row["__system"]["reviewState"] = "edited"
             if photo is not None:
                 self.files[(root, row["photo"])] = photo
+            self.versions[root].append((new_id, now_text(), version_xml(row, previous)))
             return new_id
 
     def review(self, root: str, state: str) -> None:
@@ -310,6 +317,39 @@ class FakeCentral:
             listing = [{"name": n, "exists": (root, n) in self.files} for n in names]
         return JSONResponse(listing)
 
+    async def version_list(self, request: Request) -> Response:
+        """`GET …/submissions/{root}/versions`: every version, newest first, `current` marked."""
+        self.version_requests += 1
+        if not self._authorised(request):
+            return JSONResponse({"code": 401.2, "message": "Unauthorized"}, status_code=401)
+        with self.lock:
+            versions = self.versions.get(request.path_params["iid"])
+            if versions is None:
+                return JSONResponse({"code": 404.1, "message": "Not found"}, status_code=404)
+            listing = [
+                {
+                    "instanceId": iid,
+                    "createdAt": at,
+                    "submitterId": 17,
+                    "deviceId": "collect:AbCdEfGh12345678",
+                    "instanceName": "2026-11-20 - Phường Cẩm Thành",
+                    "current": i == len(versions) - 1,
+                }
+                for i, (iid, at, _xml) in enumerate(versions)
+            ]
+        return JSONResponse(list(reversed(listing)))
+
+    async def version_document(self, request: Request) -> Response:
+        """`GET …/submissions/{root}/versions/{instanceId}.xml`: that version as submitted."""
+        if not self._authorised(request):
+            return JSONResponse({"code": 401.2, "message": "Unauthorized"}, status_code=401)
+        wanted = request.path_params["vid"]
+        with self.lock:
+            for iid, _at, xml in self.versions.get(request.path_params["iid"], []):
+                if iid == wanted:
+                    return Response(xml, media_type="application/xml")
+        return JSONResponse({"code": 404.1, "message": "Not found"}, status_code=404)
+
     def app(self) -> Starlette:
         base = "/v1/projects/{project:int}/forms/{form}"
         return Starlette(
@@ -318,6 +358,8 @@ class FakeCentral:
                 Route(base + ".svc/Submissions", self.odata),
                 Route(base + "/submissions/{iid}/attachments", self.attachments),
                 Route(base + "/submissions/{iid}/attachments/{name}", self.attachment),
+                Route(base + "/submissions/{iid}/versions", self.version_list),
+                Route(base + "/submissions/{iid}/versions/{vid}.xml", self.version_document),
             ]
         )
 
@@ -326,3 +368,24 @@ def attachment_path(root: str, name: str) -> str:
     return (
         f"/v1/projects/{PROJECT}/forms/{FORM}/submissions/{quote(root, safe='')}/attachments/{name}"
     )
+
+
+def version_xml(row: Mapping[str, Any], deprecated_id: str | None) -> bytes:
+    """The instance XML of a row's current answers, as Collect sent it (Central keeps each
+    version's XML; `deprecatedID` names the version it replaced)."""
+
+    def flat(node: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+        out: dict[str, str] = {}
+        for key, value in node.items():
+            if key.startswith("__") or key == "meta":
+                continue
+            if isinstance(value, Mapping) and value.get("type") == "Point":
+                lon, lat, alt = value["coordinates"]
+                out[prefix + key] = f"{lat} {lon} {alt} {value['properties']['accuracy']}"
+            elif isinstance(value, Mapping):
+                out.update(flat(value, f"{prefix}{key}/"))
+            else:
+                out[prefix + key] = "" if value is None else str(value)
+        return out
+
+    return instance_xml(FORM, flat(row), row["meta"]["instanceID"], deprecated_id=deprecated_id)

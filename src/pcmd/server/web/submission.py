@@ -25,6 +25,7 @@ from pcmd.db.models import (
     ValidationIssue,
 )
 from pcmd.forms.xform import Labels
+from pcmd.ingest.history import chain_order
 from pcmd.server.accounts import Scope
 from pcmd.server.web import i18n
 from pcmd.server.web.base import Web
@@ -73,11 +74,16 @@ class SubmissionPage:
             .where(ValidationIssue.version_id == version.id)
             .order_by(ValidationIssue.severity, ValidationIssue.rule)
         ).all()
-        versions = session.scalars(
+        stored = session.scalars(
             select(SubmissionVersion)
             .where(SubmissionVersion.submission_id == sub.id)
             .order_by(SubmissionVersion.id)
         ).all()
+        # oldest first by their links: earlier versions pulled later are stored after
+        by_iid = {v.instance_id: v for v in stored}
+        versions = [
+            by_iid[iid] for iid in chain_order([(v.instance_id, v.deprecated_id) for v in stored])
+        ]
         history = []
         previous: dict[str, Any] | None = None
         for v in versions:
