@@ -60,6 +60,18 @@ def main() -> int:
                 break
         else:
             print("no file among the newest submissions: attachment download not checked")
+        edited = [r for r in first.rows if (r.get("__system") or {}).get("edits")]
+        if edited:
+            root = str(edited[0]["__id"])
+            versions = client.versions(root)
+            xml = client.version_xml(root, versions[0]) if versions else None
+            linked = xml is not None and b"deprecatedID" in xml
+            print(
+                f"versions of {root}: {len(versions)}; newest version's XML "
+                f"{'names the version it replaced' if linked else 'has no deprecatedID'}"
+            )
+        else:
+            print("no edited submission on the first page: the versions API not checked")
     except PcmdError as exc:
         print(f"Lỗi (error): {exc.message}")
         return 1
