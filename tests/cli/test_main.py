@@ -124,3 +124,16 @@ def test_submissions_import_then_export__csv(tmp_path: Path) -> None:
     unknown = pcmd("submissions", "export", "--form", "khong_co", env=env)
     assert unknown.returncode == 1
     assert "no form 'khong_co'" in unknown.stderr
+
+
+def test_main__usage_errors__said_in_vietnamese_with_where_to_find_help(tmp_path: Path) -> None:
+    env = {"PCMD_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"}
+    unknown = pcmd("nope", env=env)
+    assert unknown.returncode == 2
+    assert "Lỗi cách dùng lệnh (usage error): No such command 'nope'." in unknown.stderr
+    assert "Xem hướng dẫn (help): pcmd --help" in unknown.stderr
+    bad = pcmd("report", "--bogus", env=env)
+    assert bad.returncode == 2
+    assert "Lỗi cách dùng lệnh (usage error): No such option '--bogus'" in bad.stderr
+    assert "Xem hướng dẫn (help): pcmd report --help" in bad.stderr
+    assert "Traceback" not in bad.stderr

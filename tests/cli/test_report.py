@@ -57,3 +57,14 @@ def test_report__xlsx_indicator_sheet_equals_pcmd_indicators(tmp_path: Path) -> 
     bad = pcmd("report", "--period", f"{year}01", "--org", "51", "--out", str(out), env=env)
     assert bad.returncode == 1
     assert "quarterly or annual" in bad.stderr
+
+
+def test_report__folder_missing__one_clear_line_nothing_written(tmp_path: Path) -> None:
+    env = {"PCMD_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "PCMD_DATA_DIR": str(tmp_path)}
+    assert pcmd("init", "--skip-forms", env=env).returncode == 0
+    out = tmp_path / "khong-co" / "bao-cao.xlsx"
+    done = pcmd("report", "--period", "2026", "--org", "51", "--out", str(out), env=env)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"Lỗi (error): Không có thư mục {out.parent} để ghi báo cáo")
+    assert "Traceback" not in done.stderr
+    assert not out.parent.exists()

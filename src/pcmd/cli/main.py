@@ -82,6 +82,17 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("Đã huỷ (aborted).", err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        # click words these in English: say what went wrong in Vietnamese too, and where help is
+        hint = f"{exc.ctx.command_path} --help" if exc.ctx is not None else "pcmd --help"
+        if exc.ctx is not None:
+            click.echo(exc.ctx.get_usage(), err=True)
+        click.echo(
+            f"Lỗi cách dùng lệnh (usage error): {exc.format_message()}\n"
+            f"Xem hướng dẫn (help): {hint}",
+            err=True,
+        )
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -29,6 +29,12 @@ def report(ctx: Context, period: str, org: str, out: str) -> None:
     suffix = Path(out).suffix.lower()
     if suffix not in (".xlsx", ".zip", ".json"):
         raise PcmdError(f"{out}: cần đuôi .xlsx, .zip hoặc .json (use .xlsx, .zip or .json).")
+    folder = Path(out).resolve().parent
+    if not folder.is_dir():
+        raise PcmdError(
+            f"Không có thư mục {folder} để ghi báo cáo (no folder {folder} to write the report "
+            "in). Fix: create it first, or give --out a path in an existing folder."
+        )
     with ctx.session() as session:
         data = report_data(session, org, period, dt.date.today())
     if suffix == ".xlsx":
@@ -37,5 +43,11 @@ def report(ctx: Context, period: str, org: str, out: str) -> None:
         content = csv_tables(data)
     else:
         content = dhis2_data_value_set([*data.indicators, *data.breakdown]).encode("utf-8")
-    Path(out).write_bytes(content)
+    try:
+        Path(out).write_bytes(content)
+    except OSError as exc:
+        raise PcmdError(
+            f"Không ghi được {out} (cannot write {out}): {exc.strerror}. Fix: check that the "
+            "folder is writable and the disk has space."
+        ) from None
     click.echo(f"{out}: {data.unit_name}, {period}, {len(data.indicators)} chỉ tiêu (indicators)")

@@ -112,8 +112,9 @@ def _rows(
     state = load_state(conn)
     if state is None:
         raise PipelineError(
-            "Chưa tính chỉ tiêu lần nào (the indicators have not been computed yet). Fix: run "
-            "`pcmd pipeline run` (the scheduler runs it every few minutes)."
+            "Chưa tính chỉ tiêu lần nào; chỉ tiêu được tính khi máy chủ nhận phiếu và bộ lập "
+            "lịch đang chạy (the indicators have not been computed yet: they are computed once "
+            "records arrive, while the server's scheduler runs)."
         )
     programmes = active_programmes(conn)
     programme = programmes.get(programme_id)
