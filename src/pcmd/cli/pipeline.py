@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from pcmd.cli.context import Context, pass_ctx
+from pcmd.errors import PcmdError
 
 
 @click.group()
@@ -69,8 +70,15 @@ def indicators_cmd(
     import json
 
     from pcmd.pipeline.indicators import query
+    from pcmd.pipeline.state import load_state
 
     with ctx.engine() as engine:
+        if load_state(engine) is None:
+            raise PcmdError(
+                "Chưa tính chỉ tiêu lần nào (the indicators have not been computed yet). Fix: "
+                "run `pcmd pipeline run`, or start `pcmd serve`, whose scheduler computes them "
+                "once records arrive."
+            )
         if records_of:
             ids = query.submission_ids(
                 engine, indicator=records_of, period=period, org=org, programme=programme
