@@ -22,6 +22,8 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -46,6 +48,9 @@ LOCK_NAME = "scheduler"
 JOB_PREFIX = "sync:"
 LEASE_SECONDS = 60.0
 HEARTBEAT_SECONDS = 15.0
+SHUTDOWN_WAIT_SECONDS = 300.0  # a sync or pipeline run in progress finishes before the lease goes
+# A heartbeat older than three intervals: the scheduler is stuck or gone (/healthz, pages).
+STALE_HEARTBEAT_SECONDS = 3 * HEARTBEAT_SECONDS
 
 
 class SyncFn(Protocol):
@@ -143,6 +148,9 @@ class SyncScheduler:
         self.leader = False
         self._lock = threading.Lock()
         self._lease_error: str | None = None
+        self._stopping = threading.Event()
+        self._idle = threading.Condition()
+        self._running = 0
         self.scheduler = BackgroundScheduler(
             timezone=dt.UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
@@ -174,14 +182,41 @@ class SyncScheduler:
         log.info("scheduler %s started", self.holder)
 
     def shutdown(self) -> None:
+        self._stopping.set()
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
+            # Not wait=True: APScheduler then holds its job-store lock while jobs finish, and a
+            # job that looks at the jobs (the heartbeat) waits for that lock forever. Running
+            # jobs are waited for here instead, outside that lock.
+            self.scheduler.shutdown(wait=False)
+        with self._idle:
+            self._idle.wait_for(lambda: self._running == 0, timeout=SHUTDOWN_WAIT_SECONDS)
         if self.leader:
             self.lease.release()
             self.leader = False
         log.info("scheduler %s stopped", self.holder)
 
+    @contextmanager
+    def _job(self) -> Iterator[bool]:
+        """Around every job's work: False once shutting down (do nothing), and counted so
+        shutdown waits for it."""
+        with self._idle:
+            if self._stopping.is_set():
+                yield False
+                return
+            self._running += 1
+        try:
+            yield True
+        finally:
+            with self._idle:
+                self._running -= 1
+                self._idle.notify_all()
+
     def heartbeat(self) -> None:
+        with self._job() as go:
+            if go:
+                self._heartbeat()
+
+    def _heartbeat(self) -> None:
         try:
             held = self.lease.acquire()
             self._lease_error = None
@@ -229,6 +264,10 @@ class SyncScheduler:
                 )
 
     def run_source(self, name: str) -> SyncReport | None:
+        with self._job() as go:
+            return self._run_source(name) if go else None
+
+    def _run_source(self, name: str) -> SyncReport | None:
         # The lease is checked again right before the work: a process that lost it while the
         # job was queued must not sync alongside the new holder.
         if not self.lease.acquire():
@@ -277,10 +316,16 @@ class SyncScheduler:
         return held
 
     def run_pipeline(self) -> None:
-        if self._holds_lease():
-            self.pipeline.tick()
+        with self._job() as go:
+            if go and self._holds_lease():
+                self.pipeline.tick()
 
     def run_backup(self) -> None:
+        with self._job() as go:
+            if go:
+                self._backup()
+
+    def _backup(self) -> None:
         if not self._holds_lease():
             return
         try:
