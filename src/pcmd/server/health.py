@@ -18,11 +18,9 @@ from starlette.responses import JSONResponse
 
 import pcmd
 from pcmd.db.migrate import current_revision, head_revision
-from pcmd.jobs.scheduler import HEARTBEAT_SECONDS, last_heartbeat
+from pcmd.jobs.scheduler import STALE_HEARTBEAT_SECONDS, last_heartbeat
 from pcmd.pipeline.pending import pipeline_status
 from pcmd.settings import Settings
-
-STALE_BEATS = 3
 
 
 class Health:
@@ -57,7 +55,7 @@ class Health:
     def scheduler(self) -> tuple[bool, str]:
         with self.engine.connect() as conn:
             beat = last_heartbeat(conn)
-        limit = STALE_BEATS * HEARTBEAT_SECONDS
+        limit = STALE_HEARTBEAT_SECONDS
         if beat is None:
             if not self.settings.scheduler:
                 return True, "not run by this server"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from pcmd.jobs.scheduler import HEARTBEAT_SECONDS, last_heartbeat
+from pcmd.jobs.scheduler import STALE_HEARTBEAT_SECONDS, last_heartbeat
 from pcmd.pipeline.pending import pipeline_status
 from pcmd.settings import Settings
 
@@ -46,8 +46,9 @@ class FreshnessCache:
         with self.engine.connect() as conn:
             status = pipeline_status(conn, with_inputs=False)
             beat = last_heartbeat(conn)
-        alive = beat is not None and (dt.datetime.now(dt.UTC) - beat).total_seconds() <= (
-            3 * HEARTBEAT_SECONDS
+        alive = (
+            beat is not None
+            and (dt.datetime.now(dt.UTC) - beat).total_seconds() <= STALE_HEARTBEAT_SECONDS
         )
         fresh = Freshness(
             updated_at=status.updated_at,
