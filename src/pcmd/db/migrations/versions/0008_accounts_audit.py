@@ -1,0 +1,21 @@
+"""issue 13: province-run accounts, roles, audit log (reserved slot: no change yet)
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-07 01:30:00
+"""
+
+from __future__ import annotations
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
