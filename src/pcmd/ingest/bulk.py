@@ -89,9 +89,9 @@ def ingest_new(
                 "submitted_at": incoming.submitted_at or now,
                 "updated_at": now,
                 "commune_code": _commune(data),
-                "activity_date": activity_date(data),
+                "activity_date": activity_date(data, inst.form_id),
             }
-            for _at, incoming, _inst, form, data, root in taken
+            for _at, incoming, inst, form, data, root in taken
         ],
     )
     by_root = _ids(conn, SUB, [t[5] for t in taken])

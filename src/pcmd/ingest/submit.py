@@ -29,6 +29,7 @@ from pcmd.db.engine import with_retry
 from pcmd.db.models import OrgUnit, utcnow
 from pcmd.db.tables import SUB, VER
 from pcmd.errors import IngestError
+from pcmd.forms import contract
 from pcmd.ingest.attachments import carry_over, missing_files, store_files
 from pcmd.ingest.files import FileStore
 from pcmd.ingest.form_lookup import FormLookup
@@ -36,8 +37,8 @@ from pcmd.ingest.incoming import Incoming, IngestResult, Status
 from pcmd.ingest.instance import binary_names, parse_instance, typed_values
 from pcmd.ingest.versions import edit_target, resend
 
-# The field whose date places a record in a period (DESIGN §5), by form.
-ACTIVITY_DATE_FIELDS = ("activity_date", "start_date", "inspection_date")
+# The field whose date places a record in a period (DESIGN §5, §6b), by form.
+ACTIVITY_DATE_FIELDS = tuple(dict.fromkeys(contract.DATE_FIELD.values()))
 COMMUNE_FIELD = "where/commune"
 
 
@@ -97,8 +98,16 @@ def _check_stored_scope(conn: Connection, incoming: Incoming, submission_id: int
         _check_scope(conn, incoming, stored, stored=True)
 
 
-def activity_date(data: dict[str, Any]) -> dt.date | None:
-    for name in ACTIVITY_DATE_FIELDS:
+def activity_date(data: dict[str, Any], form_id: str | None = None) -> dt.date | None:
+    """The record's activity date: its form's date field; a plan's is 1 January of its year."""
+    if form_id == contract.PLAN:
+        year = data.get(contract.PLAN_YEAR)
+        return dt.date(year, 1, 1) if isinstance(year, int) and 1 <= year <= 9999 else None
+    if form_id in contract.DATE_FIELD:
+        names: tuple[str, ...] = (contract.DATE_FIELD[form_id],)
+    else:
+        names = ACTIVITY_DATE_FIELDS
+    for name in names:
         value = data.get(name)
         if isinstance(value, str):
             try:
@@ -201,7 +210,7 @@ def ingest(
             "sid": submission_id,
             "current_version_id": version_id,
             "commune_code": commune,
-            "activity_date": activity_date(data),
+            "activity_date": activity_date(data, inst.form_id),
             "updated_at": now,
             "edited": review_state,
         },
