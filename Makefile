@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test demo init install lint format-check typecheck pytest system-deps clean
+.PHONY: run test demo init install lint format-check typecheck pytest system-deps clean webforms
 
 # With no web user yet, the server prints a one-time set-up code: the web page asks for it to
 # create the first administrator.
@@ -19,7 +19,18 @@ demo: init
 init: install system-deps
 	$(BIN)/pcmd init
 
-install: $(STAMP)
+install: $(STAMP) webforms
+
+# ODK Web Forms (@getodk/web-forms), built from webforms/package-lock.json into the server's
+# static files: pcmd serves them itself, no CDN. Rebuilt only when the lockfile or the entry
+# changes (the built file is the stamp).
+WEBFORMS_OUT := src/pcmd/server/static/webforms/pcmd-webforms.js
+webforms: $(WEBFORMS_OUT)
+
+$(WEBFORMS_OUT): webforms/package-lock.json webforms/package.json webforms/vite.config.js $(wildcard webforms/src/*.js)
+	@command -v npm >/dev/null 2>&1 || tools/apt-install nodejs npm
+	cd webforms && npm ci --no-audit --no-fund --loglevel=error && npm run build
+	touch $@
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "pcmd needs Python 3.11 or newer"'
@@ -47,4 +58,4 @@ pytest:
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache webforms/node_modules src/pcmd/server/static/webforms
