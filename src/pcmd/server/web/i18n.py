@@ -66,6 +66,75 @@ TEXT: dict[str, dict[str, str]] = {
         "vi": "Phiên làm việc đã hết hạn, vui lòng thử lại.",
         "en": "Your session expired, please try again.",
     },
+    # --- review at scale (issue 13) ---
+    "issue_family": {"vi": "Loại vấn đề", "en": "Kind of issue"},
+    "date_from": {"vi": "Từ ngày", "en": "From"},
+    "date_to": {"vi": "Đến ngày", "en": "To"},
+    "more_than": {"vi": "hơn", "en": "more than"},
+    "select": {"vi": "Chọn", "en": "Select"},
+    "select_page": {"vi": "Chọn cả trang", "en": "Select the whole page"},
+    "approve_selected": {"vi": "Duyệt các phiếu đã chọn", "en": "Approve the selected"},
+    "reject_selected": {"vi": "Không chấp nhận các phiếu đã chọn…", "en": "Reject the selected…"},
+    "sent_by": {"vi": "Người gửi", "en": "Sent by"},
+    "device": {"vi": "Máy", "en": "Device"},
+    "comments": {"vi": "Trao đổi", "en": "Comments"},
+    "missing_files": {"vi": "Thiếu ảnh/tệp", "en": "Files missing"},
+    "first_page": {"vi": "Trang đầu", "en": "First page"},
+    "bad_date": {
+        "vi": "Ngày {value!r} không hợp lệ; chọn ngày trong ô lịch (invalid date).",
+        "en": "The date {value!r} is not valid; pick a day in the calendar.",
+    },
+    "bad_period": {
+        "vi": "Kỳ {value!r} không hợp lệ; ví dụ 2026, 2026Q3, 202609, 2021-2025.",
+        "en": "The period {value!r} is not valid; e.g. 2026, 2026Q3, 202609, 2021-2025.",
+    },
+    "reject_title": {"vi": "Không chấp nhận phiếu", "en": "Reject records"},
+    "reject_intro": {
+        "vi": "Bạn sắp không chấp nhận {n} phiếu. Phiếu không được chấp nhận không được tính vào "
+        "chỉ tiêu. Ghi lý do để người gửi biết cần sửa gì.",
+        "en": "You are about to reject {n} record(s). A rejected record is not counted in any "
+        "indicator. Give the reason so the sender knows what to fix.",
+    },
+    "reason": {"vi": "Lý do", "en": "Reason"},
+    "confirm_reject": {"vi": "Xác nhận không chấp nhận", "en": "Confirm the rejection"},
+    "cancel": {"vi": "Quay lại", "en": "Go back"},
+    "reason_required": {
+        "vi": "Cần ghi lý do không chấp nhận; chưa phiếu nào bị thay đổi.",
+        "en": "A reason for the rejection is needed; no record was changed.",
+    },
+    "nothing_selected": {
+        "vi": "Chưa chọn phiếu nào: đánh dấu các phiếu trong danh sách rồi bấm lại.",
+        "en": "No record selected: tick records in the list, then press again.",
+    },
+    "too_many": {
+        "vi": "Chọn nhiều nhất {n} phiếu một lần; chưa phiếu nào bị thay đổi.",
+        "en": "Select at most {n} records at a time; no record was changed.",
+    },
+    "out_of_scope": {
+        "vi": "Có phiếu không thuộc địa bàn của bạn hoặc không còn tồn tại; chưa phiếu nào bị "
+        "thay đổi. Tải lại danh sách rồi chọn lại.",
+        "en": "Some records are outside your area or no longer exist; no record was changed. "
+        "Reload the list and select again.",
+    },
+    "reviewed_n": {"vi": "Đã cập nhật {n} phiếu.", "en": "{n} record(s) updated."},
+    "thread": {"vi": "Trao đổi về phiếu", "en": "Comments on this record"},
+    "add_comment": {"vi": "Gửi trao đổi", "en": "Add the comment"},
+    "comment_empty": {
+        "vi": "Nội dung trao đổi đang trống; viết nội dung rồi gửi lại.",
+        "en": "The comment is empty; write something and send it again.",
+    },
+    "no_comments": {"vi": "Chưa có trao đổi nào.", "en": "No comments yet."},
+    "kind_approved": {"vi": "Duyệt", "en": "Approved"},
+    "kind_has_issues": {"vi": "Có vấn đề", "en": "Has issues"},
+    "kind_rejected": {"vi": "Không chấp nhận — lý do", "en": "Rejected — reason"},
+    "kind_comment": {"vi": "Trao đổi", "en": "Comment"},
+    "what_to_do": {"vi": "Cách xử lý", "en": "What to do"},
+    "provinces": {"vi": "Các tỉnh", "en": "Provinces"},
+    "records": {"vi": "Số phiếu", "en": "Records"},
+    "pending_review": {"vi": "Chờ duyệt", "en": "Awaiting review"},
+    "with_errors": {"vi": "Phiếu có lỗi", "en": "Records with errors"},
+    "last_received": {"vi": "Nhận gần nhất", "en": "Last received"},
+    "total_row": {"vi": "Cả nước", "en": "Whole country"},
 }
 
 REVIEW_STATES = ("received", "has_issues", "approved", "rejected", "edited")
