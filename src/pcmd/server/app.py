@@ -62,7 +62,7 @@ def create_app(settings: Settings) -> Starlette:
         yield
         if scheduler is not None:
             await run_in_threadpool(scheduler.shutdown)
-        submissions.writers.shutdown(wait=True)
+        await run_in_threadpool(submissions.writers.close)
         engine.dispose()
 
     submissions = SubmissionEndpoints(settings, engine)
@@ -108,4 +108,5 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.ingest = submissions.writers  # the group committer (tests hold it to group)
     return app

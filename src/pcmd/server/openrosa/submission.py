@@ -1,12 +1,12 @@
 """The submission endpoint: HEAD for the size limit, POST of the instance and its files, handed
-to the ingest on threads of its own; answered 201 only once stored."""
+to the group committer (submissions arriving together share one transaction and one sync);
+answered 201 only once the commit that holds it is durable."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -18,8 +18,8 @@ from pcmd.db.engine import transaction
 from pcmd.errors import AuthError, IngestError, StorageError
 from pcmd.ingest.files import FileStore
 from pcmd.ingest.form_lookup import FormLookup
+from pcmd.ingest.group import GroupCommitter
 from pcmd.ingest.incoming import Incoming, IngestResult
-from pcmd.ingest.submit import ingest_with_retry
 from pcmd.server.openrosa.endpoint import AUTH_TTL, PREFIX, Caller, OpenRosa, openrosa_message
 from pcmd.server.openrosa.multipart import read_upload
 from pcmd.settings import Settings
@@ -41,10 +41,10 @@ class SubmissionEndpoints(OpenRosa):
         super().__init__(settings, engine)
         self.store = FileStore(settings.attachments_dir)
         self.forms = FormLookup()
-        # Ingest runs on threads of its own (lighter than anyio's pool per call); SQLite takes
-        # one writer at a time anyway, so one thread there, a few for PostgreSQL.
-        self.writers = ThreadPoolExecutor(
-            max_workers=1 if engine.dialect.name == "sqlite" else 4, thread_name_prefix="ingest"
+        # Ingest runs on writer threads of its own, a group of waiting submissions per
+        # transaction; SQLite takes one writer at a time anyway, PostgreSQL gets two.
+        self.writers = GroupCommitter(
+            engine, self.store, self.forms, writers=1 if engine.dialect.name == "sqlite" else 2
         )
         # token → (when checked, caller): phones send HEAD + POST per submission, and a revoked
         # token is refused again within AUTH_TTL seconds.
@@ -99,9 +99,7 @@ class SubmissionEndpoints(OpenRosa):
                 communes=caller.communes or None,
             )
             try:
-                result: IngestResult = await asyncio.get_running_loop().run_in_executor(
-                    self.writers, ingest_with_retry, self.engine, self.store, incoming, self.forms
-                )
+                result: IngestResult = await asyncio.wrap_future(self.writers.submit(incoming))
             finally:
                 upload.cleanup()
             outcome, instance, form_id = result.status, result.version_instance_id, result.form_id

@@ -1,0 +1,161 @@
+"""Group commit: submissions that arrive together are written in one transaction and share one
+sync to disk; each sender hears its outcome only once that commit is durable.
+
+A writer thread takes the first submission waiting, then every other one already waiting (up
+to `max_group`), and ingests each in a savepoint of one write transaction: a submission refused
+(a 4xx `IngestError`, a 503 `StorageError`) rolls back its own savepoint only, and a unique-key
+race is tried again with the lookup, as `ingest_with_retry` does. Nobody waits for a group to
+fill: while one group commits, the next gathers by itself. If the transaction itself fails (the
+database raising mid-way or at commit), nothing of the group is kept and each submission is
+ingested again on its own, so one failure never loses or fails the others, and no submission is
+reported stored before a commit that holds it has returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from pcmd.db.engine import write_connection
+from pcmd.errors import PcmdError
+from pcmd.ingest.files import FileStore
+from pcmd.ingest.form_lookup import FormLookup
+from pcmd.ingest.incoming import Incoming, IngestResult
+from pcmd.ingest.submit import ingest, ingest_with_retry
+
+log = logging.getLogger(__name__)
+
+MAX_GROUP = 64
+
+
+@dataclass
+class _Job:
+    incoming: Incoming
+    future: Future[IngestResult] = field(default_factory=Future)
+
+
+class _Alone(Exception):
+    """This submission is better ingested on its own, after the group (a repeated race)."""
+
+
+class GroupCommitter:
+    """Writer threads that ingest queued submissions a group per transaction."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        store: FileStore,
+        forms: FormLookup | None = None,
+        *,
+        writers: int = 1,
+        max_group: int = MAX_GROUP,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.forms = forms or FormLookup()
+        self.max_group = max_group
+        self.writers = writers
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._start_lock = threading.Lock()
+
+    def submit(self, incoming: Incoming) -> Future[IngestResult]:
+        """Queue one submission; its future is resolved once it is durably stored or refused."""
+        if not self._threads:
+            self._start()
+        job = _Job(incoming)
+        self._queue.put(job)
+        return job.future
+
+    def _start(self) -> None:
+        # on the first submission, not when an app is built (tests build many)
+        with self._start_lock:
+            if self._threads:
+                return
+            threads = [
+                threading.Thread(target=self._loop, name=f"ingest-group-{i}", daemon=True)
+                for i in range(self.writers)
+            ]
+            for thread in threads:
+                thread.start()
+            self._threads = threads
+
+    def close(self) -> None:
+        """Finish what is queued, then stop the writer threads."""
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
+
+    # --- the writer thread ------------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            jobs = [first]
+            stop = False
+            while len(jobs) < self.max_group:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                jobs.append(more)
+            self.write(jobs)
+            if stop:
+                return
+
+    def write(self, jobs: list[_Job]) -> None:
+        """Ingest `jobs` in one transaction and resolve their futures after its commit."""
+        if len(jobs) == 1:
+            self._alone(jobs[0])
+            return
+        try:
+            with write_connection(self.engine) as conn:
+                outcomes = [self._one(conn, job.incoming) for job in jobs]
+        except Exception as exc:  # the transaction failed: nothing of the group is stored
+            log.warning("group of %d not committed (%s); each ingested alone", len(jobs), exc)
+            for job in jobs:
+                self._alone(job)
+            return
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            if isinstance(outcome, _Alone):
+                self._alone(job)
+            elif isinstance(outcome, BaseException):
+                job.future.set_exception(outcome)
+            else:
+                job.future.set_result(outcome)
+
+    def _one(self, conn: Connection, incoming: Incoming) -> IngestResult | PcmdError | _Alone:
+        """One submission in a savepoint: its result, its refusal, or a request to go alone.
+        Any other error leaves the savepoint and fails the whole transaction."""
+        for look_first in (False, True):
+            savepoint = conn.begin_nested()
+            try:
+                result = ingest(conn, self.store, incoming, self.forms, look_first=look_first)
+            except IntegrityError:
+                savepoint.rollback()
+                continue
+            except PcmdError as exc:
+                savepoint.rollback()
+                return exc
+            savepoint.commit()
+            return result
+        return _Alone()
+
+    def _alone(self, job: _Job) -> None:
+        try:
+            result = ingest_with_retry(self.engine, self.store, job.incoming, self.forms)
+        except BaseException as exc:  # handed to the request that waits for it
+            job.future.set_exception(exc)
+        else:
+            job.future.set_result(result)
