@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pcmd.errors import SettingsError
-from pcmd.settings import SETTINGS, load_settings
+from pcmd.settings import SETTINGS, ReportSettings, Settings, load_settings
 
 
 def test_load_settings__defaults__sqlite_in_data_dir() -> None:
@@ -84,3 +84,41 @@ def test_settings_registry__every_setting_has_help_and_env_name() -> None:
     for spec in SETTINGS:
         assert spec.help.strip(), spec.name
         assert spec.env == "PCMD_" + spec.name.upper()
+
+
+def test_load_settings__report_table__cover_fields_from_file(tmp_path: Path) -> None:
+    config = tmp_path / "pcmd.toml"
+    config.write_text(
+        'port = 8001\n[report]\nparent_agency = "UBND TỈNH QUẢNG NGÃI"\nagency = "SỞ Y TẾ"\n'
+        'symbol = "BC-SYT"\nplace = "Quảng Ngãi"\nrecipients = ["Bộ Y tế (b/c)", " ", '
+        '"Lưu: VT, BTXH."]\nsigner_authority = "KT. GIÁM ĐỐC"\n',
+        encoding="utf-8",
+    )
+    got = load_settings(config_file=config, environ={})
+    assert got.port == 8001
+    assert got.report.agency == "SỞ Y TẾ"
+    assert got.report.symbol == "BC-SYT"
+    assert got.report.recipients == ("Bộ Y tế (b/c)", "Lưu: VT, BTXH.")  # blank line dropped
+    assert got.report.signer_name == ""  # left to fill by hand
+    assert Settings().report == ReportSettings()  # no [report] table: the defaults
+    assert ReportSettings().symbol == "BC"
+
+
+@pytest.mark.parametrize(
+    ("table", "said"),
+    [
+        ('symbol = "bc syt"', "symbol: chữ in hoa"),
+        ('recipients = "Như trên"', "recipients: cần một danh sách chuỗi"),
+        ('agency = "SỞ Y TẾ\\nPHÒNG"', "agency: một dòng"),
+        ('signer = "A"', "không có signer (unknown key(s))"),
+    ],
+)
+def test_load_settings__bad_report_table__names_the_key(
+    tmp_path: Path, table: str, said: str
+) -> None:
+    config = tmp_path / "pcmd.toml"
+    config.write_text(f"[report]\n{table}\n", encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config_file=config, environ={})
+    assert f"[report] không hợp lệ — {said}" in str(caught.value)
+    assert "Fix:" in str(caught.value)
