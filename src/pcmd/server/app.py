@@ -17,6 +17,7 @@ from pcmd.db.engine import engine_from_settings
 from pcmd.ingest.files import FileStore
 from pcmd.server import convertors
 from pcmd.server.api.indicators import IndicatorsApi
+from pcmd.server.central.routes import central_routes
 from pcmd.server.headers import SecurityHeaders
 from pcmd.server.health import Health
 from pcmd.server.hygiene import RefuseNul
@@ -78,6 +79,8 @@ def create_app(settings: Settings) -> Starlette:
             *submissions.routes(),
             *FormEndpoints(settings, engine).routes(),
             *hooks.routes(),
+            # ODK Central's reading API: OData and pyodk (Excel, Power BI, ruODK)
+            *central_routes(settings, engine),
             # the web pages
             *LoginPages(web).routes(),
             *first_run.routes(),

@@ -1,0 +1,163 @@
+"""A form's OData service as ODK Central serves it: `GET /v1/projects/1/forms/{id}.svc`
+(service document), `….svc/$metadata` (EDMX) and `….svc/Submissions` (rows, with `$top $skip
+$count $filter $select $orderby $wkt $expand=*`, paged by `@odata.nextLink` with Central's
+`$skiptoken`). Only current, not deleted submissions inside the reader's communes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from pcmd.db.engine import transaction
+from pcmd.db.models import FormVersion, Submission, utcnow
+from pcmd.server.accounts import Scope
+from pcmd.server.central import problems
+from pcmd.server.central.auth import Central
+from pcmd.server.central.odata_filter import compile_filter, parse_filter
+from pcmd.server.central.odata_metadata import edmx, service_document
+from pcmd.server.central.odata_options import Options, read_options, skiptoken_for
+from pcmd.server.central.odata_rows import check_select, select_row, submission_row
+from pcmd.server.central.records import FILTER_COLUMNS, after, records, visible
+from pcmd.server.central.schema import Field, form_fields
+
+JSON_TYPE = "application/json; odata.metadata=minimal"
+HEADERS = {"OData-Version": "4.0"}
+ORDERABLE = tuple(FILTER_COLUMNS)
+
+
+class ODataFeed:
+    def __init__(self, central: Central) -> None:
+        self.central = central
+
+    def service_url(self, request: Request) -> str:
+        p = request.path_params
+        return f"{self.central.settings.base_url}/v1/projects/{p['pid']}/forms/{p['form_id']}.svc"
+
+    def fields(self, session: Session, request: Request) -> tuple[int, tuple[Field, ...]]:
+        form = self.central.form(
+            session, request.path_params["pid"], request.path_params["form_id"]
+        )
+        xform = session.scalar(
+            select(FormVersion.xform).where(FormVersion.id == form.current_version_id)
+        )
+        return form.id, form_fields(xform or "<h:html xmlns:h='http://www.w3.org/1999/xhtml'/>")
+
+    async def service(self, request: Request, _scope: Scope) -> Response:
+        def load() -> tuple[Field, ...]:
+            with transaction(self.central.engine) as session:
+                return self.fields(session, request)[1]
+
+        fields = await run_in_threadpool(load)
+        body = service_document(f"{self.service_url(request)}/$metadata", fields)
+        return JSONResponse(body, media_type=JSON_TYPE, headers=HEADERS)
+
+    async def metadata(self, request: Request, _scope: Scope) -> Response:
+        def load() -> tuple[Field, ...]:
+            with transaction(self.central.engine) as session:
+                return self.fields(session, request)[1]
+
+        fields = await run_in_threadpool(load)
+        text = edmx(request.path_params["form_id"], fields)
+        return Response(text, media_type="application/xml", headers=HEADERS)
+
+    def next_link(self, request: Request, options: Options, last_id: str) -> str:
+        pairs = [
+            (k, v)
+            for k, v in request.query_params.multi_items()
+            if k not in ("$skip", "$skiptoken")
+        ]
+        if options.orderby:  # an ordered table pages by position
+            pairs.append(("$skip", str(options.skip + (options.top or 0))))
+        else:
+            pairs.append(("$skiptoken", skiptoken_for(last_id)))
+        return f"{self.service_url(request)}/Submissions?{urlencode(pairs)}"
+
+    def page(self, request: Request, scope: Scope, options: Options) -> dict[str, Any]:
+        now = utcnow()
+        with transaction(self.central.engine) as session:
+            form_pk, fields = self.fields(session, request)
+            wanted = check_select(options.select, fields) if options.select else []
+            query = visible(form_pk, self.central.communes(session, scope))
+            if options.filter:
+                node = parse_filter(options.filter)
+                query = query.where(compile_filter(node, FILTER_COLUMNS, options.filter, now))
+            total = (
+                session.scalar(select(func.count()).select_from(query.subquery()))
+                if options.count
+                else None
+            )
+            if options.skiptoken is not None:
+                start = session.scalar(
+                    select(Submission).where(Submission.instance_id == options.skiptoken)
+                )
+                if start is None:
+                    query = query.where(Submission.id.is_(None))  # Central: an empty page
+                else:
+                    query = query.where(after(start))
+            if options.orderby:
+                order = [
+                    FILTER_COLUMNS[name].expression.desc()
+                    if desc
+                    else FILTER_COLUMNS[name].expression.asc()
+                    for name, desc in options.orderby
+                ]
+                query = query.order_by(*order, Submission.id.desc())
+            else:
+                query = query.order_by(Submission.submitted_at.desc(), Submission.id.desc())
+            if options.skip:
+                query = query.offset(options.skip)
+            if options.top is not None:
+                query = query.limit(options.top + 1)
+            rows = list(session.execute(query).tuples())
+            more = options.top is not None and len(rows) > options.top
+            rows = rows[: options.top] if options.top is not None else rows
+            found = records(session, rows)
+        value = [
+            select_row(
+                submission_row(
+                    r.submission.instance_id, r.system, fields, r.version.data, wkt=options.wkt
+                ),
+                wanted,
+            )
+            for r in found
+        ]
+        body: dict[str, Any] = {
+            "@odata.context": f"{self.service_url(request)}/$metadata#Submissions",
+            "value": value,
+        }
+        if more and found:
+            body["@odata.nextLink"] = self.next_link(
+                request, options, found[-1].submission.instance_id
+            )
+        if total is not None:
+            body["@odata.count"] = total
+        return body
+
+    async def submissions(self, request: Request, scope: Scope) -> Response:
+        options = read_options(request.query_params, ORDERABLE)
+        body = await run_in_threadpool(self.page, request, scope, options)
+        return JSONResponse(body, media_type=JSON_TYPE, headers=HEADERS)
+
+    async def table(self, request: Request, scope: Scope) -> Response:
+        table = request.path_params["table"]
+        if table == "Submissions":
+            return await self.submissions(request, scope)
+        raise problems.not_found()
+
+    def routes(self) -> list[BaseRoute]:
+        base = "/v1/projects/{pid:int}/forms/{form_id}.svc"
+        ep = self.central.endpoint
+        return [
+            Route(base, ep(self.service), methods=["GET"]),
+            Route(f"{base}/", ep(self.service), methods=["GET"]),
+            Route(f"{base}/$metadata", ep(self.metadata), methods=["GET"]),
+            Route(f"{base}/{{table}}", ep(self.table), methods=["GET"]),
+        ]
