@@ -232,7 +232,8 @@ def builds() -> dict[str, FormBuild]:
 
 
 def test_workbooks__three_forms_shipped(builds: dict[str, FormBuild]) -> None:
-    assert sorted(builds) == sorted(CONTRACT)
+    """The §6 forms; the §6b ones are checked in test_contract_cases.py."""
+    assert set(CONTRACT) <= set(builds)
     for form_id, build in builds.items():
         assert build.workbook_name == f"{form_id}.xlsx"
         assert re.fullmatch(r"\d{10}", build.version), build.version
