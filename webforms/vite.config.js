@@ -1,4 +1,5 @@
-// Builds pcmd's web-form page script (src/main.js, which mounts ODK Web Forms) into
+// Builds pcmd's web-form page scripts (src/main.js mounts ODK Web Forms; src/outbox-page.js
+// sends what waits, for the list of forms) into
 // ../src/pcmd/server/static/webforms/, served by pcmd itself: nothing is fetched from a CDN.
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
@@ -14,9 +15,13 @@ export default defineConfig({
     chunkSizeWarningLimit: 8000,
     assetsInlineLimit: 0,
     lib: {
-      entry: fileURLToPath(new URL('src/main.js', import.meta.url)),
+      // the form page; the list of forms only shows and sends what waits (no form engine)
+      entry: {
+        'pcmd-webforms': fileURLToPath(new URL('src/main.js', import.meta.url)),
+        'pcmd-outbox': fileURLToPath(new URL('src/outbox-page.js', import.meta.url)),
+      },
       formats: ['es'],
-      fileName: () => 'pcmd-webforms.js',
+      fileName: (_format, name) => `${name}.js`,
     },
     rollupOptions: {
       output: { chunkFileNames: '[name]-[hash].js', assetFileNames: '[name]-[hash][extname]' },

@@ -28,17 +28,18 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
     return values
 
 
-def test_appuser_create__json__exactly_name_token_server_url(
+def test_appuser_create__json__exactly_name_token_server_url_web_url(
     env: dict[str, str], database_url: str
 ) -> None:
     result = pcmd("appuser", "create", "Xã Ba Đình 1", "--commune", "00004", "--json", env=env)
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
-    assert set(out) == {"name", "token", "server_url"}
+    assert set(out) == {"name", "token", "server_url", "web_url"}
     token = out["token"]
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", token)
     assert out["name"] == "Xã Ba Đình 1"
     assert out["server_url"] == f"http://10.0.0.5:8000/v1/key/{token}/projects/1"
+    assert out["web_url"] == f"http://10.0.0.5:8000/v1/key/{token}/projects/1/web"
 
     engine = make_engine(database_url)
     with transaction(engine) as session:

@@ -7,14 +7,11 @@ import { createApp, h } from 'vue';
 import { OdkWebForm, POST_SUBMIT__NEW_INSTANCE, webFormsPlugin } from '@getodk/web-forms';
 import { drafts, queue } from './store.js';
 import { enqueue, flush, showCount, watch } from './outbox.js';
+import { texts } from './texts.js';
 import { translate } from './words.js';
 
 const XML_FILE = 'xml_submission_file';
 
-function texts() {
-  const box = document.getElementById('wf-texts');
-  return box ? JSON.parse(box.textContent) : { waiting: '{n}', sent: '', queued: '', failed: '' };
-}
 
 function say(text, isError = false) {
   const box = document.getElementById('wf-message');
@@ -134,7 +131,7 @@ async function mountForm(host, words) {
     touched = false;
     await enqueue(item, words);
     await drafts.remove(cfg.draftKey);
-    const counts = await flush(words);
+    await flush(words);
     const left = (await queue.all()).find((i) => i.id === item.id);
     if (!left) {
       say(words.sent);
@@ -148,7 +145,6 @@ async function mountForm(host, words) {
       say(words.queued);
     }
     host.dataset.submitted = String((Number(host.dataset.submitted) || 0) + 1);
-    void counts;
     callback({ next: POST_SUBMIT__NEW_INSTANCE });
   };
 

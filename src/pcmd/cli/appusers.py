@@ -28,7 +28,9 @@ def appuser() -> None:
     help="Commune code it may submit for; repeat or separate by commas (default: all).",
 )
 @click.option("--base-url", help="Address phones use to reach this server (PCMD_BASE_URL).")
-@click.option("--json", "as_json", is_flag=True, help="Print only {name, token, server_url}.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print only {name, token, server_url, web_url}."
+)
 @pass_ctx
 def appuser_create(
     ctx: Context, name: str, communes: tuple[str, ...], base_url: str | None, as_json: bool
@@ -39,21 +41,27 @@ def appuser_create(
 
     from pcmd.server.keys import secret_key
     from pcmd.server.openrosa import appusers
+    from pcmd.server.webforms.volunteer import web_url
 
     settings = ctx.settings(base_url=base_url)
     codes = [c for item in communes for c in item.split(",")]
     with ctx.session() as session:
         user, token = appusers.create_app_user(session, name, codes, secret_key(settings))
         url = appusers.server_url(settings.base_url, token, user.project_id)
+        web = web_url(settings.base_url, token, user.project_id)
         shown_name, shown_codes = user.name, list(user.commune_codes)
     if as_json:
         click.echo(
-            json.dumps({"name": shown_name, "token": token, "server_url": url}, ensure_ascii=False)
+            json.dumps(
+                {"name": shown_name, "token": token, "server_url": url, "web_url": web},
+                ensure_ascii=False,
+            )
         )
         return
     click.echo(f"Đã tạo người dùng ứng dụng (created app user): {shown_name}")
     click.echo(f"Xã (communes): {', '.join(shown_codes) or 'tất cả (all)'}")
     click.echo(f"Địa chỉ máy chủ (server URL): {url}")
+    click.echo(f"Điền biểu mẫu trên trình duyệt điện thoại (web forms for a phone browser): {web}")
     click.echo(
         "Tạo mã QR cho điện thoại (make the QR code for the phones): "
         f"pcmd appuser qr {shlex.quote(shown_name)} --out FILE.png"

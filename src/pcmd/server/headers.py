@@ -18,6 +18,17 @@ PAGE_POLICY = (
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'"
+# Pages that run ODK Web Forms (server/webforms) set this one themselves. Still no inline script
+# and no other host; the engine parses XPath with tree-sitter compiled to WebAssembly (embedded
+# as a data: URL), which needs 'wasm-unsafe-eval' (WebAssembly only, not JavaScript eval) and
+# data: for fetching it; its components (PrimeVue) and its CSS add <style> elements at run time,
+# which needs style 'unsafe-inline'; a chosen photo is previewed from a blob: URL.
+WEB_FORM_POLICY = (
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' data: blob:; "
+    "font-src 'self' data:; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 COMMON = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
