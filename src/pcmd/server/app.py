@@ -35,6 +35,9 @@ from pcmd.server.web.review import ReviewActions
 from pcmd.server.web.setup import SetupPages
 from pcmd.server.web.submission import SubmissionPage
 from pcmd.server.web.submissions import SubmissionPages
+from pcmd.server.webforms.receive import WebReceiver
+from pcmd.server.webforms.staff import StaffForms
+from pcmd.server.webforms.volunteer import VolunteerForms
 from pcmd.server.webhooks import KoboHooks
 from pcmd.settings import Settings
 
@@ -64,11 +67,13 @@ def create_app(settings: Settings) -> Starlette:
         if scheduler is not None:
             await run_in_threadpool(scheduler.shutdown)
         await run_in_threadpool(submissions.writers.close)
+        await run_in_threadpool(web_forms.close)
         engine.dispose()
 
     submissions = SubmissionEndpoints(settings, engine)
     hooks = KoboHooks(settings, engine)
     web = Web(settings, engine)
+    web_forms = WebReceiver(settings, engine)
     dashboard = DashboardPages(web)
     first_run = FirstRunPages(web)
     https = settings.base_url.startswith("https://")
@@ -79,6 +84,9 @@ def create_app(settings: Settings) -> Starlette:
             *submissions.routes(),
             *FormEndpoints(settings, engine).routes(),
             *hooks.routes(),
+            # ODK Web Forms: a volunteer's link, officers' and reviewers' pages
+            *VolunteerForms(web, web_forms).routes(),
+            *StaffForms(web, web_forms).routes(),
             # ODK Central's reading API: OData and pyodk (Excel, Power BI, ruODK)
             *central_routes(settings, engine),
             # the web pages
