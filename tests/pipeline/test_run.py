@@ -229,9 +229,8 @@ def test_submission_ids__the_records_behind_a_numerator(world: World) -> None:
 
     assert got("HD1", "2025", "51") == sorted([ids["O1"], ids["O2"], ids["O3"], ids["O10"]])
     assert got("TT2", "2025Q1", "VN") == sorted([ids["O1"], ids["O3"], ids["O4"], ids["O8"]])
-    assert got("KT1", "2021-2025", "VN") == sorted(
-        [ids["I1"], ids["I2"], ids["I5"], ids["I6"], ids["I7"]]
-    )
+    # one per establishment: E-A1's latest inspection (I2), not I1 as well
+    assert got("KT1", "2021-2025", "VN") == sorted([ids["I2"], ids["I5"], ids["I6"], ids["I7"]])
     assert got("TT3A", "202503", "21025") == sorted([ids["O1"], ids["I1"], ids["I2"]])
     assert got("HD5", "2025", "79") == [ids["I5"]]
 

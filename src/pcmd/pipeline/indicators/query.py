@@ -21,16 +21,16 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select
+from sqlalchemy import Connection, Engine, select
 
-from pcmd.db.facts import FACT_TABLES, fact_column
-from pcmd.db.tables import EST, IV
+from pcmd.db.tables import IV
 from pcmd.errors import PipelineError
 from pcmd.masterdata.periods import parse_period, vietnam_today
 from pcmd.masterdata.tree import OrgTree, load_tree
 from pcmd.pipeline.cells import compute_cells, is_stored, levels_of
 from pcmd.pipeline.indicators import cube
 from pcmd.pipeline.indicators import engine as indicators
+from pcmd.pipeline.indicators.drill import drill_down
 from pcmd.pipeline.indicators.model import Programme
 from pcmd.pipeline.indicators.programme import DEFAULT_PROGRAMME
 from pcmd.pipeline.inputs import load_context
@@ -273,9 +273,8 @@ def submission_ids(
     org: str = "VN",
     programme: str = DEFAULT_PROGRAMME,
 ) -> list[int]:
-    """The counted submissions behind an indicator's numerator for one org unit and period:
-    the records each numerator part reads (for a sum, those with a value other than 0; for
-    KT1, inspections of active register ids), from the fact tables the pipeline keeps."""
+    """The counted submissions behind an indicator's numerator for one org unit and period
+    (drill.py: for a sum, those with a value other than 0; for KT1, one per establishment)."""
     if isinstance(engine, Connection):
         return _submission_ids(engine, indicator, period, org, programme)
     with engine.connect() as conn:
@@ -285,38 +284,7 @@ def submission_ids(
 def _submission_ids(
     conn: Connection, indicator_id: str, period_code: str, org: str, programme_id: str
 ) -> list[int]:
-    programmes = active_programmes(conn)
-    if programme_id not in programmes:
-        raise PipelineError(f"Không có chương trình {programme_id!r} (no programme).")
-    programme = programmes[programme_id]
-    ind = programme.indicator(indicator_id)
-    tree = load_tree(conn)
-    level = tree.level.get(org)
-    if level is None:
-        raise PipelineError(f"Không có đơn vị {org!r} đang hiệu lực (no org unit {org!r}).")
-    period = parse_period(period_code)
-    lo = period.start.year * 100 + period.start.month
-    hi = period.end.year * 100 + period.end.month
-    ids: set[int] = set()
-    for part in ind.numerator:
-        for form in part.forms:
-            table = FACT_TABLES[form]
-            conds: list[ColumnElement[bool]] = [table.c.month.between(lo, hi)]
-            if level == "commune":
-                conds.append(table.c.commune_code == org)
-            elif level == "province":
-                conds.append(table.c.province_code == org)
-            where = cube.conditions(table, part.where)
-            if where is not None:
-                conds.append(where)
-            query = select(table.c.submission_id)
-            if part.kind == "sum":
-                nonzero = [func.coalesce(table.c[fact_column(f)], 0) != 0 for f in part.fields]
-                conds.append(or_(*nonzero))
-            if part.kind == "distinct" and part.field:
-                col = table.c[fact_column(part.field)]
-                conds.append(col.is_not(None))
-                if part.status:
-                    query = query.join(EST, and_(EST.c.id == col, EST.c.status == part.status))
-            ids.update(conn.execute(query.where(*conds)).scalars())
-    return sorted(ids)
+    found = drill_down(
+        conn, indicator=indicator_id, period=period_code, org=org, programme=programme_id
+    )
+    return found.ids

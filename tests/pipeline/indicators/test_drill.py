@@ -1,0 +1,104 @@
+"""`drill_down`: for every indicator of the default programme, the records listed are exactly
+the records behind its numerator, worked out by hand from tests/pipeline/handmade.py.
+
+Counted records of 2025 (O6 rejected, O7 with an open error are not): outreach O1 A, O2 A,
+O3 B, O4 D, O8 E (edited: bao_chi, students 15, general 5), O10 B; training T1 A, T2 D, T4 E;
+inspections I1 A (E-A1), I2 A (E-A1), I3 A (E-A3, closed), I4 B (not in the register),
+I5 D (E-D1), I7 E (E-E1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pcmd.pipeline.indicators.drill import WHAT, drill_down
+from pcmd.pipeline.indicators.programme import DEFAULT_PROGRAMME, default_programme
+from pcmd.pipeline.indicators.query import indicator_rows
+from tests.pipeline.handmade import TODAY, World
+
+INSPECTED = ("I1", "I2", "I3", "I4", "I5", "I7")
+# indicator → (records listed, numerator) for the whole country in 2025, by hand
+EXPECTED_VN_2025: dict[str, tuple[list[str], float]] = {
+    # communes with an outreach record: A, B, D, E
+    "TT1": (["O1", "O2", "O3", "O4", "O8", "O10"], 4),
+    # months with bao_chi / mang_xa_hoi / loa_dai: Jan (O8), Feb (O3), Mar (O1, O4)
+    "TT2": (["O1", "O3", "O4", "O8"], 3),
+    # establishment workers 30 (O1) + workers informed 6+4+2+3+10+1 = 56
+    "TT3A": (["O1", "I1", "I2", "I3", "I4", "I5", "I7"], 56),
+    # industrial workers 40 + 200
+    "TT3B": (["O2", "O4"], 240),
+    # students 50 + 120 + 15
+    "TT3C": (["O1", "O3", "O8"], 185),
+    # active register establishments inspected: E-A1 (latest I2), E-D1 (I5), E-E1 (I7)
+    "KT1": (["I2", "I5", "I7"], 3),
+    # inspections with a violation
+    "KT2": (["I1", "I3", "I5"], 3),
+    "DT1": (["T1"], 12),
+    "DT2": (["T1", "T2", "T4"], 39),
+    "HD1": (["O1", "O2", "O3", "O4", "O8", "O10"], 6),
+    # totals 100 + 50 + 120 + 200 + 20 + 30
+    "HD2": (["O1", "O2", "O3", "O4", "O8", "O10"], 520),
+    "HD3": (["T1", "T2", "T4"], 3),
+    "HD4": (list(INSPECTED), 6),
+    "HD5": (["I1", "I5"], 7_000_000),
+    # communes with any record: A, B, D, E
+    "BC1": (
+        [*("O1", "O2", "O3", "O4", "O8", "O10"), *("T1", "T2", "T4"), *INSPECTED],
+        4,
+    ),
+}
+
+
+def _stored_numerator(world: World, indicator: str, org: str, period: str) -> float | None:
+    """The numerator the dashboard shows: stored by the pipeline, or computed on demand."""
+    rows = indicator_rows(world.engine, period=period, org=org, today=TODAY)
+    found = [r["numerator"] for r in rows if r["indicator"] == indicator]
+    assert len(found) == 1, indicator
+    return found[0]
+
+
+def _drill(world: World) -> Callable[[str, str, str], list[int]]:
+    def got(indicator: str, period: str, org: str) -> list[int]:
+        with world.engine.connect() as conn:
+            return drill_down(
+                conn, indicator=indicator, period=period, org=org, programme=DEFAULT_PROGRAMME
+            ).ids
+
+    return got
+
+
+def test_drill_down__every_indicator_lists_exactly_its_records(world: World) -> None:
+    """Should list, for every indicator of the default programme, exactly the records behind
+    its numerator, and that numerator is the one the pipeline stored."""
+    shipped = {ind.id for ind in default_programme().indicators}
+    # every indicator of the programme file has a hand-worked case here
+    assert shipped <= set(EXPECTED_VN_2025), sorted(shipped - set(EXPECTED_VN_2025))
+    got = _drill(world)
+    for indicator, (names, numerator) in EXPECTED_VN_2025.items():
+        expected = sorted(world.ids[n] for n in names)
+        assert got(indicator, "2025", "VN") == expected, indicator
+        assert _stored_numerator(world, indicator, "VN", "2025") == numerator, indicator
+
+
+def test_drill_down__kt1_one_row_per_establishment(world: World) -> None:
+    """Should list KT1's establishments once each (its latest inspection), as many rows as
+    the numerator, not every inspection: E-A1 was inspected twice in March 2025."""
+    got = _drill(world)
+    ids = world.ids
+    assert got("KT1", "2025Q1", "21025") == [ids["I2"]]  # E-A1 only; E-A3 is closed
+    assert _stored_numerator(world, "KT1", "21025", "2025Q1") == 1
+    assert got("KT1", "2021-2025", "79") == sorted([ids["I5"], ids["I6"], ids["I7"]])
+    assert _stored_numerator(world, "KT1", "79", "2021-2025") == 3
+
+
+def test_drill_down__says_what_it_lists(world: World) -> None:
+    """Should say in words what each drill-down lists: KT1 one per establishment, TT3A the
+    records whose figures add up, HD1 the counted records."""
+    with world.engine.connect() as conn:
+        kt1 = drill_down(conn, indicator="KT1", period="2025", org="VN", programme="pcmd_1629")
+        tt3a = drill_down(conn, indicator="TT3A", period="2025", org="VN", programme="pcmd_1629")
+    said = "one record per establishment — the latest in the period (the numerator counts "
+    assert kt1.what_en == said + "establishments)"
+    assert kt1.what_vi.startswith("mỗi cơ sở một phiếu")
+    assert tt3a.what_vi == WHAT["with_value"][0]  # both parts are sums: said once
+    assert tt3a.what_en == "the records whose non-zero figures add up to the numerator"
