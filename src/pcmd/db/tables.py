@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData, Table
 
-from pcmd.db import facts, models
+from pcmd.db import facts, models, review
 
 METADATA: MetaData = models.Base.metadata
 
@@ -35,6 +35,7 @@ SR = _table(models.SourceRecord)
 LOCK = _table(models.SchedulerLock)
 AUDIT = _table(models.AuditLog)
 WEB_SESSIONS = _table(models.WebSession)
+COMMENTS = _table(review.SubmissionComment)  # a submission's comment thread
 
 FACT_TABLES = facts.FACT_TABLES
 ACTIVITY_CUBE = facts.ACTIVITY_CUBE
