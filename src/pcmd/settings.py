@@ -24,6 +24,8 @@ ENV_PREFIX = "PCMD_"
 DEFAULT_CONFIG_FILE = "pcmd.toml"
 # The installation's secret key, when PCMD_SECRET_KEY is not set: <data_dir>/secret_key.
 KEY_FILE_NAME = "secret_key"
+# The secret that turns a support record's UIC answers into a key (DESIGN §6b): <data_dir>/uic_key.
+UIC_KEY_FILE_NAME = "uic_key"
 
 
 def _as_str(value: Any) -> str:
@@ -338,6 +340,11 @@ class Settings:
     def secret_key_file(self) -> Path:
         """Where the secret key lives when `secret_key` (PCMD_SECRET_KEY) is not set."""
         return self.data_dir / KEY_FILE_NAME
+
+    @property
+    def uic_key_file(self) -> Path:
+        """The UIC secret (ingest/uic.py), beside the attachment store; made by `pcmd init`."""
+        return self.data_dir / UIC_KEY_FILE_NAME
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(name, shown value, source) for every setting; secrets are masked."""

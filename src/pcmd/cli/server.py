@@ -21,8 +21,15 @@ def init(ctx: Context, skip_forms: bool) -> None:
     from pcmd.db.engine import transaction
     from pcmd.db.models import OrgUnit
     from pcmd.forms.registry import ensure_default_project
+    from pcmd.ingest.uic import ensure_key
     from pcmd.masterdata import orgunits
 
+    uic_key_file = ctx.settings().uic_key_file
+    if ensure_key(uic_key_file):
+        click.echo(
+            f"Khoá mã hoá mã nhận diện (UIC secret): tạo mới {uic_key_file} (created) — "
+            "sao lưu cùng CSDL (back it up with the database)"
+        )
     with ctx.engine() as engine:
         before, after = migrate.upgrade(engine)
         state = "đã mới nhất (up to date)" if before == after else f"{before or 'trống'} → {after}"

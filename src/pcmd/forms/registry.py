@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from pcmd.db.models import Establishment, Form, FormMedia, FormVersion, OrgUnit, Project, utcnow
 from pcmd.errors import FormBuildError
-from pcmd.forms import media
+from pcmd.forms import contract, media
 from pcmd.forms.convert import FormBuild
 
 DEFAULT_PROJECT_ID = 1
@@ -71,6 +71,24 @@ def stored_workbook_sha(session: Session, form_id: str) -> str | None:
     return version.xlsform_sha256 if version else None
 
 
+def stored_fields(build: FormBuild) -> dict[str, dict[str, object]]:
+    """The fields pcmd keeps values of, by path: the form's, except the support log's four UIC
+    answers, which ingest replaces by `uic/key` (DESIGN §6b) in their place."""
+    out: dict[str, dict[str, object]] = {}
+    for path, info in build.info.fields.items():
+        if path not in contract.UIC_ANSWERS:
+            out[path] = info.as_dict()
+        elif contract.UIC_KEY not in out:
+            out[contract.UIC_KEY] = {
+                "type": "string",
+                "control": None,
+                "calculate": False,
+                "required": False,
+                "choices": None,
+            }
+    return out
+
+
 @dataclass(frozen=True)
 class StoreResult:
     form_id: str
@@ -116,7 +134,7 @@ def store_build(
         version=build.version,
         xform=build.xform,
         xform_md5=build.xform_md5,
-        fields={p: f.as_dict() for p, f in build.info.fields.items()},
+        fields=stored_fields(build),
         media_files=list(build.info.media_files),
         xlsform=build.workbook,
         xlsform_filename=build.workbook_name,

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Table, insert, select, update
 from pcmd.db.models import utcnow
 from pcmd.db.tables import SUB, VER
 from pcmd.errors import IngestError
+from pcmd.forms import contract
 from pcmd.ingest.form_lookup import FormLookup, FormVersionInfo
 from pcmd.ingest.incoming import Incoming, IngestResult
 from pcmd.ingest.instance import Instance, binary_names, parse_instance, typed_values
@@ -34,6 +35,8 @@ def ingest_new(
             continue
         try:
             inst = incoming.parsed or parse_instance(incoming.xml)
+            if inst.form_id == contract.SUPPORT:
+                continue  # its UIC answers are replaced by `ingest` (ingest/uic.py)
             form = forms.get(conn, incoming.project_id, inst)
             data = typed_values(inst.values, form.fields)
         except IngestError:

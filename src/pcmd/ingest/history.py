@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy import Connection, insert, select, update
 
 from pcmd.db.models import utcnow
 from pcmd.db.tables import SUB, VER
 from pcmd.errors import IngestError
+from pcmd.forms import contract
 from pcmd.ingest.form_lookup import FormLookup
 from pcmd.ingest.instance import binary_names, parse_instance, typed_values
+from pcmd.ingest.submit import vietnam_today
+from pcmd.ingest.uic import protect_xml
 
 
 def add_history(
@@ -30,10 +34,23 @@ def add_history(
     source: str,
     source_ref: str | None = None,
     project_id: int = 1,
+    uic_key_file: Path | None = None,
 ) -> bool:
     """Keep one earlier version of a submission (or link one already held); True when a
-    version row was added or linked. IngestError for XML that is not a version of it."""
+    version row was added or linked. IngestError for XML that is not a version of it.
+
+    A support record's UIC answers are replaced by their key (ingest/uic.py) under the secret
+    at `uic_key_file`; without one such a version is refused, never kept as it came."""
     inst = parse_instance(xml)
+    if any(path in inst.values for path in contract.UIC_ANSWERS):
+        if uic_key_file is None:
+            raise IngestError(
+                "Phiên bản có mã nhận diện chưa mã hoá (a version holds raw identifier answers "
+                "and no UIC secret was given).",
+                status=500,
+            )
+        xml = protect_xml(xml, inst, uic_key_file, vietnam_today())
+        inst = parse_instance(xml)
     held = conn.execute(
         select(VER.c.id, VER.c.submission_id, VER.c.deprecated_id).where(
             VER.c.instance_id == inst.instance_id

@@ -35,6 +35,7 @@ from pcmd.ingest.files import FileStore
 from pcmd.ingest.form_lookup import FormLookup
 from pcmd.ingest.incoming import Incoming, IngestResult, Status
 from pcmd.ingest.instance import binary_names, parse_instance, typed_values
+from pcmd.ingest.uic import key_file_for, protect
 from pcmd.ingest.versions import edit_target, resend
 
 # The field whose date places a record in a period (DESIGN §5, §6b), by form.
@@ -98,6 +99,10 @@ def _check_stored_scope(conn: Connection, incoming: Incoming, submission_id: int
         _check_scope(conn, incoming, stored, stored=True)
 
 
+def vietnam_today() -> dt.date:
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(hours=7)).date()
+
+
 def activity_date(data: dict[str, Any], form_id: str | None = None) -> dt.date | None:
     """The record's activity date: its form's date field; a plan's is 1 January of its year."""
     if form_id == contract.PLAN:
@@ -134,6 +139,8 @@ def ingest(
     """
     conn = db.connection() if isinstance(db, Session) else db
     inst = incoming.parsed or parse_instance(incoming.xml)
+    # The support log's UIC answers are replaced by their key before anything is kept.
+    incoming, inst = protect(incoming, inst, key_file_for(store.root), vietnam_today())
     form = (forms or FormLookup(ttl=0)).get(conn, incoming.project_id, inst)
     if form.state == "closed":
         raise IngestError(

@@ -4,6 +4,7 @@ secret key and, last, a manifest that says what a complete backup holds.
     database/pcmd.sqlite3 | database/pcmd.pgdump   the snapshot (SQLite file or pg_dump -Fc)
     attachments/ab/cdef…                            content-addressed files, named by sha256
     keys/secret_key                                 when the key lives in <data_dir>/secret_key
+    keys/uic_key                                    the UIC secret (<data_dir>/uic_key), if made
     manifest.json                                   versions, counts, sha256 of every file
 
 The manifest comes last because it records the hash of every member written before it; a tar
@@ -31,6 +32,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 DB_MEMBER = {"sqlite": "database/pcmd.sqlite3", "postgresql": "database/pcmd.pgdump"}
 KEY_MEMBER = "keys/secret_key"
+UIC_KEY_MEMBER = "keys/uic_key"  # the support log's UIC secret (ingest/uic.py)
 # Manifest.secret_key: where the installation's secret key is.
 KEY_INCLUDED = "included"  # in the backup, as KEY_MEMBER
 KEY_FROM_ENV = "PCMD_SECRET_KEY"  # set in the environment: the operator keeps it

@@ -41,6 +41,7 @@ from pcmd.jobs.archive import (
     KEY_MEMBER,
     KEY_NONE,
     MANIFEST,
+    UIC_KEY_MEMBER,
     ArchiveWriter,
     Manifest,
     attachment_member,
@@ -184,6 +185,8 @@ def _write(
             key = KEY_INCLUDED
         else:
             key = KEY_NONE
+        if settings.uic_key_file.is_file():
+            files[UIC_KEY_MEMBER] = archive.add_file(UIC_KEY_MEMBER, settings.uic_key_file)
         manifest = Manifest(
             pcmd_version=pcmd.__version__,
             created_at=now.astimezone(dt.UTC).isoformat(timespec="seconds"),

@@ -36,6 +36,7 @@ from pcmd.jobs.archive import (
     KEY_FROM_ENV,
     KEY_INCLUDED,
     KEY_MEMBER,
+    UIC_KEY_MEMBER,
     ArchiveReader,
     Manifest,
     attachment_member,
@@ -80,6 +81,7 @@ def restore_backup(
             else:
                 _load_postgres(engine, db_copy, manifest, notes)
         key = _restore_key(archive, manifest, settings, notes)
+        _restore_uic_key(archive, manifest, settings)
     _before, after = upgrade(engine)
     _verify(settings, engine, manifest, notes)
     return RestoreResult(
@@ -216,6 +218,16 @@ def _load_postgres(engine: Engine, dump: Path, manifest: Manifest, notes: list[s
             f"Bỏ qua các bảng không thuộc pcmd (tables that are not pcmd's were not restored): "
             f"{', '.join(skipped)}."
         )
+
+
+def _restore_uic_key(archive: ArchiveReader, manifest: Manifest, settings: Settings) -> bool:
+    """The UIC secret back in place (without it the same person gets another key)."""
+    if UIC_KEY_MEMBER not in manifest.files:
+        return False
+    buffer = io.BytesIO()
+    archive.copy_member(UIC_KEY_MEMBER, buffer, manifest.files[UIC_KEY_MEMBER])
+    _write_private(settings.uic_key_file, buffer.getvalue())
+    return True
 
 
 def _restore_key(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, select
 
@@ -58,13 +59,22 @@ def _keep(
     source: SourceConfig,
     record: RemoteRecord,
     documents: list[bytes],
+    uic_key_file: Path | None,
 ) -> int:
     def work(conn: Connection) -> int:
         sid: int = conn.execute(
             select(SUB.c.id).where(SUB.c.instance_id == record.root_instance_id)
         ).scalar_one()
         return sum(
-            add_history(conn, forms, sid, xml, source=source.kind, source_ref=record.remote_id)
+            add_history(
+                conn,
+                forms,
+                sid,
+                xml,
+                source=source.kind,
+                source_ref=record.remote_id,
+                uic_key_file=uic_key_file,
+            )
             for xml in documents
         )
 
@@ -78,9 +88,10 @@ def fetch_history(
     records: Iterable[RemoteRecord],
     forms: FormLookup,
     report: SyncReport,
+    uic_key_file: Path | None = None,
 ) -> int:
     """Complete the version history of the edited records among `records`; how many versions
-    were added or linked."""
+    were added or linked. `uic_key_file`: the UIC secret (ingest/uic.py)."""
     edited = [r for r in records if not r.deleted and r.instance_id != r.root_instance_id]
     if not edited:
         return 0
@@ -105,7 +116,9 @@ def fetch_history(
                 if iid not in held or (held[iid] is None and iid != root)
             ]
             documents = [(iid, client.version_xml(root, iid)) for iid in wanted]
-            done += _keep(engine, forms, source, record, [x for _i, x in documents if x])
+            done += _keep(
+                engine, forms, source, record, [x for _i, x in documents if x], uic_key_file
+            )
         except PcmdError as exc:
             log.warning("%s: versions of %s: %s", source.name, root, exc.message)
             report.problems.append(f"{record.remote_id}: {exc.message}")

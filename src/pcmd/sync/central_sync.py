@@ -28,6 +28,7 @@ from pcmd.db.tables import SR
 from pcmd.ingest.files import FileStore
 from pcmd.ingest.form_lookup import FormLookup
 from pcmd.ingest.incoming import IncomingFile
+from pcmd.ingest.uic import key_file_for
 from pcmd.sync import central
 from pcmd.sync.apply import apply_records, mark_deleted, prepare_files, restore
 from pcmd.sync.central_history import fetch_history
@@ -145,7 +146,9 @@ def sync_central(
             return page_report
 
         report.merge(with_retry(engine, work))
-        fetch_history(engine, client, source, remote, forms, report)
+        fetch_history(
+            engine, client, source, remote, forms, report, uic_key_file=key_file_for(store.root)
+        )
         if seen is not None:
             seen.update(r.remote_id for r in remote)
         progress(len(remote), page.count)
