@@ -1,0 +1,193 @@
+"""Group commit through a real server: submissions held until they wait together, then written
+as one group — each answered only after the shared commit, a bad one failing alone, a failed
+commit answering no 201 for anything it did not keep."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Connection, Engine, event, select
+from sqlalchemy.exc import OperationalError
+
+from pcmd.db.engine import WRITE_OPTION, transaction
+from pcmd.db.models import Submission, SubmissionVersion
+from pcmd.ingest.group import GroupCommitter
+from pcmd.server.app import create_app
+from pcmd.settings import Settings
+from tests.live_server import expect_5xx, free_port, serve_in_thread
+from tests.server.collect import Server, new_id, outreach_xml, post, prepare
+from tests.server.openrosa.conftest import counts, message
+
+
+class Gate:
+    """Holds the committer's first group until `release`, and notes every group's size."""
+
+    def __init__(self, committer: GroupCommitter) -> None:
+        self.committer = committer
+        committer.writers = 1  # PostgreSQL has two writer threads: one, so the groups are ours
+        self.groups: list[int] = []
+        self.opened = threading.Event()
+        real = committer.write
+
+        def write(jobs: list[Any]) -> None:
+            self.groups.append(len(jobs))
+            if len(self.groups) == 1:
+                self.opened.wait(30)
+            real(jobs)
+
+        committer.write = write  # type: ignore[method-assign]
+
+    def wait_queued(self, n: int) -> None:
+        self.wait_for(lambda: self.committer._queue.qsize() == n)
+
+    def wait_for(self, condition: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 30
+        while not condition():
+            assert time.monotonic() < deadline, "the submissions never queued"
+            time.sleep(0.01)
+
+
+@dataclass
+class Rig:
+    server: Server
+    gate: Gate
+    engine: Engine  # the served app's engine
+    pool: ThreadPoolExecutor
+
+    def send(self, xml: bytes) -> Future[httpx.Response]:
+        def one() -> httpx.Response:
+            with httpx.Client(timeout=60) as client:
+                return post(client, self.server, xml)
+
+        return self.pool.submit(one)
+
+    def grouped(self, blocker: bytes, xmls: list[bytes]) -> tuple[httpx.Response, list[Any]]:
+        """The blocker held alone in the writer, then `xmls` queued behind it in this order, then
+        all let go: the blocker commits alone and `xmls` as one group."""
+        first = self.send(blocker)
+        self.gate.wait_for(lambda: self.gate.groups == [1])
+        sent = []
+        for xml in xmls:
+            sent.append(self.send(xml))
+            self.gate.wait_queued(len(sent))
+        self.gate.opened.set()
+        return first.result(60), [f.result(60) for f in sent]
+
+
+@pytest.fixture
+def rig(settings: Settings, engine: Engine) -> Iterator[Rig]:
+    tokens = prepare(settings, engine)
+    port = free_port()
+    settings = replace(settings, base_url=f"http://127.0.0.1:{port}")
+    app = create_app(settings)
+    gate = Gate(app.state.ingest)
+    with serve_in_thread(app, port) as url, ThreadPoolExecutor(12) as pool:
+        yield Rig(Server(url, engine, settings, *tokens), gate, app.state.engine, pool)
+
+
+@contextmanager
+def failing_commits(engine: Engine, which: Callable[[int], bool]) -> Iterator[list[int]]:
+    """Write transactions' commits numbered from 1; those `which` picks raise a disk I/O error
+    (as SQLite reports one) instead of committing."""
+    seen: list[int] = []
+
+    def commit(conn: Connection) -> None:
+        if not conn.get_execution_options().get(WRITE_OPTION):
+            return
+        seen.append(len(seen) + 1)
+        if which(seen[-1]):
+            raise OperationalError("COMMIT", {}, sqlite3.OperationalError("disk I/O error"))
+
+    event.listen(engine, "commit", commit)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "commit", commit)
+
+
+def stored(engine: Engine) -> dict[str, int]:
+    """Each stored submission's root instanceID → its number of versions."""
+    with transaction(engine) as s:
+        rows = s.execute(
+            select(Submission.instance_id, SubmissionVersion.id).join(
+                SubmissionVersion, SubmissionVersion.submission_id == Submission.id
+            )
+        ).all()
+    found: dict[str, int] = {}
+    for root, _version in rows:
+        found[root] = found.get(root, 0) + 1
+    return found
+
+
+def test_group__one_bad_and_one_conflict__others_stored(rig: Rig) -> None:
+    blocker = new_id()
+    good = [new_id() for _ in range(4)]
+    xmls = [outreach_xml(good[0]), outreach_xml(good[1])]
+    xmls += [b"<not-xml", outreach_xml(blocker, students=7)]  # broken; blocker's id, new content
+    xmls += [outreach_xml(good[2]), outreach_xml(good[3])]
+    first, answers = rig.grouped(outreach_xml(blocker), xmls)
+    assert rig.gate.groups == [1, 6]
+    assert first.status_code == 201
+    assert [a.status_code for a in answers] == [201, 201, 400, 409, 201, 201]
+    assert "different content" in message(answers[3])
+    assert stored(rig.engine) == {blocker: 1, **dict.fromkeys(good, 1)}
+
+
+def test_group__resend_in_the_same_group__one_submission(rig: Rig) -> None:
+    twice, other = new_id(), new_id()
+    xmls = [outreach_xml(twice), outreach_xml(other), outreach_xml(twice)]
+    first, answers = rig.grouped(outreach_xml(new_id()), xmls)
+    assert rig.gate.groups == [1, 3]
+    assert [first.status_code, *(a.status_code for a in answers)] == [201] * 4
+    assert "submission received" in message(answers[0])
+    assert "already received" in message(answers[2])
+    assert counts(rig.engine) == (3, 3, 0)
+
+
+def test_group__edit_behind_its_original__both_kept_edit_current(rig: Rig) -> None:
+    original, edit = new_id(), new_id()
+    xmls = [outreach_xml(original), outreach_xml(edit, students=9, deprecated_id=original)]
+    first, answers = rig.grouped(outreach_xml(new_id()), xmls)
+    assert rig.gate.groups == [1, 2]
+    assert [first.status_code, *(a.status_code for a in answers)] == [201] * 3
+    assert "edited submission received" in message(answers[1])
+    with transaction(rig.engine) as s:
+        sub = s.scalars(select(Submission).where(Submission.instance_id == original)).one()
+        current = s.get(SubmissionVersion, sub.current_version_id)
+        assert current is not None
+        assert (current.instance_id, current.data["reach/n_students"]) == (edit, 9)
+        assert sub.review_state == "edited"
+    assert stored(rig.engine)[original] == 2
+
+
+def test_group__commit_fails_once__each_retried_alone_and_stored_once(rig: Rig) -> None:
+    ids = [new_id() for _ in range(5)]
+    # commit 1 is the blocker's (alone), commit 2 the group's
+    with failing_commits(rig.engine, lambda n: n == 2) as seen:
+        first, answers = rig.grouped(outreach_xml(ids[0]), [outreach_xml(i) for i in ids[1:]])
+    assert rig.gate.groups == [1, 4]
+    assert first.status_code == 201
+    assert [a.status_code for a in answers] == [201] * 4
+    assert seen == [1, 2, 3, 4, 5, 6]  # the group's failed commit, then one per submission
+    assert stored(rig.engine) == dict.fromkeys(ids, 1)
+
+
+def test_group__commits_keep_failing__no_201_nothing_stored(rig: Rig) -> None:
+    expect_5xx(503)
+    with failing_commits(rig.engine, lambda _n: True):
+        first, answers = rig.grouped(
+            outreach_xml(new_id()), [outreach_xml(new_id()) for _ in range(3)]
+        )
+    assert rig.gate.groups == [1, 3]
+    assert [first.status_code, *(a.status_code for a in answers)] == [503] * 4
+    assert "nothing was stored" in message(answers[0])
+    assert counts(rig.engine) == (0, 0, 0)
