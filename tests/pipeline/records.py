@@ -1,4 +1,4 @@
-"""Instance XML of the three shipped forms, as ODK Collect sends it, for pipeline tests.
+"""Instance XML of the shipped forms (DESIGN §6, §6b), as ODK Collect sends it, for pipeline tests.
 
 `xml(form, iid, commune=…, day=…, **values)` fills every contract field (DESIGN §6) with a
 harmless default and overrides the ones given, by path with "/" written as "__"
@@ -8,15 +8,25 @@ harmless default and overrides the ones given, by path with "/" written as "__"
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from typing import Any
 from xml.sax.saxutils import escape
 
-VERSION = "2026112301"
+import openpyxl
+
+from pcmd.forms.registry import shipped_workbooks_dir
+
+VERSION = "2026112301"  # of the three forms of DESIGN §6
 DATE_FIELD = {
     "pcmd_outreach": "activity_date",
     "pcmd_training": "start_date",
     "pcmd_inspection": "inspection_date",
+    "pcmd_case": "received_date",
+    "pcmd_case_update": "step_date",
+    "pcmd_monthly": "month",  # the month's first day
+    "pcmd_support": "service_date",
+    "pcmd_plan": "year",  # the year ("2026")
 }
 DEFAULTS: dict[str, dict[str, Any]] = {
     "pcmd_outreach": {
@@ -79,6 +89,53 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "location": "",
         "notes": "",
     },
+    "pcmd_case": {
+        "reporter_org": "cong_an",
+        "received_date": "",
+        "kind": "to_giac",
+        "source": "duong_day_nong",
+        "subject": "truc_tuyen",
+        "establishment/id": "",
+        "summary": "Phản ánh có hoạt động môi giới trên mạng xã hội",
+        "assigned_to": "cong_an_xa",
+    },
+    "pcmd_case_update": {
+        "reporter_org": "cong_an",
+        "case": "",  # the case's entity id: its registration's uuid, bare
+        "step": "xac_minh",
+        "step_date": "",
+        "outcome": "",
+        "fine_vnd": "",
+    },
+    "pcmd_monthly": {
+        "reporter_org": "van_hoa_xa_hoi",
+        "month": "",
+        "nothing_to_report": "no",
+        "crime/n_cases_detected": 0,
+        "crime/n_cases_prosecuted": 0,
+        "crime/n_defendants": 0,
+        "admin/n_violations": 0,
+        "admin/n_persons_fined": 0,
+    },
+    "pcmd_support": {
+        "reporter_org": "phu_nu",
+        "service_date": "",
+        "uic/mother_initial": "",
+        "uic/father_initial": "",
+        "uic/birth_year": "",
+        "uic/sex": "nu",
+        "in_need_eligible": "yes",
+        "services": "y_te",
+        "provider": "nhom_dong_dang",
+    },
+    "pcmd_plan": {
+        "reporter_org": "van_hoa_xa_hoi",
+        "year": "",
+        "plan_issued": "yes",
+        "plan_number": "",
+        "plan_date": "",
+        "integrated_with": "khong",
+    },
 }
 TOTALS = {
     "pcmd_outreach": (
@@ -101,6 +158,16 @@ TOTALS = {
         ),
     ),
 }
+
+
+@functools.cache
+def form_version(form: str) -> str:
+    """The version of the shipped workbook (the forms of §6b change while they are young)."""
+    if form in ("pcmd_outreach", "pcmd_training", "pcmd_inspection"):
+        return VERSION
+    book = openpyxl.load_workbook(shipped_workbooks_dir() / f"{form}.xlsx", read_only=True)
+    rows = list(book["settings"].iter_rows(values_only=True))
+    return str(rows[1][rows[0].index("version")])
 
 
 def new_id() -> str:
@@ -170,6 +237,6 @@ def xml(
     deprecated = f"<deprecatedID>{deprecated_id}</deprecatedID>" if deprecated_id else ""
     return (
         f'<?xml version="1.0"?><{form} xmlns:jr="http://openrosa.org/javarosa" '
-        f'xmlns:orx="http://openrosa.org/xforms" id="{form}" version="{VERSION}">'
+        f'xmlns:orx="http://openrosa.org/xforms" id="{form}" version="{form_version(form)}">'
         f"{_nest(body)}<meta><instanceID>{instance_id}</instanceID>{deprecated}</meta></{form}>"
     ).encode()

@@ -69,11 +69,65 @@ FACT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("findings/n_workers_informed", "int"),
         ("findings/commitment_signed", "choice"),
     ),
+    # DESIGN §6b. Fields in DERIVED_FIELDS are not answers: normalisation works them out from
+    # the record and the records it depends on (a case's steps, the other monthly reports).
+    "pcmd_case": (
+        ("kind", "choice"),
+        ("source", "choice"),
+        ("subject", "choice"),
+        ("establishment/id", "code"),
+        ("assigned_to", "choice"),
+        ("case_id", "ref"),
+        ("deadline", "date"),
+        ("handled_date", "date"),
+        ("extended", "choice"),
+    ),
+    "pcmd_case_update": (
+        ("case", "ref"),
+        ("step", "choice"),
+        ("outcome", "choice"),
+        ("fine_vnd", "bigint"),
+    ),
+    "pcmd_monthly": (
+        ("nothing_to_report", "choice"),
+        ("crime/n_cases_detected", "int"),
+        ("crime/n_cases_prosecuted", "int"),
+        ("crime/n_defendants", "int"),
+        ("admin/n_violations", "int"),
+        ("admin/n_persons_fined", "int"),
+        ("first_received", "date"),
+        ("on_time", "choice"),
+    ),
+    "pcmd_support": (
+        ("uic/key", "code"),
+        ("in_need_eligible", "choice"),
+        ("services", "choices"),
+        ("provider", "choice"),
+    ),
+    "pcmd_plan": (
+        ("year", "int"),
+        ("plan_issued", "choice"),
+        ("plan_date", "date"),
+        ("integrated_with", "choices"),
+    ),
+}
+# Worked out by normalisation (pipeline/normalise_groups.py), not read from the answers:
+# a case's entity id, deadline, handled date and whether it was extended (DESIGN §8b); the
+# Vietnam date a commune-month's first counted monthly report reached the server and whether
+# that was by the 5th of the next month.
+DERIVED_FIELDS: dict[str, tuple[str, ...]] = {
+    "pcmd_case": ("case_id", "deadline", "handled_date", "extended"),
+    "pcmd_monthly": ("first_received", "on_time"),
 }
 FACT_TABLE_NAMES = {
     "pcmd_outreach": "fact_outreach",
     "pcmd_training": "fact_training",
     "pcmd_inspection": "fact_inspection",
+    "pcmd_case": "fact_case",
+    "pcmd_case_update": "fact_case_update",
+    "pcmd_monthly": "fact_monthly",
+    "pcmd_support": "fact_support",
+    "pcmd_plan": "fact_plan",
 }
 _FACT_TYPES: dict[str, Any] = {
     "int": Integer,
@@ -82,11 +136,18 @@ _FACT_TYPES: dict[str, Any] = {
     "choice": String(32),
     "choices": String(400),
     "code": String(64),
+    "ref": String(100),  # an entity id (a case's registration uuid)
+    "date": Date,
 }
 
 
+# Columns whose plain name is an SQL keyword.
+RENAMED = {"case": "case_ref"}
+
+
 def fact_column(path: str) -> str:
-    return path.replace("/", "_")
+    name = path.replace("/", "_")
+    return RENAMED.get(name, name)
 
 
 def _fact_table(form_id: str) -> Table:
@@ -116,6 +177,8 @@ FACT_TABLES: dict[str, Table] = {form_id: _fact_table(form_id) for form_id in FA
 # column such a count reads, so a period's count is read from the index alone.
 _INSPECTION = FACT_TABLES["pcmd_inspection"]
 Index("ix_fact_inspection_establishment_month", _INSPECTION.c.establishment_id, _INSPECTION.c.month)
+# A case's steps, found by the case they belong to.
+Index("ix_fact_case_update_case_ref", FACT_TABLES["pcmd_case_update"].c.case_ref)
 Index(
     "ix_fact_inspection_month_establishment",
     _INSPECTION.c.month,

@@ -31,6 +31,8 @@ REFERENCE_KEYS = (
     "officials_province",
     "officials_commune",
     "sex_workers_estimated",
+    # persons who sell sex assessed as in need of and eligible for support (HT1, DESIGN §7)
+    "sex_workers_in_need",
 )
 
 

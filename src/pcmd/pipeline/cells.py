@@ -27,11 +27,11 @@ from pcmd.masterdata.periods import Period, months_between, parse_period
 from pcmd.masterdata.tree import OrgTree
 from pcmd.pipeline.indicators import cube
 from pcmd.pipeline.indicators import engine as indicators
-from pcmd.pipeline.indicators.cube_memory import Loaded, reduce_loaded
-from pcmd.pipeline.indicators.cube_read import reduce
+from pcmd.pipeline.indicators.cube_memory import Loaded
 from pcmd.pipeline.indicators.cube_scope import Scope
 from pcmd.pipeline.indicators.engine import Context
 from pcmd.pipeline.indicators.model import Indicator, Part, Programme
+from pcmd.pipeline.indicators.quantities import quantities as read_quantities
 
 IV_COLUMNS = (
     "programme",
@@ -117,15 +117,13 @@ def compute_cells(
     parts = [PRESENCE, *(p for ind in inds for p in ind.parts())]
     root_level = tree.level.get(programme.org, "country")
     scope = Scope(level, programme.org, root_level, None if orgs is None else units)
-    quantities = (
-        reduce(conn, parts, slots, scope, periods, memo)
-        if loaded is None
-        else reduce_loaded(loaded, parts, scope, periods)
-    )
+    quantities = read_quantities(conn, parts, slots, scope, periods, ctx.today, memo, loaded)
     if cells is None:
         cells = [(u, p.code) for u in units for p in periods]
     if with_data_only:
-        present = set(quantities.index[quantities[PRESENCE.id] > 0])
+        # a cell with records of its own months, or of the months its parts read for
+        # another period (a year earlier, the period's last year)
+        present = set(quantities.index[(quantities > 0).any(axis=1)])
         cells = [c for c in cells if c in present]
     return indicators.compute_values(programme, cells, quantities, ctx, inds)
 

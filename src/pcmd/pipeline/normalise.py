@@ -25,8 +25,13 @@ from pcmd.db.facts import FACT_FIELDS, FACT_TABLES, fact_column
 from pcmd.db.tables import FORM, ORG, SUB, VER
 from pcmd.pipeline.validate.counted import counted_condition
 from pcmd.pipeline.validate.unusable import usable_number
+from pcmd.pipeline.validate.values import as_date
 
 CHUNK = 2000  # ids per IN (...) list and rows per insert batch
+# Forms whose rows depend on other records (the last monthly report of a commune-month, a
+# case with its steps) are normalised group by group in normalise_groups.py; the rest here.
+GROUPED = ("pcmd_case", "pcmd_case_update", "pcmd_monthly", "pcmd_plan")
+PLAIN = tuple(f for f in FACT_FIELDS if f not in GROUPED)
 # Calculated totals are strings in the XForm binds (a `calculate` has no type), so the pipeline
 # adds the parts itself: DESIGN §6 defines each total as the sum of these.
 TOTALS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -144,6 +149,8 @@ _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "choice": lambda v: _text(v, 32),
     "choices": lambda v: _text(v, 400),
     "code": lambda v: _text(v, 64),
+    "ref": lambda v: _text(v, 100),
+    "date": lambda v: as_date(v),
 }
 COMMON = (
     "submission_id",
@@ -211,7 +218,7 @@ def _counted_rows(
         )
         .join(FORM, FORM.c.id == SUB.c.form_pk)
         .join(VER, VER.c.id == SUB.c.current_version_id)
-        .where(counted_condition(), FORM.c.form_id.in_(list(FACT_FIELDS)))
+        .where(counted_condition(), FORM.c.form_id.in_(list(PLAIN)))
         .order_by(SUB.c.id)
     )
     if ids is not None:
@@ -293,8 +300,22 @@ def normalise(conn: Connection, submission_ids: Sequence[int] | None) -> Normali
     counts now, in the caller's transaction."""
     result = NormaliseResult()
     places = Places(conn)
+    _normalise_plain(conn, submission_ids, places, result)
+    # imported here: normalise_groups builds on this module's rows and writer
+    from pcmd.pipeline.normalise_groups import normalise_groups
+
+    normalise_groups(conn, submission_ids, places, result)
     if submission_ids is None:
-        for table in FACT_TABLES.values():
+        result.cells.clear()  # everything changed: the caller rebuilds the whole cube
+    return result
+
+
+def _normalise_plain(
+    conn: Connection, submission_ids: Sequence[int] | None, places: Places, result: NormaliseResult
+) -> None:
+    plain = [FACT_TABLES[f] for f in PLAIN]
+    if submission_ids is None:
+        for table in plain:
             conn.execute(delete(table))
         after = 0
         while True:
@@ -303,13 +324,12 @@ def normalise(conn: Connection, submission_ids: Sequence[int] | None) -> Normali
                 break
             after = rows[-1][0]
             result.written += _insert(conn, _place(places, rows, result))
-        result.cells.clear()  # everything changed: the caller rebuilds the whole cube
-        return result
+        return
 
     ids = sorted(set(submission_ids))
     for chunk in _chunks(ids):
         had: set[int] = set()
-        for table in FACT_TABLES.values():
+        for table in plain:
             old = conn.execute(
                 select(
                     table.c.submission_id,
@@ -326,4 +346,3 @@ def normalise(conn: Connection, submission_ids: Sequence[int] | None) -> Normali
         result.written += _insert(conn, by_form)
         now = {row[0] for rows in by_form.values() for row in rows}
         result.removed += len(had - now)
-    return result

@@ -26,6 +26,7 @@ from pcmd.pipeline.indicators import cube
 from pcmd.pipeline.indicators.cube_memory import Loaded
 from pcmd.pipeline.indicators.engine import Context
 from pcmd.pipeline.indicators.model import Indicator, Programme
+from pcmd.pipeline.indicators.part_periods import months_read
 
 
 def recompute_all(
@@ -82,9 +83,10 @@ def touched_cells(
 ) -> dict[str, dict[str, set[str]]]:
     """level → period → org units whose stored values the changed commune-months affect."""
     by_month: dict[int, list[Period]] = {}
+    shifts = {part.period for ind in programme.indicators for part in ind.parts() if part.period}
     for p in stored:
-        for m in p.months():
-            by_month.setdefault(int(m), []).append(p)
+        for m in months_read(p, shifts):
+            by_month.setdefault(m, []).append(p)
     levels = levels_of(programme, tree)
     covered = {lvl: set(units) for lvl, units in levels.items()}
     out: dict[str, dict[str, set[str]]] = {}

@@ -201,16 +201,22 @@ def _run(
         for programme in programmes.values():
             periods = stored_periods(programme, today)
             summary.programmes.append(programme.id)
+            by_day = any(p.by_day for ind in programme.indicators for p in ind.parts())
             if (
                 rebuild
                 or old_digests.get(programme.id) != programme.digest
                 or (state or {}).get("month") != month
+                or (by_day and (state or {}).get("today") != today.isoformat())
             ):
                 if not rebuild:
                     summary.reasons.append(
                         f"{programme.id}: "
                         + (
-                            "tháng mới (a new month)"
+                            (
+                                "tháng mới (a new month)"
+                                if (state or {}).get("month") != month
+                                else "ngày mới: hạn xử lý (a new day: deadlines)"
+                            )
                             if old_digests.get(programme.id) == programme.digest
                             else "chương trình mới hoặc đã sửa (new or changed programme)"
                         )

@@ -5,6 +5,7 @@ SQL reductions of cube_read.py give."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ from sqlalchemy import ColumnElement, Connection, select
 from pcmd.db.facts import FACT_TABLES, fact_column
 from pcmd.db.tables import EST
 from pcmd.masterdata.periods import Period
+from pcmd.pipeline.indicators.by_day import load_rows
 from pcmd.pipeline.indicators.cube import CUBE, SlotMap, conditions, fetch
 from pcmd.pipeline.indicators.cube_periods import coded, key_series, month_bounds, period_batches
 from pcmd.pipeline.indicators.cube_scope import Scope
@@ -46,9 +48,13 @@ class Loaded:
         )
         self.slots = slots
         self.keys: dict[str, pd.DataFrame] = {}
+        self.rows: dict[str, pd.DataFrame] = {}  # by-day parts' fact rows (quantities.py)
         for part in parts:
+            part = replace(part, period=None)  # a shifted part reads the same rows
             if part.kind == "distinct" and part.id not in self.keys:
                 self.keys[part.id] = self._keys(conn, part)
+            if part.by_day and part.id not in self.rows:
+                self.rows[part.id] = load_rows(conn, part)
 
     @staticmethod
     def _keys(conn: Connection, part: Part) -> pd.DataFrame:

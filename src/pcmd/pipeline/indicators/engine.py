@@ -34,6 +34,7 @@ import pandas as pd
 from pcmd.masterdata.periods import Period, parse_period
 from pcmd.masterdata.tree import OrgTree
 from pcmd.pipeline.indicators.model import Indicator, Part, Programme
+from pcmd.pipeline.indicators.part_periods import count_months, shifted, window
 from pcmd.pipeline.indicators.reference import Reference
 
 COLUMNS = [
@@ -147,6 +148,10 @@ def _denominator(
     if part.kind == "months":
         begun = np.array([float(len(p.months_begun(ctx.today))) for p in periods])
         return _floats(begun[period_index])
+    if part.kind == "commune_months":
+        months = np.array([float(count_months(*window(part, p, ctx.today))) for p in periods])
+        communes = _floats(np.nan_to_num(_by_org(orgs, ctx.tree.commune_counts())))
+        return _floats(communes * months[period_index])
     if part.kind == "establishments":
         counts = ctx.establishments.get(part.status or "active", {})
         return _floats(np.nan_to_num(_by_org(orgs, {k: float(v) for k, v in counts.items()})))
@@ -239,6 +244,11 @@ def compute_values(
     codes = index.get_level_values("period")
     period_codes, period_index = np.unique(codes.to_numpy(dtype=str), return_inverse=True)
     periods = [parse_period(str(c)) for c in period_codes]
+    for part in {p.id: p for ind in chosen for p in ind.parts() if p.period}.values():
+        # no such period (a multi-year period a year earlier): no quantity, not 0
+        missing = np.array([shifted(p, part.period) is None for p in periods])[period_index]
+        if missing.any():
+            q.loc[missing, part.id] = np.nan
     targets = _targets_frame(ctx.targets)
     nums, dens, values, tgts, stats = [], [], [], [], []
     for ind in chosen:
@@ -251,7 +261,9 @@ def compute_values(
         else:
             assert ind.denominator is not None
             den = _denominator(ind.denominator, orgs, periods, period_index, q, ctx)
-            value = percent(num, den)
+            # change: 100 × (numerator − denominator) / denominator, rounded half away from
+            # zero (Decimal's ROUND_HALF_UP, which percent() uses for a negative numerator)
+            value = percent(num - den if ind.formula == "change" else num, den)
         defaults = np.array(
             [np.nan if (t := default_target(ind, p, programme)) is None else t for p in periods]
         )

@@ -26,11 +26,21 @@ Kind = Literal[
     "communes",
     "months",
     "establishments",
+    "deadline",
+    "commune_months",
 ]
 NUMERATOR_KINDS: frozenset[str] = frozenset(
-    {"records", "sum", "communes_with", "months_with", "distinct"}
+    {"records", "sum", "communes_with", "months_with", "distinct", "deadline"}
 )
-DENOMINATOR_ONLY: frozenset[str] = frozenset({"reference", "communes", "months", "establishments"})
+DENOMINATOR_ONLY: frozenset[str] = frozenset(
+    {"reference", "communes", "months", "establishments", "commune_months"}
+)
+# A part may be read for another period than the one computed (`period`): the same period one
+# year earlier (none for a multi-year period), or the calendar year of the period's end.
+PERIOD_SHIFTS = ("year_before", "last_year")
+# `deadline` parts count records judged on the period's reference day (deadline.py).
+DEADLINE_COUNTS = ("due", "in_time", "overdue")
+Formula = Literal["ratio", "change"]
 
 
 class ProgrammeError(PipelineError):
@@ -79,9 +89,21 @@ class Part:
     where: tuple[Condition, ...] = ()
     key: str | None = None
     status: str | None = None  # establishments: register status; distinct: "active" filter
+    period: str | None = None  # PERIOD_SHIFTS: read for that period instead
+    months: str | None = None  # "ended": only months whose last day is before today
+    since: int | None = None  # with months: only months from this one (YYYYMM) on
+    count: str | None = None  # deadline: DEADLINE_COUNTS
+
+    @property
+    def by_day(self) -> bool:
+        """Counted from the fact rows on the day, not from the cube: the quantity changes
+        with today's date (deadline.py)."""
+        return self.kind == "deadline" or (self.months is not None and self.kind == "records")
 
     def measures(self) -> tuple[Measure, ...]:
         """The additive measures this part reads (none for distinct and denominator-only)."""
+        if self.by_day:
+            return ()
         if self.kind in ("records", "communes_with", "months_with"):
             return tuple(Measure(f, None, self.where) for f in self.forms)
         if self.kind == "sum":
@@ -109,6 +131,8 @@ class Indicator:
     denominator: Part | None = None
     target_year: float | None = None
     target_programme: float | None = None
+    # ratio: 100 × numerator / denominator; change: 100 × (numerator − denominator) / denominator
+    formula: Formula = "ratio"
 
     def parts(self) -> tuple[Part, ...]:
         return self.numerator + ((self.denominator,) if self.denominator else ())

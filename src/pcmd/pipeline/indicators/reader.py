@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, cast
 
 from pcmd.db.facts import FACT_FIELDS
@@ -15,8 +16,10 @@ from pcmd.masterdata.establishments import ESTABLISHMENT_STATUSES
 from pcmd.masterdata.periods import PeriodError, parse_period
 from pcmd.masterdata.reference import REFERENCE_KEYS
 from pcmd.pipeline.indicators.model import (
+    DEADLINE_COUNTS,
     DENOMINATOR_ONLY,
     NUMERATOR_KINDS,
+    PERIOD_SHIFTS,
     Condition,
     Indicator,
     Kind,
@@ -40,7 +43,14 @@ KIND_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "communes": (frozenset(), frozenset()),
     "months": (frozenset(), frozenset()),
     "establishments": (frozenset({"status"}), frozenset()),
+    "deadline": (frozenset({"form", "count", "where"}), frozenset({"form", "count"})),
+    "commune_months": (frozenset({"months", "since"}), frozenset()),
 }
+# Options some kinds accept besides their own keys (see the header of pcmd_1629.toml).
+SHIFTABLE = ("records", "sum", "communes_with", "months_with", "distinct")
+WINDOWED = ("records", "commune_months")
+# The fact columns a deadline part judges records by.
+DEADLINE_FIELDS = ("deadline", "handled_date")
 NUMERIC_KINDS = ("int", "bigint", "float")
 FILTER_KINDS = ("choice", "choices", "code")
 TARGET_KEYS = ("year", "programme")
@@ -153,10 +163,51 @@ class Reader:
             )
         kind = cast(Kind, kind)
         accepted, required = KIND_KEYS[kind]
-        self.keys(table, accepted | {"kind"}, where)
+        options = {"kind"}
+        if kind in SHIFTABLE:
+            options.add("period")
+        if kind in WINDOWED:
+            options |= {"months", "since"}
+        self.keys(table, accepted | options, where)
         for key in sorted(required):
             if key not in table:
                 raise self.fail(f"{where}.{key}", f"thiếu (cần cho {kind})", f"missing ({kind})")
+        part = self._part(table, kind, where)
+        return replace(part, **self.options(table, where))
+
+    def options(self, table: Mapping[str, Any], where: str) -> dict[str, Any]:
+        """`period`, `months` and `since`, checked."""
+        out: dict[str, Any] = {}
+        if "period" in table:
+            if table["period"] not in PERIOD_SHIFTS:
+                raise self.fail(
+                    f"{where}.period",
+                    f"phải là một trong {', '.join(PERIOD_SHIFTS)}",
+                    f"must be one of {', '.join(PERIOD_SHIFTS)}",
+                )
+            out["period"] = table["period"]
+        if "since" in table and "months" not in table:
+            raise self.fail(f"{where}.since", "chỉ dùng cùng months", "only with months")
+        if "months" in table:
+            if table["months"] != "ended":
+                raise self.fail(f"{where}.months", "phải là ended", "must be ended")
+            out["months"] = "ended"
+        if "since" in table:
+            since = table["since"]
+            try:
+                start = parse_period(since.replace("-", "")) if isinstance(since, str) else None
+            except PeriodError:
+                start = None
+            if start is None or start.kind != "month":
+                raise self.fail(
+                    f"{where}.since",
+                    "cần một tháng dạng YYYY-MM (2025-07)",
+                    "must be a month as YYYY-MM (2025-07)",
+                )
+            out["since"] = start.start.year * 100 + start.start.month
+        return out
+
+    def _part(self, table: Mapping[str, Any], kind: Kind, where: str) -> Part:
         if kind in ("records", "communes_with", "months_with"):
             forms = tuple(self.form(f, f"{where}.forms") for f in self.texts(table, "forms", where))
             return Part(
@@ -207,6 +258,26 @@ class Reader:
                     f"reference key must be one of {', '.join(REFERENCE_KEYS)}",
                 )
             return Part(kind, key=key)
+        if kind == "deadline":
+            form = self.form(self.text(table, "form", where), f"{where}.form")
+            for path in DEADLINE_FIELDS:
+                if self.field_kind(form, path, f"{where}.form") != "date":
+                    raise self.fail(
+                        f"{where}.form", f"{path} không phải ngày", f"{path} not a date"
+                    )
+            count = table.get("count")
+            if count not in DEADLINE_COUNTS:
+                raise self.fail(
+                    f"{where}.count",
+                    f"phải là một trong {', '.join(DEADLINE_COUNTS)}",
+                    f"must be one of {', '.join(DEADLINE_COUNTS)}",
+                )
+            return Part(
+                kind,
+                forms=(form,),
+                where=self.conditions((form,), table.get("where"), where + ".where"),
+                count=count,
+            )
         if kind == "establishments":
             status = table.get("status", "active")
             if status not in ESTABLISHMENT_STATUSES:
@@ -230,7 +301,9 @@ class Reader:
 
     def indicator(self, value: object, where: str) -> Indicator:
         table = self.table(value, where)
-        self.keys(table, ("id", "name", "unit", "numerator", "denominator", "target"), where)
+        self.keys(
+            table, ("id", "name", "unit", "numerator", "denominator", "target", "formula"), where
+        )
         ind_id = self.text(table, "id", where)
         if not ID_PATTERN.fullmatch(ind_id) or len(ind_id) > 32:
             raise self.fail(
@@ -279,8 +352,17 @@ class Reader:
                 "chỉ tiêu đếm (count) không có mẫu số",
                 "a count indicator has no denominator",
             )
+        formula = table.get("formula", "ratio")
+        if formula not in ("ratio", "change") or (formula == "change" and unit != "percent"):
+            raise self.fail(
+                f"{where}.formula",
+                "phải là ratio hoặc change (change chỉ cho chỉ tiêu percent)",
+                "must be ratio or change (change only for a percent indicator)",
+            )
         year, prog = self.targets(table.get("target"), f"{where}.target")
-        return Indicator(ind_id, name, cast(Unit, unit), numerator, denominator, year, prog)
+        return Indicator(
+            ind_id, name, cast(Unit, unit), numerator, denominator, year, prog, formula
+        )
 
 
 def parse_programme_file(text: str, source: str) -> ProgrammeFile:

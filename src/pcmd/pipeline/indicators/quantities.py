@@ -1,0 +1,141 @@
+"""Every part's quantity for a scope and periods, whatever it is read from: the cube's
+reductions (cube_read.py in SQL, cube_memory.py in memory), parts read for a shifted period
+(`period = "year_before" | "last_year"`, part_periods.py) relabelled to the period asked for,
+and parts counted from the fact rows on the day (by_day.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection
+
+from pcmd.masterdata.periods import Period
+from pcmd.pipeline.indicators.by_day import count_by_day, load_rows
+from pcmd.pipeline.indicators.cube import SlotMap
+from pcmd.pipeline.indicators.cube_memory import Loaded, reduce_loaded
+from pcmd.pipeline.indicators.cube_read import reduce
+from pcmd.pipeline.indicators.cube_scope import Scope
+from pcmd.pipeline.indicators.model import Part
+from pcmd.pipeline.indicators.part_periods import shifted, window
+
+READ_KINDS = ("records", "sum", "communes_with", "months_with", "distinct", "deadline")
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        columns=list(columns),
+        index=pd.MultiIndex.from_tuples([], names=["org", "period"]),
+        dtype=float,
+    )
+
+
+def quantities(
+    conn: Connection,
+    parts: Sequence[Part],
+    slots: SlotMap,
+    scope: Scope,
+    periods: Sequence[Period],
+    today: dt.date,
+    memo: dict[Any, Any] | None = None,
+    loaded: Loaded | None = None,
+) -> pd.DataFrame:
+    """What cube_read.reduce returns — a frame indexed by (org, period), one column per part
+    read from records, absent cells being 0 — for parts of every kind and option."""
+    unique: dict[str, Part] = {}
+    for p in parts:
+        if p.kind in READ_KINDS:
+            unique.setdefault(p.id, p)
+    if not unique or not periods:
+        return _empty(list(unique))
+    plain = [p for p in unique.values() if p.period is None and not p.by_day]
+    frames: list[pd.DataFrame] = []
+    if plain:
+        frames.append(
+            reduce(conn, plain, slots, scope, periods, memo)
+            if loaded is None
+            else reduce_loaded(loaded, plain, scope, periods)
+        )
+    for p in unique.values():
+        if p.period is None and p.by_day:
+            frames.append(
+                count_by_day(
+                    _rows(conn, p, scope, periods, today, loaded), p, scope, periods, today
+                )
+            )
+    for shift in sorted({p.period for p in unique.values() if p.period}):
+        frames.append(
+            _shifted(
+                conn,
+                [p for p in unique.values() if p.period == shift],
+                shift,
+                slots,
+                scope,
+                periods,
+                today,
+                memo,
+                loaded,
+            )
+        )
+    filled = [f for f in frames if not f.empty]
+    if not filled:
+        return _empty(list(unique))
+    out = pd.concat(filled, axis=0).groupby(level=["org", "period"]).sum(min_count=1)
+    return out.reindex(columns=list(unique)).fillna(0.0)
+
+
+def _rows(
+    conn: Connection,
+    part: Part,
+    scope: Scope,
+    periods: Sequence[Period],
+    today: dt.date,
+    loaded: Loaded | None,
+) -> pd.DataFrame:
+    if loaded is not None and part.id in loaded.rows:
+        return loaded.rows[part.id]
+    bounds = [window(part, p, today) for p in periods]
+    return load_rows(conn, part, scope, (min(b[0] for b in bounds), max(b[1] for b in bounds)))
+
+
+def _shifted(
+    conn: Connection,
+    parts: Sequence[Part],
+    shift: str,
+    slots: SlotMap,
+    scope: Scope,
+    periods: Sequence[Period],
+    today: dt.date,
+    memo: dict[Any, Any] | None,
+    loaded: Loaded | None,
+) -> pd.DataFrame:
+    """Parts read for the shifted periods, relabelled to the periods asked for."""
+    base = {p.id: replace(p, period=None) for p in parts}
+    targets = {p.code: shifted(p, shift) for p in periods}
+    others = {o.code: o for o in targets.values() if o is not None}
+    if not others:
+        return _empty(list(base))
+    got = quantities(
+        conn, list(base.values()), slots, scope, list(others.values()), today, memo, loaded
+    )
+    if got.empty:
+        return _empty(list(base))
+    by_code = {str(code): frame for code, frame in got.groupby(level="period")}
+    pieces = []
+    for code, other in targets.items():
+        if other is None or other.code not in by_code:
+            continue
+        frame = by_code[other.code]
+        orgs = frame.index.get_level_values("org")
+        pieces.append(
+            frame.set_axis(
+                pd.MultiIndex.from_arrays([orgs, [code] * len(frame)], names=["org", "period"])
+            )
+        )
+    if not pieces:
+        return _empty(list(base))
+    out = pd.concat(pieces, axis=0)
+    return out.rename(columns={b.id: pid for pid, b in base.items()})[list(base)]
