@@ -1,7 +1,7 @@
 """Ingest benchmark: N distinct submissions sent as ODK Collect sends them, at concurrency 1 and 8.
 
     .venv/bin/python bench/ingest.py [-n 4000] [--workers 2] [--database-url URL]
-                                     [--photo-kb K] [--scheduler]
+                                     [--photo-kb K] [--scheduler] [--baseline 828ff81 --rounds 2]
 
 It starts `pcmd serve` on a fresh database (SQLite in a temporary folder unless --database-url
 is given; a PostgreSQL database is emptied first), creates an app user, then for each
@@ -15,6 +15,8 @@ lost, none doubled.
 `--photo-kb K` adds a photo of K kB (different bytes each time) to every submission, so each one
 also writes, syncs and renames a file. The server runs without its scheduler unless
 `--scheduler` is given (then the indicators are updated while the phones send, as in production).
+`--baseline COMMIT` runs the same on that commit's checkout (a git worktree) too, alternating
+with this one `--rounds` times, and prints the ratios of the medians.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select, text
 
 from pcmd.db.models import Submission
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from baseline import env_for, load, ratio, trees  # bench/ is not a package
 
 ROOT = Path(__file__).resolve().parents[1]
 BOUNDARY = "pcmdbenchboundary7MA4YWxkTrZu0gW"
@@ -182,22 +187,16 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("-n", type=int, default=4000, help="submissions per concurrency level")
-    parser.add_argument("--workers", type=int, default=2, help="pcmd serve --workers")
-    parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--photo-kb", type=int, default=0, help="a photo of K kB with each")
-    parser.add_argument("--scheduler", action="store_true", help="run the server's scheduler")
-    args = parser.parse_args()
-
+def measure(args: argparse.Namespace, tree: Path) -> dict[int, tuple[float, float, float]]:
+    """One run of pcmd serve from checkout `tree` on a fresh database: per concurrency level,
+    (submissions/s, p50 ms, p99 ms). Exits if the database does not hold exactly what was sent."""
     tmp = Path(tempfile.mkdtemp(prefix="pcmd-bench-"))
     url = args.database_url or f"sqlite:///{tmp / 'pcmd.db'}"
     if url.startswith("postgresql"):
         with create_engine(url).begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     env = {
+        **env_for(tree),
         "PCMD_DATABASE_URL": url,
         "PCMD_DATA_DIR": str(tmp),
         "PCMD_BASE_URL": f"http://127.0.0.1:{args.port}",
@@ -222,6 +221,7 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    figures: dict[int, tuple[float, float, float]] = {}
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -233,22 +233,17 @@ def main() -> None:
                     raise SystemExit("server did not start") from None
                 time.sleep(0.3)
         sent = 1
-        print(
-            f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}; database: {url.split(':')[0]}; "
-            f"pcmd serve --workers {args.workers}; photo {args.photo_kb} kB; scheduler "
-            f"{'on' if args.scheduler else 'off'}"
-        )
         for concurrency in (1, 8):
             seconds, lat = asyncio.run(
                 run("127.0.0.1", args.port, path, args.n, concurrency, args.photo_kb)
             )
             sent += args.n
+            figures[concurrency] = (args.n / seconds, pct(lat, 0.5), pct(lat, 0.99))
             print(
-                f"concurrency {concurrency}: {args.n} submissions in {seconds:.2f} s = "
+                f"  concurrency {concurrency}: {args.n} submissions in {seconds:.2f} s = "
                 f"{args.n / seconds:,.0f}/s; latency p50 {pct(lat, 0.5):.1f} ms, "
                 f"p95 {pct(lat, 0.95):.1f} ms, p99 {pct(lat, 0.99):.1f} ms "
-                f"(mean {statistics.mean(lat) * 1000:.1f} ms)"
+                f"(mean {statistics.mean(lat) * 1000:.1f} ms); {load()}"
             )
     finally:
         server.terminate()
@@ -257,10 +252,47 @@ def main() -> None:
     with engine.connect() as conn:
         stored = conn.execute(select(func.count()).select_from(Submission)).scalar()
         distinct = conn.execute(select(func.count(func.distinct(Submission.instance_id)))).scalar()
+    engine.dispose()
     verdict = "OK" if stored == sent == distinct else "MISMATCH"
-    print(f"database: {stored} submissions stored, {distinct} distinct, {sent} sent: {verdict}")
+    print(f"  database: {stored} submissions stored, {distinct} distinct, {sent} sent: {verdict}")
     if verdict != "OK":
         raise SystemExit(1)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-n", type=int, default=4000, help="submissions per concurrency level")
+    parser.add_argument("--workers", type=int, default=2, help="pcmd serve --workers")
+    parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--photo-kb", type=int, default=0, help="a photo of K kB with each")
+    parser.add_argument("--scheduler", action="store_true", help="run the server's scheduler")
+    parser.add_argument("--baseline", help="also run this commit (a git worktree), alternating")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each checkout")
+    args = parser.parse_args()
+
+    url = args.database_url or "sqlite"
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; database: {url.split(':')[0]}; "
+        f"pcmd serve --workers {args.workers}; photo {args.photo_kb} kB; scheduler "
+        f"{'on' if args.scheduler else 'off'}; {load()}"
+    )
+    results: dict[str, list[dict[int, tuple[float, float, float]]]] = {}
+    for _round in range(args.rounds):
+        for label, tree in trees(args.baseline):
+            print(f"{label} ({tree}):")
+            results.setdefault(label, []).append(measure(args, tree))
+    if args.baseline:
+        base, new = (results[label] for label, _tree in trees(args.baseline))
+        for c in (1, 8):
+            b = statistics.median(r[c][0] for r in base)
+            w = statistics.median(r[c][0] for r in new)
+            print(ratio(f"concurrency {c}, submissions/s (median of {args.rounds})", b, w))
+        b99 = statistics.median(r[8][2] for r in base)
+        w99 = statistics.median(r[8][2] for r in new)
+        print(ratio("concurrency 8, p99 ms", b99, w99, higher_is_better=False))
 
 
 if __name__ == "__main__":
