@@ -54,9 +54,9 @@ def test_report__xlsx_indicator_sheet_equals_pcmd_indicators(tmp_path: Path) -> 
         "value": str(tt1["numerator"]),
     } in values
 
-    bad = pcmd("report", "--period", f"{year}01", "--org", "51", "--out", str(out), env=env)
+    bad = pcmd("report", "--period", "2021-2025", "--org", "51", "--out", str(out), env=env)
     assert bad.returncode == 1
-    assert "quarterly or annual" in bad.stderr
+    assert "monthly, quarterly or annual" in bad.stderr
 
 
 def test_report__folder_missing__one_clear_line_nothing_written(tmp_path: Path) -> None:
@@ -68,3 +68,35 @@ def test_report__folder_missing__one_clear_line_nothing_written(tmp_path: Path) 
     assert done.stderr.startswith(f"Lỗi (error): Không có thư mục {out.parent} để ghi báo cáo")
     assert "Traceback" not in done.stderr
     assert not out.parent.exists()
+
+
+def test_report__bad_dhis2_mapping__line_number_and_nothing_written(tmp_path: Path) -> None:
+    env = {"PCMD_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "PCMD_DATA_DIR": str(tmp_path)}
+    assert pcmd("init", "--skip-forms", env=env).returncode == 0
+    mapping = tmp_path / "dhis2.csv"
+    mapping.write_text(
+        "kind,pcmd_code,dhis2_uid,category_option_combo\n"
+        "data_set,,pBOMPrpg1QX,\n"
+        "numerator,TT9,fbfJHSPpUQD,\n"
+        "org_unit,51,DiszpKrYNg,\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / "pcmd.toml"
+    config.write_text(f'[report]\ndhis2_mapping = "{mapping}"\n', encoding="utf-8")
+    out = tmp_path / "dhis2.json"
+    done = pcmd(
+        "report",
+        "--period",
+        "2026Q3",
+        "--org",
+        "51",
+        "--out",
+        str(out),
+        env={**env, "PCMD_CONFIG": str(config)},
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"Lỗi (error): {mapping}: tệp ánh xạ DHIS2 có 2 dòng lỗi")
+    assert "dòng 3 (line 3): chỉ tiêu 'TT9' không có trong chương trình" in done.stderr
+    assert "dòng 4 (line 4): uid DHIS2 'DiszpKrYNg' không đúng" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not out.exists()

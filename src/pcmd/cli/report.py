@@ -12,7 +12,9 @@ from pcmd.errors import PcmdError
 
 
 @click.command()
-@click.option("--period", required=True, help="Quarter (2026Q3) or year (2026).")
+@click.option(
+    "--period", required=True, help="Tháng, quý hoặc năm (month 202607, quarter 2026Q3, year 2026)."
+)
 @click.option("--org", default="VN", show_default=True, help="Org unit code.")
 @click.option(
     "--out",
@@ -22,9 +24,12 @@ from pcmd.errors import PcmdError
 )
 @pass_ctx
 def report(ctx: Context, period: str, org: str, out: str) -> None:
-    """Lập báo cáo gửi cấp trên (the report for a unit and period: Excel, CSV or DHIS2)."""
-    from pcmd.reports.build import report_data
-    from pcmd.reports.excel import csv_tables, dhis2_data_value_set, workbook
+    """Lập báo cáo gửi cấp trên (the report for a unit and period: Excel, CSV or DHIS2).
+
+    The cover is filled from the [report] table of pcmd.toml; the DHIS2 export uses its
+    `dhis2_mapping` file when one is set.
+    """
+    from pcmd.reports.build import dhis2_mapping, render, report_data
 
     suffix = Path(out).suffix.lower()
     if suffix not in (".xlsx", ".zip", ".json"):
@@ -35,14 +40,12 @@ def report(ctx: Context, period: str, org: str, out: str) -> None:
             f"Không có thư mục {folder} để ghi báo cáo (no folder {folder} to write the report "
             "in). Fix: create it first, or give --out a path in an existing folder."
         )
+    fmt = {".xlsx": "xlsx", ".zip": "csv", ".json": "dhis2"}[suffix]
+    cover = ctx.settings().report
     with ctx.session() as session:
-        data = report_data(session, org, period, dt.date.today())
-    if suffix == ".xlsx":
-        content = workbook(data)
-    elif suffix == ".zip":
-        content = csv_tables(data)
-    else:
-        content = dhis2_data_value_set([*data.indicators, *data.breakdown]).encode("utf-8")
+        mapping = dhis2_mapping(session, cover.dhis2_mapping) if fmt == "dhis2" else None
+        data = report_data(session, org, period, dt.date.today(), cover)
+    content = render(data, fmt, mapping)
     try:
         Path(out).write_bytes(content)
     except OSError as exc:

@@ -69,9 +69,11 @@ def submissions_table(
     start: dt.date | None = None,
     end: dt.date | None = None,
     counted_only: bool = False,
+    flat: bool = True,
 ) -> Table:
     """The form's current submissions, optionally only those of `communes` with an activity
-    date in [start, end], and (`counted_only`) without the rejected ones."""
+    date in [start, end], and (`counted_only`) without the rejected ones; `flat=False` keeps
+    select_multiple answers as lists and `submitted_at` as a datetime."""
     form = session.scalar(
         select(Form).where(Form.project_id == project_id, Form.form_id == form_id)
     )
@@ -106,10 +108,13 @@ def submissions_table(
                 "version": version.form_version,
                 "source": submission.source,
                 "review_state": submission.review_state,
-                "submitted_at": submission.submitted_at.isoformat(),
+                "submitted_at": submission.submitted_at.isoformat()
+                if flat
+                else submission.submitted_at,
             }
             for path in fields:
-                row[path] = _flat(version.data.get(path))
+                value = version.data.get(path)
+                row[path] = _flat(value) if flat else value
             yield row
 
     return Table([*FIXED, *fields], rows())

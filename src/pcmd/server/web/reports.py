@@ -11,17 +11,10 @@ from starlette.routing import BaseRoute, Route
 
 from pcmd.db.engine import transaction
 from pcmd.errors import PcmdError
-from pcmd.reports.build import report_data
-from pcmd.reports.excel import csv_tables, dhis2_data_value_set, workbook
+from pcmd.reports.build import FORMATS, dhis2_mapping, render, report_data
 from pcmd.server.accounts import Scope
 from pcmd.server.web.base import Web
 from pcmd.server.web.dashboard import DashboardPages
-
-FORMATS = {
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
-    "csv": ("application/zip", "zip"),
-    "dhis2": ("application/json", "json"),
-}
 
 
 class ReportPages:
@@ -57,15 +50,16 @@ class ReportPages:
             fmt = "xlsx"
 
         def build() -> bytes:
+            cover = self.web.settings.report
             with transaction(self.web.engine) as session:
                 self.dashboard.check_unit(session, user, org)
-                data = report_data(session, org, period, dt.date.today())
-            if fmt == "csv":
-                return csv_tables(data)
-            if fmt == "dhis2":
-                rows = [*data.indicators, *data.breakdown]
-                return dhis2_data_value_set(rows).encode("utf-8")
-            return workbook(data)
+                mapping = dhis2_mapping(session, cover.dhis2_mapping) if fmt == "dhis2" else None
+                data = report_data(session, org, period, dt.date.today(), cover)
+            return render(data, fmt, mapping)
+
+        def units() -> list[tuple[str, str]]:
+            with transaction(self.web.engine) as session:
+                return self.dashboard.unit_choices(session, user)
 
         try:
             content = await run_in_threadpool(build)
@@ -76,7 +70,7 @@ class ReportPages:
                 {
                     "user": user,
                     "nav": "reports",
-                    "units": [],
+                    "units": await run_in_threadpool(units),
                     "quarter": period,
                     "year": "",
                     "error": exc.message,
