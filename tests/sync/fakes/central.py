@@ -84,7 +84,8 @@ def outreach_row(
 
 
 class FakeCentral:
-    def __init__(self) -> None:
+    def __init__(self, form: str = FORM) -> None:
+        self.form = form  # the one form this fake serves
         self.rows: dict[str, dict[str, Any]] = {}  # __id → row
         self.order: list[str] = []  # creation order (oldest first)
         self.files: dict[tuple[str, str], bytes] = {}
@@ -126,7 +127,7 @@ class FakeCentral:
                 self.files[(root, answers["photo"])] = photo
             self.rows[root] = row
             self.order.append(root)
-            self.versions[root] = [(root, now_text(), version_xml(row, None))]
+            self.versions[root] = [(root, now_text(), version_xml(row, None, self.form))]
             return root
 
     def edit(
@@ -154,7 +155,7 @@ class FakeCentral:
             row["__system"]["reviewState"] = "edited"
             if photo is not None:
                 self.files[(root, row["photo"])] = photo
-            self.versions[root].append((new_id, now_text(), version_xml(row, previous)))
+            self.versions[root].append((new_id, now_text(), version_xml(row, previous, self.form)))
             return new_id
 
     def review(self, root: str, state: str) -> None:
@@ -243,7 +244,10 @@ class FakeCentral:
     async def odata(self, request: Request) -> Response:
         if not self._authorised(request):
             return JSONResponse({"code": 401.2, "message": "Unauthorized"}, status_code=401)
-        if int(request.path_params["project"]) != PROJECT or request.path_params["form"] != FORM:
+        if (
+            int(request.path_params["project"]) != PROJECT
+            or request.path_params["form"] != self.form
+        ):
             return JSONResponse({"code": 404.1, "message": "Not found"}, status_code=404)
         params = request.query_params
         self.requests.append(dict(params))
@@ -267,7 +271,7 @@ class FakeCentral:
             chosen = [self._select(row, params["$select"].split(",")) for row in chosen]
         body: dict[str, Any] = {
             "@odata.context": (
-                f"{request.base_url}v1/projects/{PROJECT}/forms/{FORM}.svc/$metadata#Submissions"
+                f"{request.base_url}v1/projects/{PROJECT}/forms/{self.form}.svc/$metadata#Submissions"
             ),
             "value": chosen,
         }
@@ -370,7 +374,7 @@ def attachment_path(root: str, name: str) -> str:
     )
 
 
-def version_xml(row: Mapping[str, Any], deprecated_id: str | None) -> bytes:
+def version_xml(row: Mapping[str, Any], deprecated_id: str | None, form: str = FORM) -> bytes:
     """The instance XML of a row's current answers, as Collect sent it (Central keeps each
     version's XML; `deprecatedID` names the version it replaced)."""
 
@@ -388,4 +392,4 @@ def version_xml(row: Mapping[str, Any], deprecated_id: str | None) -> bytes:
                 out[prefix + key] = "" if value is None else str(value)
         return out
 
-    return instance_xml(FORM, flat(row), row["meta"]["instanceID"], deprecated_id=deprecated_id)
+    return instance_xml(form, flat(row), row["meta"]["instanceID"], deprecated_id=deprecated_id)
