@@ -84,8 +84,10 @@ def test_scope__sees_its_units_only() -> None:
     commune = Scope(2, "b", "commune_officer", frozenset({"21025"}))
     assert commune.sees("21025", "51")
     assert not commune.sees("21028", "51")
-    assert not commune.can_review
-    country = Scope(3, "c", "admin", frozenset({"VN"}))
+    assert commune.can_review  # its own commune's records
+    assert not commune.is_admin
+    country = Scope(3, "c", "national_admin", frozenset({"VN"}))
+    assert country.is_national_admin
     assert country.sees("20194", "48")
     assert country.sees_unit("48", ["VN"])
     assert not province.sees_unit("48", ["VN"])
@@ -110,3 +112,35 @@ def test_verify_password__hash_made_from_decomposed_text__still_verifies() -> No
     assert verify_password(old, unicodedata.normalize("NFC", PASSWORD))
     assert not verify_password(old, decomposed + "x")
     assert verify_password(hash_password(decomposed), unicodedata.normalize("NFC", PASSWORD))
+
+
+def test_create_user__legacy_admin__mapped_to_the_four_roles(units: Engine) -> None:
+    with transaction(units) as s:
+        national = create_user(s, "quoc.gia", PASSWORD, "admin", ["VN"])
+        province = create_user(s, "qt.qng", PASSWORD, "admin", ["51"])
+    assert (national.role, province.role) == ("national_admin", "province_admin")
+
+
+@pytest.mark.parametrize(
+    ("role", "org"),
+    [
+        ("national_admin", ["51"]),  # a national role holds VN
+        ("province_admin", ["VN"]),
+        ("province_reviewer", ["21025"]),  # a province role holds provinces
+        ("commune_officer", ["51"]),  # a commune officer holds communes
+    ],
+)
+def test_create_user__role_and_units_disagree__refused(
+    units: Engine, role: str, org: list[str]
+) -> None:
+    with pytest.raises(PcmdError, match=f"role {role} is scoped to"), transaction(units) as s:
+        create_user(s, "lan", PASSWORD, role, org)
+    with transaction(units) as s:
+        assert s.scalar(select(WebUser.id)) is None
+
+
+def test_roles__cli_choices__agree_with_accounts() -> None:
+    from pcmd.cli.users import ROLE_CHOICES
+    from pcmd.server.accounts import LEGACY_ROLES, ROLES
+
+    assert (*ROLES, *LEGACY_ROLES) == ROLE_CHOICES

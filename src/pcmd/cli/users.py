@@ -9,6 +9,17 @@ import click
 from pcmd.cli.context import Context, pass_ctx
 from pcmd.errors import PcmdError
 
+# server/accounts.py ROLES and LEGACY_ROLES, named here so `pcmd` starts without loading the
+# server (tests/server/test_accounts.py checks they agree)
+ROLE_CHOICES = (
+    "national_admin",
+    "province_admin",
+    "province_reviewer",
+    "commune_officer",
+    "viewer",
+    "admin",
+)
+
 
 @click.group()
 def user() -> None:
@@ -20,7 +31,9 @@ def user() -> None:
 @click.option(
     "--role",
     required=True,
-    type=click.Choice(["admin", "province_reviewer", "commune_officer", "viewer"]),
+    type=click.Choice(ROLE_CHOICES),
+    help="national_admin (VN), province_admin, province_reviewer (a province), commune_officer "
+    "(communes); viewer: read only; admin: national_admin with VN, else province_admin.",
 )
 @click.option(
     "--org",

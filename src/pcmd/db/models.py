@@ -160,7 +160,7 @@ class WebUser(Base):
     username: Mapped[str] = mapped_column(String(100), unique=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
-    # admin | province_reviewer | commune_officer | viewer
+    # national_admin | province_admin | province_reviewer | commune_officer | viewer
     role: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[dt.datetime | None]
@@ -457,3 +457,5 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(200))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # the province an entry concerns (its audit page); None: national, or a record's (resolved)
+    province_code: Mapped[str | None] = mapped_column(String(16), index=True)

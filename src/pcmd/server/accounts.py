@@ -1,11 +1,14 @@
 """Web users: argon2 passwords, roles, org-unit scope, and a login throttle kept in the database.
 
-Roles: `admin` (everything, field set-up), `province_reviewer` (review and
-reports within its units), `commune_officer` (its commune's records), `viewer` (read only).
-A user is scoped to org units: `VN`, a province code or commune codes; it sees a unit when the
-unit is one of them or lies under one of them. Failed logins are audit-log rows, so the throttles
-(per name and per client address) hold across server processes. A new password or disabling a
-user ends every session of theirs (server/sessions.py).
+Roles (ROLES, highest first): `national_admin` (every province, field set-up, every account),
+`province_admin` (its province's accounts and app users, review), `province_reviewer` (review and
+reports within its province), `commune_officer` (sees and reviews its commune only). `viewer`
+(read only) is kept for accounts made before the four roles; no page offers it. Names used
+before the four roles (`admin`) are still accepted and mapped (LEGACY_ROLES), as migration 0008
+mapped the stored ones. A user is scoped to org units: `VN`, a province code or commune codes;
+it sees a unit when the unit is one of them or lies under one of them. Failed logins are
+audit-log rows, so the throttles (per name and per client address) hold across server processes.
+A new password or disabling a user ends every session of theirs (server/sessions.py).
 """
 
 from __future__ import annotations
@@ -25,10 +28,19 @@ from sqlalchemy.orm import Session
 
 from pcmd.db.models import AuditLog, OrgUnit, SyncState, WebUser, WebUserScope, utcnow
 from pcmd.errors import AuthError, PcmdError
+from pcmd.server import audit
 from pcmd.server.sessions import end_user_sessions
 
-ROLES = ("admin", "province_reviewer", "commune_officer", "viewer")
-REVIEW_ROLES = ("admin", "province_reviewer")
+ROLES = ("national_admin", "province_admin", "province_reviewer", "commune_officer", "viewer")
+REVIEW_ROLES = ("national_admin", "province_admin", "province_reviewer", "commune_officer")
+ADMIN_ROLES = ("national_admin", "province_admin")
+# The level of unit each role is scoped to: a national role to VN, a province role to provinces.
+ROLE_LEVEL = {
+    "national_admin": "country",
+    "province_admin": "province",
+    "province_reviewer": "province",
+    "commune_officer": "commune",
+}
 MIN_PASSWORD = 10
 MAX_USERNAME = 100
 THROTTLE_FAILURES = 5  # failed sign-ins for one name …
@@ -90,7 +102,13 @@ class Scope:
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        """Manages accounts: every province's (national) or its own province's."""
+        return self.role in ADMIN_ROLES
+
+    @property
+    def is_national_admin(self) -> bool:
+        """Field set-up (forms) and every account; the role of the first administrator."""
+        return self.role == "national_admin" and self.everywhere
 
     def sees(self, commune: str | None, province: str | None) -> bool:
         """Whether a record of this commune (in this province) is inside the user's units."""
@@ -107,12 +125,44 @@ class Scope:
         )
 
 
-def _units_in_force(session: Session, codes: Sequence[str]) -> set[str]:
-    return set(
-        session.scalars(
-            select(OrgUnit.code).where(OrgUnit.code.in_(codes), OrgUnit.valid_to.is_(None))
-        )
+LEGACY_ROLES = ("admin",)
+
+
+def current_role(role: str, org_codes: Sequence[str]) -> str:
+    """The role a name used before the four roles stands for: `admin` scoped to VN is the
+    national administrator, otherwise a province administrator (as migration 0008 maps it)."""
+    if role == "admin":
+        return "national_admin" if "VN" in org_codes else "province_admin"
+    return role
+
+
+def _levels_in_force(session: Session, codes: Sequence[str]) -> dict[str, str]:
+    return dict(
+        session.execute(
+            select(OrgUnit.code, OrgUnit.level).where(
+                OrgUnit.code.in_(codes), OrgUnit.valid_to.is_(None)
+            )
+        ).all()
     )
+
+
+_LEVEL_WORDS = {
+    "country": "VN (cả nước, the whole country)",
+    "province": "mã tỉnh (province codes)",
+    "commune": "mã xã (commune codes)",
+}
+
+
+def _check_role_units(role: str, codes: Sequence[str], levels: dict[str, str]) -> None:
+    """A national role holds VN, a province role provinces, a commune officer communes."""
+    wanted = ROLE_LEVEL.get(role)
+    wrong = [c for c in codes if wanted is not None and levels.get(c) != wanted]
+    if wrong:
+        raise PcmdError(
+            f"Vai trò {role} chỉ gắn với {_LEVEL_WORDS[str(wanted)]}, không gắn với "
+            f"{', '.join(wrong)} (role {role} is scoped to {wanted} units only, not "
+            f"{', '.join(wrong)})."
+        )
 
 
 def create_user(
@@ -135,20 +185,23 @@ def create_user(
             f"Tên đăng nhập {username!r} không hợp lệ: không rỗng, không dấu cách, tối đa 100 ký "
             "tự (invalid username: non-empty, no spaces, at most 100 characters)."
         )
+    codes = list(dict.fromkeys(c.strip() for c in org_codes if c.strip()))
+    role = current_role(role, codes)
     if role not in ROLES:
         raise PcmdError(
             f"Vai trò {role!r} không có (unknown role); choose one of: {', '.join(ROLES)}."
         )
     check_password(password)
-    codes = list(dict.fromkeys(c.strip() for c in org_codes if c.strip()))
     if not codes:
         raise PcmdError("Cần ít nhất một đơn vị --org (at least one --org unit is required).")
-    unknown = sorted(set(codes) - _units_in_force(session, codes))
+    levels = _levels_in_force(session, codes)
+    unknown = sorted(set(codes) - set(levels))
     if unknown:
         raise PcmdError(
             f"Không có đơn vị đang hiệu lực mã {', '.join(unknown)} (no org unit in force with "
             f"code(s) {', '.join(unknown)}): use VN, a 2-digit province or a 5-digit commune code."
         )
+    _check_role_units(role, codes, levels)
     if session.scalar(select(WebUser.id).where(WebUser.username == username)) is not None:
         raise PcmdError(
             f"Đã có người dùng {username!r} (a user named {username!r} already exists)."
@@ -164,13 +217,22 @@ def create_user(
     # with a web user, no set-up code opens the first-run page any more (server/firstrun.py)
     session.execute(delete(SyncState).where(SyncState.source.startswith(SETUP_CODE_PREFIX)))
     session.add_all(WebUserScope(user_id=user.id, org_code=code) for code in codes)
-    session.add(
-        AuditLog(
-            actor=actor, action="user.create", target=username, details={"role": role, "org": codes}
-        )
+    audit.record(
+        session,
+        actor,
+        "user.create",
+        username,
+        province=audit.province_of(session, codes),
+        details={"role": role, "org": codes},
     )
     session.flush()
     return user
+
+
+def user_province(session: Session, user: WebUser) -> str | None:
+    """The one province a web user's units lie in (None: national or several)."""
+    codes = session.scalars(select(WebUserScope.org_code).where(WebUserScope.user_id == user.id))
+    return audit.province_of(session, codes)
 
 
 def scope_of(session: Session, user: WebUser) -> Scope:
@@ -274,7 +336,9 @@ def set_password(session: Session, username: str, password: str, *, actor: str =
     user = _user(session, username)
     user.password_hash = hash_password(password)
     ended = end_user_sessions(session, user.id)
-    session.add(AuditLog(actor=actor, action="user.password", target=user.username))
+    audit.record(
+        session, actor, "user.password", user.username, province=user_province(session, user)
+    )
     return ended
 
 
@@ -284,11 +348,15 @@ def disable_user(session: Session, username: str, *, actor: str = "cli") -> int:
     if user.disabled_at is None:
         user.disabled_at = utcnow()
     ended = end_user_sessions(session, user.id)
-    session.add(AuditLog(actor=actor, action="user.disable", target=user.username))
+    audit.record(
+        session, actor, "user.disable", user.username, province=user_province(session, user)
+    )
     return ended
 
 
 def enable_user(session: Session, username: str, *, actor: str = "cli") -> None:
     user = _user(session, username)
     user.disabled_at = None
-    session.add(AuditLog(actor=actor, action="user.enable", target=user.username))
+    audit.record(
+        session, actor, "user.enable", user.username, province=user_province(session, user)
+    )

@@ -80,6 +80,6 @@ def create_first_admin(
     )
     if key not in removed:
         raise AlreadySetUp("Đã có quản trị viên (an administrator already exists).")
-    user = create_user(session, username, password, "admin", ["VN"], actor=f"web:{client}")
+    user = create_user(session, username, password, "national_admin", ["VN"], actor=f"web:{client}")
     session.add(AuditLog(actor=f"user:{user.username}", action="setup.first_admin"))
     return scope_of(session, user)

@@ -99,7 +99,7 @@ def test_first_run__fresh_install__code_from_log_makes_the_admin_once(
             )
         )
     assert users == ["quan.tri"]
-    assert (admin.role, scope) == ("admin", ["VN"])
+    assert (admin.role, scope) == ("national_admin", ["VN"])
     assert codes == []
 
 

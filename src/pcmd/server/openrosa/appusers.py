@@ -31,8 +31,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pcmd.db.models import AppUser, AuditLog, OrgUnit, Project, utcnow
+from pcmd.db.models import AppUser, OrgUnit, Project, utcnow
 from pcmd.errors import AuthError, PcmdError
+from pcmd.server import audit
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 TOKEN_CONTEXT = b"pcmd-appuser:"
@@ -120,8 +121,12 @@ def _unknown_communes(session: Session, codes: Sequence[str]) -> list[str]:
     return [c for c in codes if c not in in_force]
 
 
-def _audit(session: Session, actor: str, action: str, target: str, details: dict[str, Any]) -> None:
-    session.add(AuditLog(actor=actor, action=action, target=target, details=details))
+def _audit(session: Session, actor: str, action: str, app_user: AppUser) -> None:
+    details = {"communes": list(app_user.commune_codes)} if action.endswith("create") else {}
+    province = (
+        audit.province_of(session, app_user.commune_codes) if app_user.commune_codes else None
+    )
+    audit.record(session, actor, action, app_user.name, province=province, details=details)
 
 
 def create_app_user(
@@ -169,7 +174,7 @@ def create_app_user(
     except IntegrityError:
         # A concurrent create took the name between our check and the insert.
         raise _duplicate(name) from None
-    _audit(session, actor, "appuser.create", name, {"communes": codes})
+    _audit(session, actor, "appuser.create", app_user)
     return app_user, token
 
 
@@ -203,7 +208,7 @@ def revoke_app_user(session: Session, name: str, *, actor: str = "cli") -> AppUs
     app_user = get_app_user(session, name)
     if app_user.revoked_at is None:
         app_user.revoked_at = utcnow()
-        _audit(session, actor, "appuser.revoke", app_user.name, {})
+        _audit(session, actor, "appuser.revoke", app_user)
         session.flush()
     return app_user
 
