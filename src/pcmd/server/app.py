@@ -24,7 +24,9 @@ from pcmd.server.hygiene import RefuseNul
 from pcmd.server.keys import secret_key
 from pcmd.server.openrosa.forms import FormEndpoints
 from pcmd.server.openrosa.submission import SubmissionEndpoints
+from pcmd.server.web.appusers import AppUserPages
 from pcmd.server.web.attachments import AttachmentPages
+from pcmd.server.web.audit import AuditPages
 from pcmd.server.web.base import Web, static_mount
 from pcmd.server.web.dashboard import DashboardPages
 from pcmd.server.web.firstrun import FirstRunPages
@@ -35,6 +37,7 @@ from pcmd.server.web.review import ReviewActions
 from pcmd.server.web.setup import SetupPages
 from pcmd.server.web.submission import SubmissionPage
 from pcmd.server.web.submissions import SubmissionPages
+from pcmd.server.web.users import UserPages
 from pcmd.server.webforms.receive import WebReceiver
 from pcmd.server.webforms.staff import StaffForms
 from pcmd.server.webforms.volunteer import VolunteerForms
@@ -101,6 +104,9 @@ def create_app(settings: Settings) -> Starlette:
             *ReportPages(web, dashboard).routes(),
             *SetupPages(web).routes(),
             *QualityPages(web).routes(),
+            *UserPages(web).routes(),
+            *AppUserPages(web).routes(),
+            *AuditPages(web).routes(),
             static_mount(),
         ],
         middleware=[

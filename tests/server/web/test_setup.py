@@ -1,4 +1,4 @@
-"""The set-up pages over real HTTP: admins only, QR codes, workbooks and their errors."""
+"""The set-up page over real HTTP: national administrators only, workbooks and their errors."""
 
 from __future__ import annotations
 
@@ -7,29 +7,13 @@ import re
 from tests.server.web.conftest import Site, csrf_of, signed_in
 
 
-def test_setup__admin_only_qr_and_workbook(site: Site) -> None:
+def test_setup__national_admin_only__workbook(site: Site) -> None:
     with signed_in(site, "hoa.qng") as client:
         assert client.get("/setup").status_code == 403
-        assert client.get("/setup/appusers/xa-cam-thanh/qr.png").status_code == 403
     with signed_in(site, "admin") as client:
         page = client.get("/setup")
         assert page.status_code == 200
-        assert "xa-cam-thanh" in page.text
-        created = client.post(
-            "/setup/appusers",
-            data={"csrf": csrf_of(page.text), "name": "xa-nghia-lo", "communes": "21028"},
-        )
-        assert created.status_code == 200
-        assert 'id="new-qr"' in created.text
-        qr = client.get("/setup/appusers/xa-nghia-lo/qr.png")
-        assert qr.status_code == 200
-        assert qr.content.startswith(b"\x89PNG\r\n\x1a\n")
-        assert qr.headers["cache-control"] == "no-store"
-        assert client.get("/setup/appusers/may-cu/qr.png").status_code == 404  # revoked
-        bad = client.post(
-            "/setup/appusers", data={"csrf": csrf_of(page.text), "name": "x", "communes": "99999"}
-        )
-        assert "99999" in bad.text
+        assert 'href="/appusers"' in page.text  # app users live on the accounts pages
         link = re.search(
             r'href="(/setup/forms/versions/\d+/workbook)">pcmd_outreach.xlsx', page.text
         )

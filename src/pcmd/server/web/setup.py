@@ -1,4 +1,8 @@
-"""Field set-up pages (admins): app users with their Collect QR codes, forms and new versions."""
+"""The field set-up page (national administrators): forms and their new versions.
+
+App users (Collect QR codes) are on the accounts pages (server/web/appusers.py), where a
+province administrator runs its own.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +22,6 @@ from pcmd.errors import AuthError, PcmdError
 from pcmd.forms.convert import convert_workbook
 from pcmd.forms.registry import refresh_media, store_build
 from pcmd.server.accounts import Scope
-from pcmd.server.keys import secret_key
-from pcmd.server.openrosa import appusers
 from pcmd.server.web.base import NotVisible, Web
 
 MAX_WORKBOOK = 10_000_000
@@ -31,12 +33,12 @@ class SetupPages:
 
     @staticmethod
     def admin_only(user: Scope) -> None:
-        if not user.is_admin:
+        """Forms serve every province: only a national administrator changes them."""
+        if not user.is_national_admin:
             raise AuthError("forbidden", status=403)
 
     def _context(self) -> dict[str, Any]:
         with transaction(self.web.engine) as session:
-            users = appusers.list_app_users(session)
             forms = session.execute(
                 select(Form.form_id, Form.title, Form.current_version_id).order_by(Form.form_id)
             ).all()
@@ -54,75 +56,12 @@ class SetupPages:
         by_form: dict[str, list[Any]] = {}
         for row in versions:
             by_form.setdefault(row.form_id, []).append(row)
-        return {"app_users": users, "forms": forms, "versions": by_form}
+        return {"forms": forms, "versions": by_form}
 
     async def page(self, request: Request, user: Scope) -> Response:
         self.admin_only(user)
         data = await run_in_threadpool(self._context)
-        shown = request.session.pop("new_app_user", None)
-        return self.web.render(
-            request, "setup.html", {"user": user, "nav": "setup", "new_app_user": shown, **data}
-        )
-
-    async def create_app_user(self, request: Request, user: Scope) -> Response:
-        self.admin_only(user)
-        form = await self.web.check_csrf(request)
-        name = str(form.get("name", ""))
-        communes = [c.strip() for c in str(form.get("communes", "")).replace(";", ",").split(",")]
-
-        def create() -> str:
-            with transaction(self.web.engine, write=True) as session:
-                created, _token = appusers.create_app_user(
-                    session,
-                    name,
-                    [c for c in communes if c],
-                    secret_key(self.web.settings),
-                    actor=f"user:{user.username}",
-                )
-                return created.name
-
-        try:
-            created_name = await run_in_threadpool(create)
-        except PcmdError as exc:
-            request.session["flash_error"] = exc.message
-            return RedirectResponse("/setup", status_code=303)
-        request.session["new_app_user"] = created_name
-        return RedirectResponse("/setup", status_code=303)
-
-    async def revoke(self, request: Request, user: Scope) -> Response:
-        self.admin_only(user)
-        await self.web.check_csrf(request)
-        name = request.path_params["name"]
-
-        def revoke() -> None:
-            with transaction(self.web.engine, write=True) as session:
-                appusers.revoke_app_user(session, name, actor=f"user:{user.username}")
-
-        try:
-            await run_in_threadpool(revoke)
-        except PcmdError as exc:
-            request.session["flash_error"] = exc.message
-        return RedirectResponse("/setup", status_code=303)
-
-    async def qr(self, request: Request, user: Scope) -> Response:
-        """The Collect QR code of an active app user, rebuilt from the secret key."""
-        self.admin_only(user)
-        name = request.path_params["name"]
-        settings = self.web.settings
-
-        def build() -> bytes:
-            with transaction(self.web.engine) as session:
-                found = appusers.get_app_user_or_none(session, name)
-                if found is None or found.revoked_at is not None:
-                    raise NotVisible
-                token = appusers.token_for(found, secret_key(settings))
-                url = appusers.server_url(settings.base_url, token, found.project_id)
-                config = appusers.collect_settings(url, appusers.project_name(session, found))
-            return appusers.qr_png(appusers.qr_payload(config))
-
-        png = await run_in_threadpool(build)
-        # the picture holds a credential: never cache it anywhere
-        return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+        return self.web.render(request, "setup.html", {"user": user, "nav": "setup", **data})
 
     async def workbook(self, request: Request, user: Scope) -> Response:
         self.admin_only(user)
@@ -176,9 +115,6 @@ class SetupPages:
         g = self.web.guarded
         return [
             Route("/setup", g(self.page)),
-            Route("/setup/appusers", g(self.create_app_user), methods=["POST"]),
-            Route("/setup/appusers/{name}/revoke", g(self.revoke), methods=["POST"]),
-            Route("/setup/appusers/{name}/qr.png", g(self.qr)),
             Route("/setup/forms/versions/{vid:int}/workbook", g(self.workbook)),
             Route("/setup/forms", g(self.upload), methods=["POST"]),
         ]

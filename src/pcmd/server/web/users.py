@@ -1,0 +1,160 @@
+"""The web users page (Tài khoản) for administrators: list, create with a temporary password,
+new temporary password, disable and enable — within the administrator's provinces.
+
+Every check is server-side in server/manage.py; an account outside the administrator's reach is
+a 404, a role above its own a 403. A temporary password is shown once, in the answer to the
+POST that made it (never kept in the session cookie, answered with no-store).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from pcmd.db.engine import transaction
+from pcmd.errors import AuthError, PcmdError
+from pcmd.server import manage
+from pcmd.server.accounts import Scope
+from pcmd.server.audit_read import ROLE_WORDS
+from pcmd.server.manage import NotManaged
+from pcmd.server.web.base import NotVisible, Web
+
+
+def chosen_province(web: Web, request: Request, user: Scope, sent: str = "") -> str:
+    """The province the page works on: the one asked for, else the administrator's first."""
+    wanted = sent or request.query_params.get("province", "")
+    with transaction(web.engine) as session:
+        choices = [code for code, _ in manage.provinces(session, user)]
+    if wanted in choices:
+        return wanted
+    return choices[0] if choices else ""
+
+
+def picker_context(web: Web, user: Scope, province: str) -> dict[str, Any]:
+    """Provinces to choose from and the chosen province's communes (the commune picker)."""
+    with transaction(web.engine) as session:
+        provinces = manage.provinces(session, user)
+        communes = manage.communes(session, user, province) if province else []
+    return {"provinces": provinces, "province": province, "communes": communes}
+
+
+class UserPages:
+    def __init__(self, web: Web) -> None:
+        self.web = web
+
+    def _context(self, user: Scope, province: str) -> dict[str, Any]:
+        with transaction(self.web.engine) as session:
+            users = manage.list_users(session, user)
+        return {
+            "users": users,
+            "roles": manage.grantable_roles(user),
+            "role_words": ROLE_WORDS,
+            **picker_context(self.web, user, province),
+        }
+
+    async def _page(
+        self, request: Request, user: Scope, extra: dict[str, Any] | None = None
+    ) -> Response:
+        province = await run_in_threadpool(chosen_province, self.web, request, user)
+        data = await run_in_threadpool(self._context, user, province)
+        response = self.web.render(
+            request, "users.html", {"user": user, "nav": "accounts", **data, **(extra or {})}
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    async def page(self, request: Request, user: Scope) -> Response:
+        manage.require_admin(user)
+        return await self._page(request, user)
+
+    async def create(self, request: Request, user: Scope) -> Response:
+        manage.require_admin(user)
+        form = await self.web.check_csrf(request)
+        province = str(form.get("province", ""))
+        communes = [str(c) for c in (await request.form()).getlist("commune")]
+
+        def create() -> tuple[str, str]:
+            with transaction(self.web.engine, write=True) as session:
+                created, password = manage.create_web_user(
+                    session,
+                    user,
+                    str(form.get("username", "")),
+                    str(form.get("role", "")),
+                    province,
+                    communes,
+                    display_name=str(form.get("display_name", "")),
+                )
+                return created.username, password
+
+        try:
+            name, password = await run_in_threadpool(create)
+        except NotManaged:
+            raise NotVisible from None
+        except AuthError:
+            raise
+        except PcmdError as exc:
+            request.session["flash_error"] = exc.message
+            return RedirectResponse(f"/users?province={province}", status_code=303)
+        return await self._page(
+            request, user, {"shown": {"username": name, "password": password, "new": True}}
+        )
+
+    async def password(self, request: Request, user: Scope) -> Response:
+        manage.require_admin(user)
+        await self.web.check_csrf(request)
+        user_id = int(request.path_params["uid"])
+
+        def reset() -> tuple[str, str]:
+            with transaction(self.web.engine, write=True) as session:
+                return manage.reset_password(session, user, user_id)
+
+        try:
+            name, password = await run_in_threadpool(reset)
+        except NotManaged:
+            raise NotVisible from None
+        return await self._page(
+            request, user, {"shown": {"username": name, "password": password, "new": False}}
+        )
+
+    async def disable(self, request: Request, user: Scope) -> Response:
+        return await self._set_disabled(request, user, True)
+
+    async def enable(self, request: Request, user: Scope) -> Response:
+        return await self._set_disabled(request, user, False)
+
+    async def _set_disabled(self, request: Request, user: Scope, disabled: bool) -> Response:
+        manage.require_admin(user)
+        await self.web.check_csrf(request)
+        user_id = int(request.path_params["uid"])
+
+        def apply() -> str:
+            with transaction(self.web.engine, write=True) as session:
+                return manage.set_disabled(session, user, user_id, disabled)
+
+        try:
+            name = await run_in_threadpool(apply)
+        except NotManaged:
+            raise NotVisible from None
+        except AuthError:
+            raise
+        except PcmdError as exc:
+            request.session["flash_error"] = exc.message
+        else:
+            request.session["flash"] = (
+                f"Đã khoá {name} (disabled)." if disabled else f"Đã mở khoá {name} (enabled)."
+            )
+        return RedirectResponse("/users", status_code=303)
+
+    def routes(self) -> list[BaseRoute]:
+        g = self.web.guarded
+        return [
+            Route("/users", g(self.page)),
+            Route("/users", g(self.create), methods=["POST"]),
+            Route("/users/{uid:int}/password", g(self.password), methods=["POST"]),
+            Route("/users/{uid:int}/disable", g(self.disable), methods=["POST"]),
+            Route("/users/{uid:int}/enable", g(self.enable), methods=["POST"]),
+        ]
