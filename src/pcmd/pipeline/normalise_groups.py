@@ -28,6 +28,7 @@ from pcmd.db.tables import FORM, SUB, VER
 from pcmd.forms import contract as c
 from pcmd.masterdata.periods import VIETNAM
 from pcmd.pipeline.normalise import SHAPES, NormaliseResult, Places, _insert, _text, month_number
+from pcmd.pipeline.validate.batch import case_key
 from pcmd.pipeline.validate.counted import counted_condition
 from pcmd.pipeline.validate.values import as_date
 
@@ -38,11 +39,6 @@ CASE_DAYS = 20  # time limit for settling a denunciation or crime report
 EXTENSION_MONTHS = 2
 REPORT_DUE_DAY = 5  # a monthly report is on time by the end of the 5th of the next month
 CHUNK = 900
-
-
-def case_key(instance_id: str) -> str:
-    """A case's entity id: its registration's instance uuid, without the `uuid:` prefix."""
-    return instance_id[5:] if instance_id.startswith("uuid:") else instance_id
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

@@ -19,6 +19,7 @@ def test_catalogue__codes_severities_and_messages() -> None:
     assert errors == {
         "REQ_001", "TYPE_001", "TYPE_002", "RANGE_001", "RANGE_003", "DATE_001", "DATE_002",
         "PART_001", "GEO_001", "GEO_002", "GEO_003", "EST_001", "RANGE_004", "PIPE_001",
+        "CASE_001", "PLAN_001",
     }  # fmt: skip
     for r in RULES.values():
         assert r.severity in ("error", "warning")

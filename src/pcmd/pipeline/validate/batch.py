@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Row, and_, select
@@ -88,7 +88,25 @@ def load_lookups(conn: Connection) -> Lookups:
         r.id: RegisterEntry(r.status, r.commune_code)
         for r in conn.execute(select(EST.c.id, EST.c.status, EST.c.commune_code))
     }
-    return Lookups.build(eras, register)
+    cases = {
+        case_key(r.instance_id): r.activity_date
+        for r in conn.execute(
+            select(SUB.c.instance_id, SUB.c.activity_date)
+            .join(FORM, FORM.c.id == SUB.c.form_pk)
+            .where(
+                FORM.c.form_id == c.CASE,
+                SUB.c.deleted.is_(False),
+                SUB.c.review_state != "rejected",
+                SUB.c.activity_date.is_not(None),
+            )
+        )
+    }
+    return replace(Lookups.build(eras, register), cases=cases)
+
+
+def case_key(instance_id: str) -> str:
+    """A case's entity id: its registration's instance uuid without `uuid:`."""
+    return instance_id[5:] if instance_id.startswith("uuid:") else instance_id
 
 
 def load_binds(conn: Connection) -> dict[tuple[int, str], dict[str, Any]]:

@@ -24,7 +24,9 @@ counting a wrong record inflates a figure, and dropping a right one deflates it,
   action (RANGE_003); an activity date in the future or before the programme (DATE_001,
   DATE_002); a part larger than its whole (PART_001); a number too large to sum, or a record a
   rule failed on (PIPE_001); a commune that is unknown, outside the chosen province, or closed
-  before the activity (GEO_001–GEO_003); a register id that does not exist (EST_001). None of
+  before the activity (GEO_001–GEO_003); a register id that does not exist (EST_001); a step
+  dated before its case was received (CASE_001); a plan for a year outside 2021 – next year
+  (PLAN_001). None of
   these can be
   right as entered; the form's own constraints forbid them, so they reach us only when data comes
   around them (web edits, pulls, older form versions).
@@ -50,6 +52,7 @@ import logging
 
 from pcmd.forms.contract import Data
 from pcmd.pipeline.validate import (
+    cases,
     dates,
     duplicates,
     establishments,
@@ -74,6 +77,7 @@ FAMILIES = (
     ranges,
     fines,
     dates,
+    cases,
     parts,
     places,
     establishments,

@@ -40,6 +40,8 @@ class Lookups:
     establishments: Mapping[str, RegisterEntry]
     # The earliest day the commune list speaks for: before it, "did not exist yet" is unknowable.
     coverage_start: dt.date | None = None
+    # Cases (pcmd_case, not deleted or rejected) by entity id → their received date.
+    cases: Mapping[str, dt.date] = _field(default_factory=dict)
 
     @classmethod
     def build(cls, eras: Iterable[OrgEra], establishments: Mapping[str, RegisterEntry]) -> Lookups:
