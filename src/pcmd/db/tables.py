@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData, Table
 
-from pcmd.db import facts, models, review
+from pcmd.db import cases, facts, models, review
 
 METADATA: MetaData = models.Base.metadata
 
@@ -36,6 +36,8 @@ LOCK = _table(models.SchedulerLock)
 AUDIT = _table(models.AuditLog)
 WEB_SESSIONS = _table(models.WebSession)
 COMMENTS = _table(review.SubmissionComment)  # a submission's comment thread
+CASES = _table(cases.CaseEntity)  # the `cases` entity list (issue 15)
+CASE_STEPS = _table(cases.CaseStep)
 
 FACT_TABLES = facts.FACT_TABLES
 ACTIVITY_CUBE = facts.ACTIVITY_CUBE

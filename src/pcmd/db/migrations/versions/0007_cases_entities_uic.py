@@ -101,9 +101,64 @@ def _drop_new_facts() -> None:
 # --- end of the fact tables ------------------------------------------------------------------
 
 
+# --- the `cases` entity list (issue 15, forms and storage side; db/cases.py) ------------------
+
+
+def _create_case_entities() -> None:
+    op.create_table(
+        "case_entities",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("submission_id", sa.Integer(), nullable=False),
+        sa.Column("entity_id", sa.String(length=100), nullable=False),
+        sa.Column("alias", sa.String(length=100), nullable=True),
+        sa.Column("commune_code", sa.String(length=16), nullable=True),
+        sa.Column("label", sa.String(length=300), nullable=False),
+        sa.Column("received_date", sa.Date(), nullable=True),
+        sa.Column("kind", sa.String(length=32), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["submission_id"],
+            ["submissions.id"],
+            name=op.f("fk_case_entities_submission_id_submissions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_entities")),
+        sa.UniqueConstraint("submission_id", name=op.f("uq_case_entities_submission_id")),
+        sa.UniqueConstraint("entity_id", name=op.f("uq_case_entities_entity_id")),
+    )
+    op.create_index("ix_case_entities_alias", "case_entities", ["alias"])
+    op.create_index("ix_case_entities_commune_code", "case_entities", ["commune_code"])
+    op.create_table(
+        "case_steps",
+        sa.Column("submission_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("entity_ref", sa.String(length=100), nullable=False),
+        sa.Column("step", sa.String(length=32), nullable=True),
+        sa.Column("step_date", sa.Date(), nullable=True),
+        sa.Column("commune_code", sa.String(length=16), nullable=True),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["submission_id"],
+            ["submissions.id"],
+            name=op.f("fk_case_steps_submission_id_submissions"),
+        ),
+        sa.PrimaryKeyConstraint("submission_id", name=op.f("pk_case_steps")),
+    )
+    op.create_index("ix_case_steps_entity_ref", "case_steps", ["entity_ref"])
+
+
+def _drop_case_entities() -> None:
+    op.drop_table("case_steps")
+    op.drop_table("case_entities")
+
+
+# --- end of the entity list ------------------------------------------------------------------
+
+
 def upgrade() -> None:
     _create_new_facts()
+    _create_case_entities()
 
 
 def downgrade() -> None:
+    _drop_case_entities()
     _drop_new_facts()
