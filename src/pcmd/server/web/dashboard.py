@@ -22,6 +22,7 @@ from pcmd.errors import PipelineError
 from pcmd.masterdata.periods import PeriodError, parse_period
 from pcmd.pipeline.indicators.programme import DEFAULT_PROGRAMME
 from pcmd.pipeline.indicators.query import indicator_rows
+from pcmd.pipeline.indicators.year_to_date import year_to_date_rows
 from pcmd.pipeline.programmes import active_programmes
 from pcmd.reports.charts import Bar, bar_chart, trend_chart
 from pcmd.server.accounts import Scope
@@ -111,6 +112,8 @@ class DashboardPages:
             conn = session.connection()
             programme = active_programmes(conn)[DEFAULT_PROGRAMME]
             rows = indicator_rows(conn, period=period, org=org)
+            # Quarters and months: the year so far beside the period (DESIGN §8b).
+            ytd = {r["indicator"]: r for r in year_to_date_rows(conn, period=period, org=org)}
             level = session.scalar(
                 select(OrgUnit.level).where(OrgUnit.code == org, OrgUnit.valid_to.is_(None))
             )
@@ -139,6 +142,11 @@ class DashboardPages:
                 row["name"] = NAMES_EN.get(row["indicator"], row["name"])
             row["status_text"] = STATUS_TEXT[row["status"]][lang]
             row["shown"] = self.shown(row, lang)
+            if row["indicator"] in ytd:
+                so_far = ytd[row["indicator"]]
+                so_far["shown"] = self.shown(so_far, lang)
+                so_far["status_text"] = STATUS_TEXT[so_far["status"]][lang]
+                row["ytd"] = so_far
             row["trend_svg"] = trend_chart(
                 [
                     (
@@ -184,6 +192,7 @@ class DashboardPages:
             "unit_name": unit_name,
             "period": period,
             "rows": rows,
+            "has_ytd": bool(ytd),
             "units": choices,
             "focus": focus,
             "focus_rows": focus_rows,
