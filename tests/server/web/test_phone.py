@@ -80,6 +80,9 @@ def every_page(browser: Browser, site: Site, width: int) -> None:
     check(page, f"w{width}-drilldown")
     page.goto(f"{url}/dashboard?org=51&period=2026&focus=HD1#breakdown")
     check(page, f"w{width}-breakdown")
+    page.goto(f"{url}/dashboard?org=51&period=2026Q4")  # with the year-to-date columns
+    assert page.locator('tr[data-indicator="HD1"] td.ytd').count() == 1
+    check(page, f"w{width}-dashboard-quarter")
     for nav, path in [("submissions", "/submissions"), ("quality", "/quality")]:
         page.click(f'header nav a[href="{path}"]')
         page.wait_for_url(re.compile(path + "$"))
