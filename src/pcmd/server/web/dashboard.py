@@ -54,6 +54,16 @@ NAMES_EN = {
     "HD4": "Inspections",
     "HD5": "Fines (VND)",
     "BC1": "Communes reporting",
+    "TG1": "Denunciations, crime reports and complaints handled in time",
+    "TG2": "Denunciations, crime reports and complaints received",
+    "TG3": "Denunciations overdue, not handled",
+    "TP1": "Prostitution-related criminal cases prosecuted",
+    "TP2": "Change in criminal cases prosecuted on the same period a year earlier",
+    "HT1": "Sex workers in need and eligible reached by support services",
+    "HT2": "Support services given to sex workers",
+    "KH1": "Communes with a prostitution-prevention plan",
+    "KH2": "Communes integrating prostitution prevention in other programmes",
+    "BC2": "Monthly reports on time",
 }
 
 
