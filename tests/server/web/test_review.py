@@ -21,9 +21,25 @@ def test_review__reject_with_comment__state_and_audit(site: Site) -> None:
     with signed_in(site, "hoa.qng") as client:
         page = client.get(f"/submissions/{site.sub_id}")
         before = _updated_at(site)
-        response = client.post(
+        ask = client.post(
             f"/submissions/{site.sub_id}/review",
             data={"csrf": csrf_of(page.text), "action": "rejected", "comment": "Trùng phiếu"},
+        )
+        # a rejection is confirmed on its own page, the reason carried over
+        assert "Xác nhận không chấp nhận" in ask.text
+        assert ">Trùng phiếu</textarea>" in ask.text
+        with transaction(site.server.engine) as s:
+            assert s.scalar(select(Submission.review_state)) == "received"
+        response = client.post(
+            "/submissions/review",
+            data={
+                "csrf": csrf_of(page.text),
+                "action": "rejected",
+                "confirmed": "1",
+                "comment": "Trùng phiếu",
+                "ids": str(site.sub_id),
+                "back": f"/submissions/{site.sub_id}",
+            },
         )
         assert response.status_code == 200
         assert "Đã lưu." in response.text

@@ -14,6 +14,7 @@ of every programme file gets a drill-down that agrees with its number:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
@@ -135,8 +136,10 @@ def _part_ids(conn: Connection, part: Part, level: str, org: str, lo: int, hi: i
         if part.status:
             query = query.join(EST, and_(EST.c.id == col, EST.c.status == part.status))
         latest: dict[object, tuple[int, int]] = {}
-        for value, month, sid in conn.execute(query.where(*conds)):
-            if value not in latest or (month, sid) > latest[value]:
-                latest[value] = (month, sid)
+        found: list[Any] = list(conn.execute(query.where(*conds)).all())
+        for value, month, sid in found:
+            key = (int(month), int(sid))
+            if value not in latest or key > latest[value]:
+                latest[value] = key
         ids.update(sid for _, sid in latest.values())
     return ids

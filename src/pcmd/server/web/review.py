@@ -1,11 +1,16 @@
-"""Review actions on a submission: set its review state, accept a validation issue, accept a
-proposed establishment into the register. Each moves the submission's `updated_at` (or the
-register), and the scheduler's pipeline job brings the indicators up to date within
-`pipeline_delay_seconds`; the request itself does not wait for a pipeline run."""
+"""Review actions on submissions: set the review state of one record or of many ticked in the
+list (a rejection is confirmed with a reason), comment on a record, accept a validation issue,
+accept a proposed establishment into the register. Every write is scope-checked record by record:
+one record outside the user's area refuses the whole action, and nothing changes. Each moves the
+submission's `updated_at` (or the register), and the scheduler's pipeline job brings the
+indicators up to date within `pipeline_delay_seconds`; the request does not wait for a run."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -20,10 +25,42 @@ from pcmd.db.models import (
     ValidationIssue,
     utcnow,
 )
+from pcmd.db.review import SubmissionComment
 from pcmd.errors import AuthError, PcmdError
 from pcmd.server.accounts import Scope
 from pcmd.server.web import i18n
 from pcmd.server.web.base import NotVisible, Web
+
+MAX_BATCH = 200  # records one bulk action may change
+COMMENT_MAX = 1000
+
+
+def set_review_state(
+    session: Session, username: str, subs: list[Submission], state: str, reason: str
+) -> int:
+    """Set the review state of `subs` (already scope-checked), each with an audit entry and,
+    when a reason is given, an entry in its comment thread; returns how many were changed.
+    `updated_at` moves so the incremental pipeline run counts them anew."""
+    now = utcnow()
+    for sub in subs:
+        session.execute(
+            update(Submission)
+            .where(Submission.id == sub.id)
+            .values(review_state=state, updated_at=now)
+        )
+        session.add(
+            AuditLog(
+                actor=f"user:{username}",
+                action="submission.review",
+                target=str(sub.id),
+                details={"state": state, "comment": reason},
+            )
+        )
+        if reason:
+            session.add(
+                SubmissionComment(submission_id=sub.id, author=username, kind=state, body=reason)
+            )
+    return len(subs)
 
 
 class ReviewActions:
@@ -31,36 +68,125 @@ class ReviewActions:
         self.web = web
 
     async def review(self, request: Request, user: Scope) -> Response:
+        """One record's review from its page; a rejection without a reason asks for one."""
         form = await self.web.check_csrf(request)
+        sid = int(request.path_params["sid"])
+        return await self._decide(
+            request, user, form, [str(sid)], f"/submissions/{sid}", single=True
+        )
+
+    async def bulk(self, request: Request, user: Scope) -> Response:
+        """The records ticked in the list, approved (or rejected, after a reason) at once."""
+        form = await self.web.check_csrf(request)
+        back = str(form.get("back", ""))
+        if not back.startswith("/submissions"):
+            back = "/submissions"
+        raw = (await request.form()).getlist("ids")
+        return await self._decide(request, user, form, [str(i) for i in raw], back, single=False)
+
+    async def _decide(
+        self,
+        request: Request,
+        user: Scope,
+        form: dict[str, Any],
+        raw: list[str],
+        back: str,
+        *,
+        single: bool,
+    ) -> Response:
+        """Scope first (one record outside it refuses all: a 404 for a record's own page), then
+        a rejection's confirmation, then the change itself in one transaction."""
         if not user.can_review:
             raise AuthError("forbidden", status=403)
-        sid = int(request.path_params["sid"])
+        lang = self.web.lang(request)
         action = str(form.get("action", ""))
         if action not in ("approved", "has_issues", "rejected"):
             raise AuthError("forbidden", status=400)
-        comment = str(form.get("comment", ""))[:500]
+        ids = sorted({int(i) for i in raw if i.strip().isdigit() and len(i.strip()) <= 18})
+        if not ids:
+            request.session["flash_error"] = i18n.text("nothing_selected", lang)
+            return RedirectResponse(back, status_code=303)
+        if len(ids) > MAX_BATCH:
+            request.session["flash_error"] = i18n.text("too_many", lang).format(n=MAX_BATCH)
+            return RedirectResponse(back, status_code=303)
+        reason = str(form.get("comment", "")).strip()[:COMMENT_MAX]
+
+        def check() -> None:
+            with transaction(self.web.engine) as session:
+                for sid in ids:
+                    self.web.visible_submission(session, user, sid)
+
+        try:
+            await run_in_threadpool(check)
+        except NotVisible:
+            if single:
+                raise
+            request.session["flash_error"] = i18n.text("out_of_scope", lang)
+            return RedirectResponse(back, status_code=303)
+        if action == "rejected" and (not reason or form.get("confirmed") != "1"):
+            # a rejection is confirmed on its own page, with the reason written there
+            error = i18n.text("reason_required", lang) if form.get("confirmed") == "1" else None
+            return self.web.render(
+                request,
+                "reject.html",
+                {
+                    "user": user,
+                    "nav": "submissions",
+                    "ids": ids,
+                    "back": back,
+                    "error": error,
+                    "reason": reason,
+                },
+                status=400 if error else 200,
+            )
+
+        def apply() -> int:
+            with transaction(self.web.engine, write=True) as session:
+                subs = [self.web.visible_submission(session, user, sid) for sid in ids]
+                return set_review_state(session, user.username, subs, action, reason)
+
+        try:
+            changed = await run_in_threadpool(apply)
+        except NotVisible:
+            request.session["flash_error"] = i18n.text("out_of_scope", lang)
+            return RedirectResponse(back, status_code=303)
+        request.session["flash"] = (
+            i18n.text("saved", lang)
+            if len(ids) == 1
+            else i18n.text("reviewed_n", lang).format(n=changed)
+        )
+        return RedirectResponse(back, status_code=303)
+
+    async def comment(self, request: Request, user: Scope) -> Response:
+        """A comment added to a record's thread by anyone who may see the record."""
+        form = await self.web.check_csrf(request)
+        sid = int(request.path_params["sid"])
+        body = str(form.get("comment", "")).strip()[:COMMENT_MAX]
+        lang = self.web.lang(request)
+        if not body:
+            request.session["flash_error"] = i18n.text("comment_empty", lang)
+            return RedirectResponse(f"/submissions/{sid}#thread", status_code=303)
 
         def apply() -> None:
             with transaction(self.web.engine, write=True) as session:
                 sub = self.web.visible_submission(session, user, sid)
-                session.execute(
-                    update(Submission)
-                    .where(Submission.id == sub.id)
-                    # updated_at moves so the incremental pipeline run picks the change up
-                    .values(review_state=action, updated_at=utcnow())
+                session.add(
+                    SubmissionComment(
+                        submission_id=sub.id, author=user.username, kind="comment", body=body
+                    )
                 )
                 session.add(
                     AuditLog(
                         actor=f"user:{user.username}",
-                        action="submission.review",
+                        action="submission.comment",
                         target=str(sub.id),
-                        details={"state": action, "comment": comment},
+                        details={"comment": body},
                     )
                 )
 
         await run_in_threadpool(apply)
-        request.session["flash"] = i18n.text("saved", self.web.lang(request))
-        return RedirectResponse(f"/submissions/{sid}", status_code=303)
+        request.session["flash"] = i18n.text("saved", lang)
+        return RedirectResponse(f"/submissions/{sid}#thread", status_code=303)
 
     async def override(self, request: Request, user: Scope) -> Response:
         """A reviewer accepts a validation issue: an error then no longer excludes the record."""
@@ -137,7 +263,9 @@ class ReviewActions:
     def routes(self) -> list[BaseRoute]:
         g = self.web.guarded
         return [
+            Route("/submissions/review", g(self.bulk), methods=["POST"]),
             Route("/submissions/{sid:int}/review", g(self.review), methods=["POST"]),
+            Route("/submissions/{sid:int}/comments", g(self.comment), methods=["POST"]),
             Route(
                 "/submissions/{sid:int}/issues/{iid:int}/accept",
                 g(self.override),

@@ -1,4 +1,5 @@
-"""One submission's page: its answers with the form's labels, issues, versions, photos and
+"""One submission's page: its answers with the form's labels, issues in words with what to do,
+who sent it, versions, photos (and those expected but not received), its comment thread and
 reviews, and an establishment it proposes."""
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from pcmd.db.models import (
     SubmissionVersion,
     ValidationIssue,
 )
+from pcmd.db.review import SubmissionComment
 from pcmd.forms.xform import Labels
 from pcmd.ingest.history import chain_order
 from pcmd.server.accounts import Scope
 from pcmd.server.web import i18n
 from pcmd.server.web.base import Web
+from pcmd.server.web.issue_words import family_name, family_of, issue_text
 
 
 class SubmissionPage:
@@ -117,6 +120,24 @@ class SubmissionPage:
             .where(AuditLog.action == "submission.review", AuditLog.target == str(sub.id))
             .order_by(AuditLog.at)
         ).all()
+        thread = session.scalars(
+            select(SubmissionComment)
+            .where(SubmissionComment.submission_id == sub.id)
+            .order_by(SubmissionComment.at, SubmissionComment.id)
+        ).all()
+        received = {p.filename for p in photos}
+        missing = [str(f) for f in (version.attachments_expected or []) if f not in received]
+        worded = [
+            {
+                "issue": i,
+                "family": family_name(family_of(i.rule), lang),
+                "text": issue_text(
+                    i.message_vi if lang == "vi" else i.message_en,
+                    labels.question(i.field_path, lang) if labels and i.field_path else None,
+                ),
+            }
+            for i in issues
+        ]
         location = version.data.get("location")
         commune_name = session.scalar(
             select(OrgUnit.name).where(OrgUnit.code == sub.commune_code, OrgUnit.valid_to.is_(None))
@@ -134,7 +155,11 @@ class SubmissionPage:
             "sub": sub,
             "form_title": form.title if form else "",
             "answers": answers,
-            "issues": issues,
+            "issues": worded,
+            "thread": thread,
+            "missing": missing,
+            "submitter": version.submitter,
+            "device_id": version.device_id,
             "versions": history,
             "photos": photos,
             "reviews": reviews,

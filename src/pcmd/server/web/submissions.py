@@ -1,12 +1,14 @@
-"""The submissions list: filters, paging, and the submissions an indicator's number is made of
-(its provenance)."""
+"""The submissions list: filters (form, province and commune pickers, review state, issue
+family, dates), keyset paging, selecting many for one review action, and the submissions an
+indicator's number is made of (its drill-down, which says what it lists)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -14,22 +16,30 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from pcmd.db.engine import transaction
-from pcmd.db.models import (
-    Form,
-    OrgUnit,
-    Submission,
-    ValidationIssue,
-)
+from pcmd.db.models import Form, OrgUnit
 from pcmd.errors import PcmdError
 from pcmd.masterdata.periods import PeriodError, parse_period
+from pcmd.pipeline.indicators.drill import DrillDown, drill_down
+from pcmd.pipeline.indicators.programme import DEFAULT_PROGRAMME
 from pcmd.server.accounts import Scope
 from pcmd.server.web import i18n
 from pcmd.server.web.base import NotVisible, Web
+from pcmd.server.web.issue_words import FAMILIES, family_name
+from pcmd.server.web.listing import Filters, build_query, load_page
 
-PAGE_SIZE = 50
+KEYS = ("form", "province", "commune", "state", "family", "issues", "from", "to", "period")
 
 
-MAX_PAGE = 1_000_000
+def _date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _id(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() and len(text) <= 18 else None  # an id fits in 64 bits
 
 
 class SubmissionPages:
@@ -38,152 +48,113 @@ class SubmissionPages:
 
     async def submissions(self, request: Request, user: Scope) -> Response:
         q = request.query_params
-        filters = {
-            "form": q.get("form", ""),
-            "commune": q.get("commune", ""),
-            "period": q.get("period", ""),
-            "state": q.get("state", ""),
-            "issues": q.get("issues", "") == "1",
-            "ids": q.get("ids", ""),
-            # provenance: the submissions an indicator's numerator is made of
-            "indicator": q.get("indicator", ""),
-            "org": q.get("org", ""),
-        }
-        try:
-            # beyond the last page is an empty page, never an offset the database cannot hold
-            page = min(max(1, int(q.get("page", "1"))), MAX_PAGE)
-        except ValueError:
-            page = 1
+        shown = {k: q.get(k, "") for k in (*KEYS, "ids", "indicator", "org")}
         lang = self.web.lang(request)
+        errors: list[str] = []
+        filters = Filters(
+            form=shown["form"],
+            province=shown["province"] if user.everywhere else "",
+            commune=shown["commune"],
+            state=shown["state"],
+            family=shown["family"] if shown["family"] in FAMILIES else "",
+            issues=shown["issues"] == "1",
+            date_from=_date(shown["from"]),
+            date_to=_date(shown["to"]),
+            ids=[i for i in (_id(t) for t in shown["ids"].split(",")) if i is not None],
+            after=_id(q.get("after", "")),
+        )
+        for key in ("from", "to"):
+            if shown[key] and _date(shown[key]) is None:
+                errors.append(i18n.text("bad_date", lang).format(value=shown[key]))
+        if shown["period"]:
+            try:
+                period = parse_period(shown["period"])
+                filters.date_from = max(filters.date_from or period.start, period.start)
+                filters.date_to = min(filters.date_to or period.end, period.end)
+            except PeriodError:
+                errors.append(i18n.text("bad_period", lang).format(value=shown["period"]))
 
         def load() -> dict[str, Any]:
             with transaction(self.web.engine) as session:
-                return self._list(session, user, filters, page, lang)
+                return self._list(session, user, filters, shown, lang)
 
         data = await run_in_threadpool(load)
 
-        def page_url(n: int) -> str:
-            params = {k: v for k, v in q.items() if k != "page"}
-            return "/submissions?" + urlencode({**params, "page": n})
+        def next_url(after: int) -> str:
+            params = {k: v for k, v in q.items() if k != "after"}
+            return "/submissions?" + urlencode({**params, "after": after})
 
+        first = "/submissions?" + urlencode({k: v for k, v in q.items() if k != "after"})
         return self.web.render(
             request,
             "submissions.html",
             {
                 "user": user,
                 "nav": "submissions",
-                "filters": filters,
-                "page": page,
-                "page_url": page_url,
+                "filters": shown,
+                "after": filters.after,
+                "next_url": next_url,
+                "first_url": first,
                 "states": i18n.REVIEW_STATES,
+                "families": [(k, family_name(k, lang)) for k in FAMILIES],
+                "errors": errors,
+                "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
                 **data,
             },
         )
 
     def _list(
-        self, session: Session, user: Scope, filters: dict[str, Any], page: int, lang: str
+        self, session: Session, user: Scope, filters: Filters, shown: dict[str, str], lang: str
     ) -> dict[str, Any]:
         communes = self.web.scoped_communes(session, user)
-        errors = func.sum(case((ValidationIssue.severity == "error", 1), else_=0))
-        warnings = func.sum(case((ValidationIssue.severity == "warning", 1), else_=0))
-        issue_counts = (
-            select(
-                ValidationIssue.submission_id.label("sid"),
-                errors.label("errors"),
-                warnings.label("warnings"),
-            )
-            .join(Submission, Submission.id == ValidationIssue.submission_id)
-            .where(
-                ValidationIssue.version_id == Submission.current_version_id,
-                ValidationIssue.status == "open",
-            )
-            .group_by(ValidationIssue.submission_id)
-            .subquery()
-        )
-        query = (
-            select(
-                Submission.id,
-                Submission.activity_date,
-                Submission.commune_code,
-                Submission.review_state,
-                Submission.submitted_at,
-                Form.title.label("form_title"),
-                OrgUnit.name.label("commune_name"),
-                func.coalesce(issue_counts.c.errors, 0).label("errors"),
-                func.coalesce(issue_counts.c.warnings, 0).label("warnings"),
-            )
-            .join(Form, Form.id == Submission.form_pk)
-            .outerjoin(
-                OrgUnit, (OrgUnit.code == Submission.commune_code) & OrgUnit.valid_to.is_(None)
-            )
-            .outerjoin(issue_counts, issue_counts.c.sid == Submission.id)
-            .where(Submission.deleted.is_(False))
-        )
-        error = None
-        if communes is not None:
-            query = query.where(Submission.commune_code.in_(communes))
-        if filters["form"]:
-            query = query.where(Form.form_id == filters["form"])
-        if filters["commune"]:
-            query = query.where(Submission.commune_code == filters["commune"])
-        if filters["state"] in i18n.REVIEW_STATES:
-            query = query.where(Submission.review_state == filters["state"])
-        if filters["issues"]:
-            query = query.where(issue_counts.c.sid.is_not(None))
-        if filters["ids"]:
-            ids = [
-                int(i)
-                for i in filters["ids"].split(",")
-                if i.strip().isdigit() and len(i.strip()) <= 18  # an id fits in 64 bits
-            ]
-            query = query.where(Submission.id.in_(ids))
-        if filters["indicator"] and filters["org"] and filters["period"]:
-            query = query.where(Submission.id.in_(self._provenance(session, user, filters)))
-        if filters["period"]:
-            try:
-                period = parse_period(filters["period"])
-                query = query.where(
-                    Submission.activity_date >= period.start,
-                    Submission.activity_date <= period.end,
-                )
-            except PeriodError:
-                error = (
-                    f"Kỳ {filters['period']!r} không hợp lệ; ví dụ 2026, 2026Q3, 202609, "
-                    "2021-2025 (invalid period)."
-                )
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.execute(
-            query.order_by(Submission.activity_date.desc(), Submission.id.desc())
-            .limit(PAGE_SIZE + 1)
-            .offset((page - 1) * PAGE_SIZE)
-        ).all()
-        commune_choices = session.execute(
-            select(OrgUnit.code, OrgUnit.name)
-            .where(
-                OrgUnit.level == "commune",
-                OrgUnit.valid_to.is_(None),
-                OrgUnit.code.in_(select(Submission.commune_code).distinct()),
-            )
-            .order_by(OrgUnit.name)
-        ).all()
-        if communes is not None:
-            allowed = set(communes)
-            commune_choices = [c for c in commune_choices if c.code in allowed]
-        forms = session.execute(select(Form.form_id, Form.title).order_by(Form.title)).all()
+        drill: DrillDown | None = None
+        if shown["indicator"] and shown["org"] and shown["period"]:
+            drill = self._drill(session, user, shown)
+        query = build_query(filters, communes, drill.ids if drill is not None else None)
+        page = load_page(session, query, filters.after)
         return {
-            "rows": rows[:PAGE_SIZE],
-            "more": len(rows) > PAGE_SIZE,
-            "total": total,
-            "communes": commune_choices,
-            "forms": forms,
-            "error": error,
+            "rows": page.rows,
+            "total": page.total,
+            "capped": page.capped,
+            "cap": page.cap,
+            "next_after": page.next_after,
+            "drill_what": (drill.what_vi if lang == "vi" else drill.what_en) if drill else "",
+            "provinces": self._provinces(session, user),
+            "communes": self._communes(session, user, communes, filters.province),
+            "forms": session.execute(select(Form.form_id, Form.title).order_by(Form.title)).all(),
         }
 
-    def _provenance(self, session: Session, user: Scope, filters: dict[str, Any]) -> list[int]:
-        """Ids behind an indicator's numerator for a unit the user may see (else a 404)."""
-        from pcmd.pipeline.indicators.query import submission_ids
+    @staticmethod
+    def _provinces(session: Session, user: Scope) -> list[Any]:
+        if not user.everywhere:
+            return []
+        return list(
+            session.execute(
+                select(OrgUnit.code, OrgUnit.name)
+                .where(OrgUnit.level == "province", OrgUnit.valid_to.is_(None))
+                .order_by(OrgUnit.name)
+            ).all()
+        )
 
-        org = filters["org"]
+    @staticmethod
+    def _communes(
+        session: Session, user: Scope, communes: list[str] | None, province: str
+    ) -> list[Any]:
+        """The commune picker: the user's communes, or a chosen province's for a national user."""
+        query = select(OrgUnit.code, OrgUnit.name).where(
+            OrgUnit.level == "commune", OrgUnit.valid_to.is_(None)
+        )
+        if communes is not None:
+            query = query.where(OrgUnit.code.in_(communes))
+        elif province:
+            query = query.where(OrgUnit.parent_code == province)
+        else:
+            return []  # a national user picks a province first
+        return list(session.execute(query.order_by(OrgUnit.name)).all())
+
+    def _drill(self, session: Session, user: Scope, shown: dict[str, str]) -> DrillDown:
+        """The records behind an indicator's numerator for a unit the user may see (else 404)."""
+        org = shown["org"]
         unit = session.execute(
             select(OrgUnit.level, OrgUnit.parent_code).where(
                 OrgUnit.code == org, OrgUnit.valid_to.is_(None)
@@ -197,14 +168,15 @@ class SubmissionPages:
         if not user.sees_unit(org, ancestors):
             raise NotVisible
         try:
-            return submission_ids(
+            return drill_down(
                 session.connection(),
-                indicator=filters["indicator"],
-                period=filters["period"],
+                indicator=shown["indicator"],
+                period=shown["period"],
                 org=org,
+                programme=DEFAULT_PROGRAMME,
             )
         except (PeriodError, PcmdError):
-            return []
+            return DrillDown([], "", "")
 
     def routes(self) -> list[BaseRoute]:
         return [Route("/submissions", self.web.guarded(self.submissions))]

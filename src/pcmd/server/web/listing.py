@@ -1,0 +1,191 @@
+"""The submissions list's query at scale: filters, keyset paging (newest first by id, no
+OFFSET), a count that stops at COUNT_CAP, and what each row of one page shows besides its
+columns — who sent it from which device, open issues, comments, missing photos.
+
+Everything per row is read for the page's rows only (at most PAGE_SIZE ids), never joined
+over every submission.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy.orm import Session
+
+from pcmd.db.models import (
+    Attachment,
+    Form,
+    OrgUnit,
+    Submission,
+    SubmissionVersion,
+    ValidationIssue,
+)
+from pcmd.db.review import SubmissionComment
+from pcmd.server.web import i18n
+from pcmd.server.web.issue_words import family_of
+
+PAGE_SIZE = 50
+COUNT_CAP = 10_000
+
+
+@dataclass
+class Filters:
+    """What the list is narrowed to; every value as the page's query string gives it."""
+
+    form: str = ""
+    province: str = ""
+    commune: str = ""
+    state: str = ""
+    family: str = ""  # an issue family (issue_words.FAMILIES)
+    issues: bool = False
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    ids: list[int] = field(default_factory=list)
+    after: int | None = None  # keyset: rows with a smaller id
+
+
+@dataclass
+class Page:
+    rows: list[dict[str, Any]]
+    total: int
+    capped: bool  # more than `cap` rows match: the total is a lower bound
+    next_after: int | None
+    cap: int
+
+
+def _current_open(sid: Any) -> Any:
+    return and_(
+        ValidationIssue.submission_id == sid,
+        ValidationIssue.version_id == Submission.current_version_id,
+        ValidationIssue.status == "open",
+    )
+
+
+def build_query(filters: Filters, communes: list[str] | None, extra_ids: Any = None) -> Select[Any]:
+    """The ids of the submissions matching `filters` inside `communes` (None: every commune)."""
+    query = select(Submission.id).where(Submission.deleted.is_(False))
+    if communes is not None:
+        query = query.where(Submission.commune_code.in_(communes))
+    if filters.form:
+        query = query.where(
+            Submission.form_pk.in_(select(Form.id).where(Form.form_id == filters.form))
+        )
+    if filters.commune:
+        query = query.where(Submission.commune_code == filters.commune)
+    elif filters.province:
+        query = query.where(
+            Submission.commune_code.in_(
+                select(OrgUnit.code).where(
+                    OrgUnit.parent_code == filters.province, OrgUnit.level == "commune"
+                )
+            )
+        )
+    if filters.state in i18n.REVIEW_STATES:
+        query = query.where(Submission.review_state == filters.state)
+    if filters.issues:
+        query = query.where(exists().where(_current_open(Submission.id)))
+    if filters.family:
+        query = query.where(
+            exists().where(
+                _current_open(Submission.id),
+                ValidationIssue.rule.like(f"{filters.family}\\_%", "\\"),
+            )
+        )
+    if filters.date_from:
+        query = query.where(Submission.activity_date >= filters.date_from)
+    if filters.date_to:
+        query = query.where(Submission.activity_date <= filters.date_to)
+    if filters.ids:
+        query = query.where(Submission.id.in_(filters.ids))
+    if extra_ids is not None:
+        query = query.where(Submission.id.in_(extra_ids))
+    return query
+
+
+def load_page(session: Session, query: Select[Any], after: int | None) -> Page:
+    """One page of `query`, newest first, starting below `after`; its rows filled in."""
+    counted = session.scalar(
+        select(func.count()).select_from(query.limit(COUNT_CAP + 1).subquery())
+    )
+    total = int(counted or 0)
+    paged = query if after is None else query.where(Submission.id < after)
+    ids = list(session.scalars(paged.order_by(Submission.id.desc()).limit(PAGE_SIZE + 1)))
+    more = len(ids) > PAGE_SIZE
+    ids = ids[:PAGE_SIZE]
+    return Page(
+        rows=_rows(session, ids),
+        total=min(total, COUNT_CAP),
+        capped=total > COUNT_CAP,
+        next_after=ids[-1] if more and ids else None,
+        cap=COUNT_CAP,
+    )
+
+
+def _rows(session: Session, ids: list[int]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    base = session.execute(
+        select(
+            Submission.id,
+            Submission.activity_date,
+            Submission.commune_code,
+            Submission.review_state,
+            Submission.submitted_at,
+            Submission.current_version_id,
+            Form.title.label("form_title"),
+            OrgUnit.name.label("commune_name"),
+            SubmissionVersion.submitter,
+            SubmissionVersion.device_id,
+            SubmissionVersion.attachments_expected,
+        )
+        .join(Form, Form.id == Submission.form_pk)
+        .outerjoin(SubmissionVersion, SubmissionVersion.id == Submission.current_version_id)
+        .outerjoin(OrgUnit, (OrgUnit.code == Submission.commune_code) & OrgUnit.valid_to.is_(None))
+        .where(Submission.id.in_(ids))
+    ).all()
+    versions = [r.current_version_id for r in base if r.current_version_id]
+    issues: dict[int, dict[str, Any]] = defaultdict(lambda: {"error": 0, "warning": 0})
+    families: dict[int, list[str]] = defaultdict(list)
+    for sid, severity, rule in session.execute(
+        select(ValidationIssue.submission_id, ValidationIssue.severity, ValidationIssue.rule).where(
+            ValidationIssue.version_id.in_(versions), ValidationIssue.status == "open"
+        )
+    ):
+        issues[sid][severity] = issues[sid].get(severity, 0) + 1
+        family = family_of(rule)
+        if family not in families[sid]:
+            families[sid].append(family)
+    comments: dict[int, int] = {
+        sid: int(n)
+        for sid, n in session.execute(
+            select(SubmissionComment.submission_id, func.count())
+            .where(SubmissionComment.submission_id.in_(ids))
+            .group_by(SubmissionComment.submission_id)
+        )
+    }
+    received: dict[int, set[str]] = defaultdict(set)
+    for version_id, filename in session.execute(
+        select(Attachment.version_id, Attachment.filename).where(
+            Attachment.version_id.in_(versions)
+        )
+    ):
+        received[version_id].add(filename)
+    rows = []
+    for r in base:
+        expected = [str(f) for f in (r.attachments_expected or [])]
+        rows.append(
+            {
+                **r._asdict(),
+                "errors": issues[r.id]["error"] if r.id in issues else 0,
+                "warnings": issues[r.id]["warning"] if r.id in issues else 0,
+                "families": families.get(r.id, []),
+                "comments": int(comments.get(r.id, 0)),
+                "missing": [f for f in expected if f not in received[r.current_version_id]],
+            }
+        )
+    rows.sort(key=lambda row: row["id"], reverse=True)
+    return rows
