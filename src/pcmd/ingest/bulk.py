@@ -35,8 +35,9 @@ def ingest_new(
             continue
         try:
             inst = incoming.parsed or parse_instance(incoming.xml)
-            if inst.form_id == contract.SUPPORT:
-                continue  # its UIC answers are replaced by `ingest` (ingest/uic.py)
+            if inst.form_id in (contract.SUPPORT, contract.CASE, contract.CASE_UPDATE):
+                # `ingest` replaces UIC answers (ingest/uic.py) and keeps cases (ingest/cases.py)
+                continue
             form = forms.get(conn, incoming.project_id, inst)
             data = typed_values(inst.values, form.fields)
         except IngestError:

@@ -30,6 +30,7 @@ from pcmd.db.models import OrgUnit, utcnow
 from pcmd.db.tables import SUB, VER
 from pcmd.errors import IngestError
 from pcmd.forms import contract
+from pcmd.ingest import cases
 from pcmd.ingest.attachments import carry_over, missing_files, store_files
 from pcmd.ingest.files import FileStore
 from pcmd.ingest.form_lookup import FormLookup
@@ -152,6 +153,7 @@ def ingest(
     commune = data.get(COMMUNE_FIELD)
     commune = commune if isinstance(commune, str) else None
     _check_scope(conn, incoming, commune)
+    cases.check_step(conn, inst.form_id, data)
     xml_sha = hashlib.sha256(incoming.xml).hexdigest()
     expected = binary_names(inst.values, form.fields)
 
@@ -221,6 +223,15 @@ def ingest(
             "updated_at": now,
             "edited": review_state,
         },
+    )
+    cases.record(
+        conn,
+        inst.form_id,
+        incoming.xml,
+        data,
+        submission_id=submission_id,
+        version_id=version_id,
+        root=root,
     )
     added = store_files(conn, store, submission_id, version_id, incoming.files, expected)
     return IngestResult(

@@ -41,7 +41,16 @@ def test_collect__full_conversation(server: Server, client: httpx.Client) -> Non
     assert listing.headers["x-openrosa-version"] == "1.0"
     xforms = SafeET.fromstring(listing.content).findall(f"{XFL}xform")
     by_id = {x.findtext(f"{XFL}formID"): x for x in xforms}
-    assert sorted(by_id) == ["pcmd_inspection", "pcmd_outreach", "pcmd_training"]
+    assert sorted(by_id) == [
+        "pcmd_case",
+        "pcmd_case_update",
+        "pcmd_inspection",
+        "pcmd_monthly",
+        "pcmd_outreach",
+        "pcmd_plan",
+        "pcmd_support",
+        "pcmd_training",
+    ]
     outreach = by_id["pcmd_outreach"]
     assert outreach.findtext(f"{XFL}version") == "2026112301"
     assert outreach.findtext(f"{XFL}downloadUrl") == f"{base}/forms/pcmd_outreach.xml"

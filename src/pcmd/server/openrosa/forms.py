@@ -16,6 +16,8 @@ from pcmd.db.engine import transaction
 from pcmd.db.models import Form, FormMedia, FormVersion
 from pcmd.errors import IngestError
 from pcmd.forms import media
+from pcmd.forms.case_list import load_cases
+from pcmd.forms.entities import CASES_CSV, cases_csv
 from pcmd.server.openrosa.endpoint import PREFIX, Caller, OpenRosa
 
 
@@ -94,7 +96,12 @@ class FormEndpoints(OpenRosa):
             for r in rows
             if r.filename in version.media_files
         }
-        return media.scope_media(files, caller.communes)
+        scoped = media.scope_media(files, caller.communes)
+        if CASES_CSV in version.media_files:
+            # the entity list: this app user's communes' cases, as they are now
+            views = load_cases(session.connection(), caller.communes)
+            scoped[CASES_CSV] = cases_csv(v.row for v in views)
+        return scoped
 
     async def manifest(self, request: Request) -> Response:
         form_id = request.path_params["form_id"]
@@ -106,8 +113,9 @@ class FormEndpoints(OpenRosa):
                 files = self._media(session, form, version, caller)
             base = f"{self.base_path(token, project)}/forms/{quote(form_id, safe='')}"
             items = "".join(
-                "<mediaFile>"
-                f"<filename>{escape(name)}</filename>"
+                # Collect (v2024.3+) keeps an entity list in its entity store
+                ('<mediaFile type="entityList">' if name == CASES_CSV else "<mediaFile>")
+                + f"<filename>{escape(name)}</filename>"
                 f"<hash>md5:{item.md5}</hash>"
                 f"<downloadUrl>{escape(base)}/attachments/{quote(name, safe='')}</downloadUrl>"
                 "</mediaFile>"
