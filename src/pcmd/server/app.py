@@ -28,9 +28,11 @@ from pcmd.server.web.appusers import AppUserPages
 from pcmd.server.web.attachments import AttachmentPages
 from pcmd.server.web.audit import AuditPages
 from pcmd.server.web.base import Web, static_mount
+from pcmd.server.web.cases import CasePages
 from pcmd.server.web.dashboard import DashboardPages
 from pcmd.server.web.firstrun import FirstRunPages
 from pcmd.server.web.login import LoginPages
+from pcmd.server.web.provinces import ProvincePages
 from pcmd.server.web.quality import QualityPages
 from pcmd.server.web.reports import ReportPages
 from pcmd.server.web.review import ReviewActions
@@ -97,6 +99,7 @@ def create_app(settings: Settings) -> Starlette:
             *first_run.routes(),
             *SubmissionPages(web).routes(),
             *SubmissionPage(web).routes(),
+            *ProvincePages(web).routes(),
             *ReviewActions(web).routes(),
             *AttachmentPages(web).routes(),
             *dashboard.routes(),
@@ -104,6 +107,7 @@ def create_app(settings: Settings) -> Starlette:
             *ReportPages(web, dashboard).routes(),
             *SetupPages(web).routes(),
             *QualityPages(web).routes(),
+            *CasePages(web).routes(),
             *UserPages(web).routes(),
             *AppUserPages(web).routes(),
             *AuditPages(web).routes(),
