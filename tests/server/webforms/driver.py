@@ -1,0 +1,116 @@
+"""Driving ODK Web Forms in Chromium as a person would: the outreach form filled with the same
+answers tests/server/collect.py's Collect instance carries, and every request a page makes
+recorded (none may leave the pcmd server)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
+
+from tests.server.test_browser import CHROMIUM, FLAGS
+
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "webforms"
+# The answers of collect.outreach_xml(…, students=40) with no photo and no location.
+ANSWERS = {
+    "province": "Tỉnh Quảng Ngãi",
+    "commune": "Phường Cẩm Thành",
+    "reporter_org": "phu_nu",
+    "activity_date": "11/20/2026",  # PrimeVue's date field: month/day/year
+    "channel": "hoi_nghi",
+    "setting": "truong_hoc",
+    "topics": ("phap_luat", "hiv_sti"),
+    "integrated": ("khong",),
+    "numbers": {
+        "Người lao động tại cơ sở kinh doanh dịch vụ dễ phát sinh tệ nạn mại dâm": 0,
+        "Người lao động trong khu, cụm công nghiệp": 0,
+        "Học sinh, sinh viên": 40,
+        "Người dân khác": 5,
+        "Trong đó: số nữ": 20,
+        "Số tờ rơi, tài liệu, áp phích đã phát": 30,
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert shutil.which("chromium") or Path(CHROMIUM).exists(), "make test installs chromium"
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def record_requests(page: Page) -> list[str]:
+    """Every URL the page asks for (data:/blob: are in the page itself)."""
+    seen: list[str] = []
+    page.on("request", lambda request: seen.append(request.url))
+    return seen
+
+
+def outside(seen: list[str], base_url: str) -> list[str]:
+    host = urlsplit(base_url).netloc
+    return [
+        u for u in seen if u.startswith(("http:", "https:", "ws:")) and urlsplit(u).netloc != host
+    ]
+
+
+def wait_ready(page: Page) -> None:
+    page.wait_for_selector(".form-initialization-status.ready", state="attached", timeout=90_000)
+
+
+def question(page: Page, label: str) -> Locator:
+    return page.locator(".question-container").filter(has=page.get_by_text(label, exact=True)).last
+
+
+def pick(page: Page, label: str, option: str) -> None:
+    question(page, label).locator(".p-select").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def tick(page: Page, label: str, *values: str) -> None:
+    box = question(page, label)
+    for value in values:
+        box.locator(f'input[id$="_{value}"]').click()
+
+
+def number(page: Page, label: str, value: int) -> None:
+    field = question(page, label).locator("input.p-inputnumber-input")
+    field.fill("")
+    field.press_sequentially(str(value))  # typed: PrimeVue's number field reads the keys
+    field.press("Tab")
+
+
+def fill_outreach(page: Page) -> None:
+    wait_ready(page)
+    pick(page, "Tỉnh, thành phố", ANSWERS["province"])
+    pick(page, "Xã, phường, đặc khu", ANSWERS["commune"])
+    tick(page, "Cơ quan, tổ chức báo cáo", ANSWERS["reporter_org"])
+    date = question(page, "Ngày tổ chức hoạt động").locator("input")
+    date.fill("")
+    date.press_sequentially(ANSWERS["activity_date"])
+    date.press("Enter")
+    date.press("Escape")
+    tick(page, "Hình thức tuyên truyền", ANSWERS["channel"])
+    tick(page, "Địa điểm, môi trường tuyên truyền", ANSWERS["setting"])
+    tick(page, "Nội dung tuyên truyền", *ANSWERS["topics"])
+    tick(
+        page,
+        "Hoạt động có lồng ghép với chương trình, cuộc vận động, phong trào nào không?",
+        *ANSWERS["integrated"],
+    )
+    for label, value in ANSWERS["numbers"].items():
+        number(page, label, value)
+
+
+def send(page: Page) -> None:
+    page.locator("#webform button", has_text="Gửi (Send)").click()
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

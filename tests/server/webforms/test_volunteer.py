@@ -1,0 +1,207 @@
+"""A volunteer's web forms (server/webforms/volunteer.py) in real Chromium at 360×740 against a
+real pcmd: the app user's link lists the forms, the outreach form is filled and sent and lands
+as the same answers Collect's instance gives; a reload keeps a half-filled form; a form sent
+offline waits in the browser, counted, and is stored once when the connection returns. Every
+request the pages make stays on the pcmd server. Plus the link's HTTP answers (scope, tokens)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, expect
+from sqlalchemy import Engine, select
+
+from pcmd.db.engine import transaction
+from pcmd.db.models import Submission, SubmissionVersion
+from pcmd.settings import Settings
+from tests.server.collect import (
+    OTHER_COMMUNE,
+    multipart,
+    new_id,
+    outreach_xml,
+    post,
+    running_server,
+)
+from tests.server.webforms.driver import (
+    browser,  # noqa: F401  (the module's Chromium)
+    fill_outreach,
+    number,
+    outside,
+    pick,
+    question,
+    record_requests,
+    send,
+    shot,
+    tick,
+    wait_ready,
+)
+
+pytestmark = pytest.mark.postgres
+# Fields Collect and a browser fill differently by nature: the device's clock and identity.
+SYSTEM = {"start", "end", "today", "deviceid", "username", "location"}
+
+
+def stored(engine: Engine, source: str) -> list[tuple[Submission, SubmissionVersion]]:
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(Submission, SubmissionVersion)
+            .join(SubmissionVersion, SubmissionVersion.submission_id == Submission.id)
+            .where(Submission.source == source)
+            .order_by(SubmissionVersion.id)
+        ).all()
+        session.expunge_all()
+        return [(s, v) for s, v in rows]
+
+
+def answers(data: dict[str, Any]) -> dict[str, Any]:
+    """The answers, an empty one the same as an absent one (as the ingest compares them): Collect
+    writes a question it skipped as an empty node, Web Forms leaves a non-relevant one out."""
+    return {
+        k: v
+        for k, v in data.items()
+        if k not in SYSTEM and not k.startswith("meta/") and v not in (None, "")
+    }
+
+
+@pytest.mark.slow
+def test_volunteer__phone_fills_outreach__stored_as_collect_sends_it(
+    browser: Browser,  # noqa: F811
+    settings: Settings,
+    engine: Engine,
+) -> None:
+    with running_server(settings, engine) as server:
+        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
+        page = context.new_page()
+        seen = record_requests(page)
+        page.goto(f"{server.key_url(server.scoped_token)}/web")
+        shot(page, "volunteer-list-360")
+        page.locator('ul.form-links a[href$="/web/pcmd_outreach"]').click()
+        fill_outreach(page)
+        shot(page, "volunteer-outreach-filled-360")
+        send(page)
+        expect(page.locator("#wf-message")).to_contain_text("Đã gửi", timeout=30_000)
+        assert outside(seen, server.url) == []
+        context.close()
+
+        web = stored(engine, "web")
+        assert len(web) == 1
+        submission, version = web[0]
+        assert submission.commune_code == "21025"
+        assert version.submitter == "appuser:xa-cam-thanh"
+        assert version.deprecated_id is None
+        # the same answers by hand: what collect.outreach_xml(students=40) says
+        data = version.data
+        assert data["where/province"] == "51"
+        assert data["where/commune"] == "21025"
+        assert data["reporter_org"] == "phu_nu"
+        assert data["activity_date"] == "2026-11-20"
+        assert data["channel"] == "hoi_nghi"
+        assert data["setting"] == "truong_hoc"
+        assert data["topics"] == ["phap_luat", "hiv_sti"]
+        assert data["reach/n_students"] == 40
+        assert data["reach/n_total"] == "45"  # 0 + 0 + 40 + 5; a calculate is text in XForms
+
+        # and Collect's instance of the same answers, stored by the OpenRosa route
+        collect = outreach_xml(new_id()).replace(
+            b"<location>15.12 108.8 12.0 5.0</location>", b"<location/>"
+        )
+        with httpx.Client(timeout=30) as client:
+            assert post(client, server, collect, token=server.scoped_token).status_code == 201
+        ((_s, from_collect),) = stored(engine, "openrosa")
+        assert answers(data) == answers(from_collect.data)
+
+
+@pytest.mark.slow
+def test_volunteer__reload_then_offline_send__kept_counted_and_stored_once(
+    browser: Browser,  # noqa: F811
+    settings: Settings,
+    engine: Engine,
+) -> None:
+    with running_server(settings, engine) as server:
+        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
+        page = context.new_page()
+        seen = record_requests(page)
+        page.goto(f"{server.key_url(server.scoped_token)}/web/pcmd_outreach")
+        wait_ready(page)
+        pick(page, "Tỉnh, thành phố", "Tỉnh Quảng Ngãi")
+        tick(page, "Cơ quan, tổ chức báo cáo", "phu_nu")
+        number(page, "Học sinh, sinh viên", 40)
+        page.wait_for_selector("#webform[data-draft-saved]", state="attached")
+        page.reload()
+        wait_ready(page)
+        expect(page.locator("#wf-message")).to_contain_text("đang điền dở")
+        students = question(page, "Học sinh, sinh viên").locator("input.p-inputnumber-input")
+        expect(students).to_have_value("40")
+        org = question(page, "Cơ quan, tổ chức báo cáo").locator('input[id$="_phu_nu"]')
+        expect(org).to_be_checked()
+
+        fill_outreach(page)
+        # cut the network (Playwright's set_offline is DevTools' Network.emulateNetworkConditions)
+        context.set_offline(True)
+        send(page)
+        waiting = page.locator("#wf-queue")
+        expect(waiting).to_be_visible(timeout=30_000)
+        expect(waiting).to_contain_text("Đang chờ gửi: 1")
+        expect(page.locator("#wf-message")).to_contain_text("Chưa có mạng")
+        shot(page, "volunteer-offline-waiting-360")
+        assert stored(engine, "web") == []
+
+        context.set_offline(False)
+        expect(waiting).to_be_hidden(timeout=30_000)
+        # the list page sends what waits too, and finds nothing more to send
+        page.goto(f"{server.key_url(server.scoped_token)}/web")
+        expect(page.locator("#wf-queue")).to_be_hidden()
+        assert outside(seen, server.url) == []
+        posts = [u for u in seen if u.endswith("/web/submission")]
+        context.close()
+
+    web = stored(engine, "web")
+    assert len(web) == 1, posts
+    submission, version = web[0]
+    assert version.deprecated_id is None  # a restored draft is a new record, not an edit
+    assert submission.review_state == "received"
+    assert version.data["reach/n_students"] == 40
+    assert version.data["reporter_org"] == "phu_nu"
+
+
+def test_volunteer_pages__list_and_refusals_over_http(settings: Settings, engine: Engine) -> None:
+    with running_server(settings, engine) as server, httpx.Client(timeout=30) as client:
+        page = client.get(f"{server.key_url(server.scoped_token)}/web")
+        assert page.status_code == 200
+        assert "/web/pcmd_outreach" in page.text
+        assert "xa-cam-thanh" in page.text
+        assert "unsafe" not in page.headers["content-security-policy"]
+
+        form = client.get(f"{server.key_url(server.scoped_token)}/web/pcmd_outreach")
+        assert form.status_code == 200
+        policy = form.headers["content-security-policy"]
+        assert "script-src 'self' 'wasm-unsafe-eval';" in policy
+        assert "http" not in policy  # no other host
+        assert 'data-submit-url="/v1/key/' in form.text
+
+        revoked = client.get(f"{server.key_url(server.revoked_token)}/web")
+        assert revoked.status_code == 401 or revoked.status_code == 403
+        assert "Traceback" not in revoked.text
+        missing = client.get(f"{server.key_url(server.token)}/web/no_such_form")
+        assert missing.status_code == 404
+        assert "no_such_form" in missing.text
+
+        submit = f"{server.key_url(server.scoped_token)}/web/submission"
+        other = client.post(submit, **multipart(outreach_xml(new_id(), commune=OTHER_COMMUNE)))  # type: ignore[arg-type]
+        assert other.status_code == 403
+        assert OTHER_COMMUNE in other.json()["message"]
+        assert "Phường Nghĩa Lộ" in other.json()["message"]
+
+        xml = outreach_xml(new_id())
+        first = client.post(submit, **multipart(xml))  # type: ignore[arg-type]
+        again = client.post(submit, **multipart(xml))  # type: ignore[arg-type]
+        assert (first.status_code, first.json()["status"]) == (201, "created")
+        assert (again.status_code, again.json()["status"]) == (201, "duplicate")
+        bad = client.post(submit, content=b"<x/>", headers={"content-type": "text/xml"})
+        assert bad.status_code == 400
+        assert "multipart" in bad.json()["message"]
+    assert len(stored(engine, "web")) == 1
+    assert re.fullmatch(r"appuser:xa-cam-thanh", stored(engine, "web")[0][1].submitter or "")
