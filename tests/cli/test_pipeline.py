@@ -139,7 +139,7 @@ def test_cli_programmes(engine: Engine, database_url: str, tmp_path: Path) -> No
         env=env,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    assert [r["indicator"] for r in json.loads(out.stdout)][-2:] == ["KH1", "KH2"]
+    assert [r["indicator"] for r in json.loads(out.stdout)][-2:] == ["QN1", "QN2"]
 
     broken = tmp_path / "broken.toml"
     broken.write_text(plan.read_text().replace('kind = "sum"', 'kind = "avg"'), encoding="utf-8")

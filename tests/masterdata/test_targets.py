@@ -30,13 +30,13 @@ def test_import_targets__indicators_of_programme_1629_by_default(units: Engine) 
         import_targets(s, text, "t.csv", indicators=programme_indicators(s))
     found = problems(err)
     assert sorted(found) == [3, 4]
-    assert "no indicator tt1 in the programmes in use; known: BC1, DT1, DT2, HD1" in found[3]
+    assert "no indicator tt1 in the programmes in use; known: BC1, BC2, DT1, DT2" in found[3]
     assert "pcmd programmes add" in found[4]
 
 
 def test_import_targets__indicator_of_a_plan_switched_on__accepted(units: Engine) -> None:
-    text = "indicator,org_unit,period,target\nKH1,51,2026,5300\n"
-    with pytest.raises(ImportFileError, match="no indicator KH1"), transaction(units) as s:
+    text = "indicator,org_unit,period,target\nQN1,51,2026,5300\n"
+    with pytest.raises(ImportFileError, match="no indicator QN1"), transaction(units) as s:
         import_targets(s, text, "t.csv", indicators=programme_indicators(s))
     plan = shipped_text(EXAMPLE_PLAN)
     with transaction(units) as s:
@@ -98,3 +98,23 @@ def test_import_targets__bad_rows__every_line_reported(units: Engine) -> None:
     assert "no indicator TT9 in the programmes in use" in found[8]
     assert "repeats line 9" in found[10]
     assert target_rows(units) == {}
+
+
+def test_import_targets__indicators_of_8b__accepted(units: Engine) -> None:
+    """Should take targets for the indicators of DESIGN §8b like any other (a province's
+    plan for cases handled, criminal cases, support, plans and monthly reports)."""
+    text = (
+        "indicator,org_unit,period,target\nTG1,51,2026,100\nTP2,51,2026,5\nHT1,21025,2026Q3,60\n"
+        "KH2,51,2026,70\nBC2,51,202603,95\n"
+    )
+    with transaction(units) as s:
+        assert import_targets(s, text, "t.csv", indicators=programme_indicators(s)) == (
+            ImportResult(5, 0, 0)
+        )
+    assert target_rows(units) == {
+        ("TG1", "51", "2026"): 100.0,
+        ("TP2", "51", "2026"): 5.0,
+        ("HT1", "21025", "2026Q3"): 60.0,
+        ("KH2", "51", "2026"): 70.0,
+        ("BC2", "51", "202603"): 95.0,
+    }

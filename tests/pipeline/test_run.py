@@ -164,7 +164,7 @@ def test_run__reference_import__changes_denominators(world: World) -> None:
 
 def test_run__province_plan(world: World) -> None:
     """Should compute an added province plan for 51 and its communes only, with its targets
-    and its own indicators (KH1: people reached in 2025 are 20 + 10 + 30 in 51)."""
+    and its own indicators (QN1: people reached in 2025 are 20 + 10 + 30 in 51)."""
     with world.engine.begin() as conn:
         plan = add_programme(conn, shipped_text(EXAMPLE_PLAN), "example_province_plan.toml")
     assert plan.id == "ke_hoach_51_2026"
@@ -186,14 +186,14 @@ def test_run__province_plan(world: World) -> None:
         100.0,
     )
     assert y2026["KT1"]["target"] == 30.0
-    assert (y2026["KH1"]["value"], y2026["KH1"]["target"], y2026["KH1"]["status"]) == (
+    assert (y2026["QN1"]["value"], y2026["QN1"]["target"], y2026["QN1"]["status"]) == (
         0,
         5300.0,
         "not_met",
     )
     y2025 = get("2025", "51")  # before the plan's period: computed on demand
-    assert (y2025["KH1"]["numerator"], y2025["KH1"]["unit"]) == (60, "count")
-    assert (y2025["KH2"]["numerator"], y2025["KH2"]["denominator"], y2025["KH2"]["value"]) == (
+    assert (y2025["QN1"]["numerator"], y2025["QN1"]["unit"]) == (60, "count")
+    assert (y2025["QN2"]["numerator"], y2025["QN2"]["denominator"], y2025["QN2"]["value"]) == (
         0,
         1,
         0.0,
@@ -236,7 +236,7 @@ def test_submission_ids__the_records_behind_a_numerator(world: World) -> None:
 
 
 def test_run__cube_rebuilt_when_measures_change(world: World) -> None:
-    """Should rebuild the cube when a programme adds measures (KH1's people reached)."""
+    """Should rebuild the cube when a programme adds measures (QN1's people reached)."""
     with world.engine.begin() as conn:
         add_programme(conn, shipped_text(EXAMPLE_PLAN), "example_province_plan.toml")
     summary = run_pipeline(world.engine, today=TODAY)

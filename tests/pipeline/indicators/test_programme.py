@@ -24,12 +24,14 @@ NAMES = {
 
 
 def test_default_programme__design_8() -> None:
-    """Should hold the 15 indicators of DESIGN §8 with their names, units and targets."""
+    """Should hold the 15 indicators of DESIGN §8 and the 10 of §8b with their names, units
+    and targets."""
     p = default_programme()
     assert (p.id, p.period, p.org) == ("pcmd_1629", "2021-2025", "VN")
     assert [i.id for i in p.indicators] == [
         "TT1", "TT2", "TT3A", "TT3B", "TT3C", "KT1", "KT2", "DT1", "DT2",
         "HD1", "HD2", "HD3", "HD4", "HD5", "BC1",
+        "TG1", "TG2", "TG3", "TP1", "TP2", "HT1", "HT2", "KH1", "KH2", "BC2",
     ]  # fmt: skip
     for ind_id, name in NAMES.items():
         assert p.indicator(ind_id).name == name
@@ -41,6 +43,27 @@ def test_default_programme__design_8() -> None:
     assert targets["KT2"] == ("percent", None, None)
     assert targets["DT2"] == ("percent", 50.0, 50.0)
     assert targets["HD2"] == ("count", None, None)
+    # DESIGN §8b, names as province staff write them
+    assert p.indicator("TG1").name == (
+        "Tỷ lệ tố giác, tin báo, khiếu nại, kiến nghị về mại dâm được tiếp nhận, xác minh, xử lý "
+        "kịp thời"
+    )
+    assert p.indicator("TP2").name == (
+        "Tỷ lệ tăng số vụ án liên quan đến mại dâm được xử lý so với cùng kỳ"
+    )
+    assert p.indicator("BC2").name == "Tỷ lệ báo cáo tháng đúng hạn"
+    assert targets["TG1"] == ("percent", 100.0, 100.0)
+    assert targets["TG2"] == ("count", None, None)
+    assert targets["TP2"] == ("percent", 3.0, 3.0)
+    assert targets["HT1"] == ("percent", 60.0, 60.0)
+    assert targets["KH1"] == ("percent", 100.0, 100.0)
+    assert targets["KH2"] == ("percent", 50.0, 50.0)
+    assert targets["BC2"] == ("percent", 100.0, 100.0)
+    tp2 = p.indicator("TP2")
+    assert tp2.formula == "change"
+    assert tp2.denominator is not None
+    assert (tp2.denominator.kind, tp2.denominator.period) == ("sum", "year_before")
+    assert tp2.denominator.fields == tp2.numerator[0].fields == ("crime/n_cases_prosecuted",)
     tt3a = p.indicator("TT3A")
     assert [(part.kind, part.forms, part.fields) for part in tt3a.numerator] == [
         ("sum", ("pcmd_outreach",), ("reach/n_establishment_workers",)),
@@ -51,25 +74,27 @@ def test_default_programme__design_8() -> None:
 
 
 def test_example_plan__overrides_targets_and_adds_indicators() -> None:
-    """Should take 1629's indicators with the plan's targets, limited to 51, plus KH1, KH2."""
+    """Should take 1629's indicators with the plan's targets, limited to 51, plus QN1, QN2."""
     plan = resolve_all([("example_province_plan.toml", shipped_text(EXAMPLE_PLAN))])[
         "ke_hoach_51_2026"
     ]
     assert (plan.extends, plan.org, plan.period) == ("pcmd_1629", "51", "2026")
     ids = [i.id for i in plan.indicators]
-    assert ids[:15] == [i.id for i in default_programme().indicators]
-    assert ids[15:] == ["KH1", "KH2"]
+    assert ids[:25] == [i.id for i in default_programme().indicators]
+    assert ids[25:] == ["QN1", "QN2"]
     assert (plan.indicator("TT1").target_year, plan.indicator("TT1").target_programme) == (
         100.0,
         100.0,
     )
     assert plan.indicator("KT1").target_year == 30.0
+    # and for the indicators of §8b
+    assert [plan.indicator(i).target_year for i in ("TG1", "TP2", "BC2")] == [100.0, 5.0, 95.0]
     # 1629's programme-period targets were set for 2021-2025: a 2026 plan keeps the annual ones.
     assert (plan.indicator("TT3A").target_year, plan.indicator("TT3A").target_programme) == (
         70.0,
         None,
     )
-    kh1 = plan.indicator("KH1")
+    kh1 = plan.indicator("QN1")
     assert (kh1.unit, kh1.target_year, kh1.numerator[0].fields) == (
         "count",
         5300.0,

@@ -91,6 +91,51 @@ denominator = { kind = "communes" }
             "unknown key",
         ),
         (('name = "Thử"', 'name = "Thử'), "", "not valid TOML"),
+        # the options of DESIGN §8b's indicators
+        (
+            ('forms = ["pcmd_outreach"] }', 'forms = ["pcmd_outreach"], period = "last_month" }'),
+            "indicators[0].numerator.period",
+            "must be one of year_before, last_year",
+        ),
+        (
+            ('denominator = { kind = "communes" }', 'denominator = { kind = "communes_x" }'),
+            "indicators[0].denominator.kind",
+            "kind must be one of",
+        ),
+        (
+            ('forms = ["pcmd_outreach"] }', 'forms = ["pcmd_outreach"], since = "2025-07" }'),
+            "indicators[0].numerator.since",
+            "only with months",
+        ),
+        (
+            (
+                'forms = ["pcmd_outreach"] }',
+                'forms = ["pcmd_outreach"], months = "ended", since = "July" }',
+            ),
+            "indicators[0].numerator.since",
+            "must be a month as YYYY-MM",
+        ),
+        (
+            (
+                'kind = "records", forms = ["pcmd_outreach"]',
+                'kind = "deadline", form = "pcmd_outreach", count = "due"',
+            ),
+            "indicators[0].numerator.form",
+            "no usable field 'deadline'",
+        ),
+        (
+            (
+                'kind = "records", forms = ["pcmd_outreach"]',
+                'kind = "deadline", form = "pcmd_case", count = "late"',
+            ),
+            "indicators[0].numerator.count",
+            "must be one of due, in_time, overdue",
+        ),
+        (
+            ('unit = "percent"', 'unit = "percent"\nformula = "difference"'),
+            "indicators[0].formula",
+            "must be ratio or change",
+        ),
     ],
 )
 def test_programme_file__mistake__error_names_file_and_key(
@@ -115,3 +160,23 @@ def test_programme_file__repeated_indicator() -> None:
 def test_programme_file__targets_table_needs_extends() -> None:
     with pytest.raises(ProgrammeError, match=r"\[targets\] is for a file that extends"):
         parse_programme_file(BASE + "\n[targets]\nX1 = { year = 5 }\n", "p.toml")
+
+
+def test_programme_file__8b_options__read() -> None:
+    """Should read a year-over-year change, a shifted part, a deadline count and a month
+    window into the model."""
+    text = BASE.replace(
+        'numerator = { kind = "records", forms = ["pcmd_outreach"] }\n'
+        'denominator = { kind = "communes" }',
+        'formula = "change"\n'
+        'numerator = { kind = "records", forms = ["pcmd_monthly"], months = "ended", '
+        'since = "2025-07" }\n'
+        'denominator = { kind = "records", forms = ["pcmd_monthly"], period = "year_before" }',
+    )
+    ind = load_programme(text, "plan.toml", {}).indicators[0]
+    assert ind.formula == "change"
+    num, den = ind.numerator[0], ind.denominator
+    assert (num.months, num.since, num.by_day) == ("ended", 202507, True)
+    assert num.measures() == ()  # counted from the fact rows, not the cube
+    assert den is not None
+    assert (den.period, den.by_day) == ("year_before", False)
