@@ -19,7 +19,9 @@ UID = re.compile(r"^[A-Za-z][A-Za-z0-9]{10}$")
 PERIOD = re.compile(r"^(\d{4}|\d{6}|\d{4}Q[1-4])$")  # DHIS2 year, month, quarter
 
 
-def _row(ind: str, org: str, num: Any, den: Any, value: Any, unit: str = "percent") -> dict:
+def _row(
+    ind: str, org: str, num: Any, den: Any, value: Any, unit: str = "percent"
+) -> dict[str, Any]:
     return {
         "indicator": ind,
         "org_unit": org,
