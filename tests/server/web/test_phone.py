@@ -16,10 +16,12 @@ from sqlalchemy import Engine, select
 
 from pcmd.db.engine import transaction
 from pcmd.db.models import WebUser
+from pcmd.ingest.files import FileStore
 from pcmd.settings import Settings
 from tests.server.collect import running_server
 from tests.server.test_browser import ARTIFACTS, CHROMIUM, FLAGS
 from tests.server.web.conftest import PASSWORD, Site
+from tests.server.web.test_cases import add_cases
 from tests.server.web.test_firstrun import LOGGER, code_in
 
 MIN_TAP = 40
@@ -103,6 +105,15 @@ def every_page(browser: Browser, site: Site, width: int) -> None:
     check(page, f"w{width}-dashboard-en")
     page.goto(f"{url}/submissions/{site.sub_id}")
     check(page, f"w{width}-submission-en")
+    # the case page, with cases in it (added last: the walk above expects one record)
+    add_cases(site.server.engine, FileStore(site.server.settings.attachments_dir))
+    page.click('header nav a[href="/cases"]')
+    page.wait_for_url(re.compile("/cases$"))
+    assert page.locator("tr.overdue").count() == 1
+    check(page, f"w{width}-cases-en")
+    with page.expect_navigation():
+        page.click('header a[href^="/lang?to=vi"]')
+    check(page, f"w{width}-cases")
     context.close()
 
 
