@@ -3,6 +3,10 @@
 Attachments go to temporary files in the file store as they arrive (hashed on the way), so a
 large upload is never held in memory; the XML part, which must be parsed and stored anyway, is
 kept in memory. The byte limit is enforced while reading, not after.
+
+The common upload is the XML alone (Collect sends photos with it only when a form has them):
+`split_small` reads such a body, already in memory, by splitting it at its boundaries, and
+hands anything else (a file part, anything unusual) back to the streaming reader.
 """
 
 from __future__ import annotations
@@ -114,6 +118,41 @@ class _Reader:
         else:
             self.upload.fields[self.name] = self.buffer.decode("utf-8", "replace")
         self.handle = None
+
+
+def split_small(content_type: str, body: bytes) -> Upload | None:
+    """The upload of a body holding only the XML part (and small text fields), or None when the
+    streaming reader must read it: a file part, or anything it would judge differently."""
+    kind, options = parse_options_header(content_type.encode("latin-1"))
+    boundary = options.get(b"boundary")
+    if kind != b"multipart/form-data" or not boundary:
+        return None
+    delimiter = b"--" + boundary
+    if not body.startswith(delimiter + b"\r\n"):
+        return None
+    close = body.find(b"\r\n" + delimiter + b"--")
+    if close < 0 or body[close + len(delimiter) + 4 :] not in (b"", b"\r\n"):
+        return None
+    upload = Upload()
+    for part in body[len(delimiter) + 2 : close].split(b"\r\n" + delimiter + b"\r\n"):
+        head, blank, content = part.partition(b"\r\n\r\n")
+        if not blank:
+            return None
+        headers = {}
+        for line in head.split(b"\r\n"):
+            name, colon, value = line.partition(b":")
+            if not colon:
+                return None
+            headers[name.strip().lower()] = value.strip()
+        _disposition, params = parse_options_header(headers.get(b"content-disposition", b""))
+        field_name = params.get(b"name", b"").decode("utf-8", "replace")
+        if field_name == XML_PART and upload.xml is None:
+            upload.xml = content
+        elif field_name == XML_PART or b"filename" in params or len(content) > MAX_FIELD_BYTES:
+            return None
+        else:
+            upload.fields[field_name] = content.decode("utf-8", "replace")
+    return upload if upload.xml is not None else None
 
 
 def _close_quietly(reader: _Reader) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
 
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -21,12 +22,14 @@ from pcmd.ingest.form_lookup import FormLookup
 from pcmd.ingest.group import GroupCommitter
 from pcmd.ingest.incoming import Incoming, IngestResult
 from pcmd.server.openrosa.endpoint import AUTH_TTL, PREFIX, Caller, OpenRosa, openrosa_message
-from pcmd.server.openrosa.multipart import read_upload
+from pcmd.server.openrosa.multipart import Upload, read_upload, split_small
 from pcmd.settings import Settings
 
 log = logging.getLogger("pcmd.submissions")
 
 RETRY_AFTER_SECONDS = 120  # a full disk is not cleared in seconds
+# A body this small is read whole (an XML-only upload is a few kB); larger ones are streamed.
+SMALL_BODY_BYTES = 256 * 1024
 
 MESSAGES = {
     "created": "Đã nhận phiếu (submission received).",
@@ -34,6 +37,10 @@ MESSAGES = {
     "duplicate": "Phiếu này đã được nhận trước đó (this submission was already received).",
     "attachments_added": "Đã nhận thêm tệp đính kèm (attachments received).",
 }
+
+
+async def _chunks(body: bytes) -> AsyncIterator[bytes]:
+    yield body
 
 
 class SubmissionEndpoints(OpenRosa):
@@ -83,12 +90,7 @@ class SubmissionEndpoints(OpenRosa):
                     f"larger than {self.settings.max_submission_bytes:,} bytes).",
                     status=413,
                 )
-            upload = await read_upload(
-                request.headers.get("content-type", ""),
-                request.stream(),
-                self.store,
-                self.settings.max_submission_bytes,
-            )
+            upload = await self._upload(request, length)
             incoming = Incoming(
                 xml=upload.xml or b"",
                 source="openrosa",
@@ -123,6 +125,19 @@ class SubmissionEndpoints(OpenRosa):
                 outcome,
                 (time.perf_counter() - started) * 1000,
             )
+
+    async def _upload(self, request: Request, length: str | None) -> Upload:
+        """The multipart body: a small one read whole and split at its boundaries when it is the
+        XML alone (the common upload), else streamed part by part to temporary files."""
+        content_type = request.headers.get("content-type", "")
+        limit = self.settings.max_submission_bytes
+        if length and length.isdigit() and int(length) <= SMALL_BODY_BYTES:
+            body = await request.body()
+            upload = split_small(content_type, body)
+            if upload is not None:
+                return upload
+            return await read_upload(content_type, _chunks(body), self.store, limit)
+        return await read_upload(content_type, request.stream(), self.store, limit)
 
     def _auth_only(self, token: str, project: int) -> Caller:
         with transaction(self.engine) as session:
