@@ -6,8 +6,12 @@ the environment that makes `python -m pcmd` run a given checkout, and the ratio 
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
+import statistics
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,3 +55,45 @@ def ratio(label: str, base: float, new: float, *, higher_is_better: bool = True)
     """'label: base → new (×r)', r > 1 meaning the working tree is better."""
     r = (new / base if higher_is_better else base / new) if base and new else float("nan")
     return f"{label}: baseline {base:,.3g} → working tree {new:,.3g} (×{r:.2f} better)"
+
+
+def side_by_side(script: str, figures: list[tuple[str, str, bool]]) -> bool:
+    """With `--baseline COMMIT [--rounds R]` among the arguments: run bench/<script> of that
+    commit's checkout and of this one (each importing its own pcmd), alternating R times, with
+    the other arguments; print their output, then for each figure — (label, a regular
+    expression whose group is the number, whether higher is better) — the medians and their
+    ratio. Returns False, doing nothing, when no baseline was asked for."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--baseline")
+    parser.add_argument("--rounds", type=int, default=1)
+    asked, rest = parser.parse_known_args()
+    if not asked.baseline:
+        return False
+    print(f"side by side: bench/{script} {' '.join(rest)}; {load()}", flush=True)
+    found: dict[str, list[list[float]]] = {}
+    for _round in range(asked.rounds):
+        for label, tree in trees(asked.baseline):
+            print(f"--- {label} ({tree}); {load()}", flush=True)
+            done = subprocess.run(
+                [sys.executable, str(tree / "bench" / script), *rest],
+                env={**os.environ, **env_for(tree)},
+                stdout=subprocess.PIPE,
+                text=True,
+                check=False,
+            )
+            print(done.stdout, end="", flush=True)
+            if done.returncode:
+                raise SystemExit(f"{label}: bench/{script} failed ({done.returncode})")
+            values = []  # a figure printed several times (three recomputes): their median
+            for _name, pattern, _better in figures:
+                hits = re.findall(pattern, done.stdout, re.MULTILINE)
+                numbers = [float(h.replace(",", "")) for h in hits]
+                values.append(statistics.median(numbers) if numbers else float("nan"))
+            found.setdefault(label, []).append(values)
+    base, new = (found[label] for label, _tree in trees(asked.baseline))
+    print(f"ratios (medians of {asked.rounds} run(s) each; {load()}):")
+    for i, (name, _pattern, better) in enumerate(figures):
+        b = statistics.median(run[i] for run in base)
+        w = statistics.median(run[i] for run in new)
+        print("  " + ratio(name, b, w, higher_is_better=better))
+    return True

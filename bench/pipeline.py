@@ -733,7 +733,21 @@ def _checkpoint(path: Path) -> None:
     conn.close()
 
 
+SIDE_BY_SIDE = [  # what --baseline compares
+    ("first run s", r"first run \(.*?\): ([\d.]+) s", False),
+    ("full recompute s", r"full recompute #\d .*?: ([\d.]+) s", False),
+    ("incremental, new process s", r"new process: ([\d.]+) s", False),
+    ("incremental, running process s", r"running process #\d: ([\d.]+) s", False),
+    ("100 review decisions s", r"review decisions on 2021–2026 records: ([\d.]+) s", False),
+]
+
+
 def main() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from baseline import side_by_side  # bench/ is not a package
+
+    if side_by_side("pipeline.py", SIDE_BY_SIDE):  # --baseline COMMIT [--rounds R]
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=100_000, help="submissions (default 100,000)")
     parser.add_argument("--scope", choices=("country", "province"), default="country")

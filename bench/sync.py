@@ -169,7 +169,18 @@ def run_size(records: int, database_url: str | None) -> dict[str, object]:
         fake.wait(timeout=10)
 
 
+SIDE_BY_SIDE = [  # what --baseline compares: the first size's rate and CPU seconds
+    ("records/s (first size)", r"^\s*\d+\s+\S+\s+[\d.]+\s+([\d,.]+)\s", True),
+    ("CPU s of the sync (first size)", r"^\s*\d+\s+\S+\s+[\d.]+\s+[\d,.]+\s+([\d.]+)\s", False),
+]
+
+
 def main() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from baseline import side_by_side  # bench/ is not a package
+
+    if side_by_side("sync.py", SIDE_BY_SIDE):  # --baseline COMMIT [--rounds R]
+        return
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, nargs="+", default=[20_000, 100_000])
     parser.add_argument("--database-url", help="default: SQLite in a temporary folder")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -248,7 +249,19 @@ def populate(
     return ids
 
 
+SIDE_BY_SIDE = [  # what --baseline compares
+    ("full run s", r"full run, first:.*— ([\d.]+) s", False),
+    ("full run again s", r"full run, again:.*— ([\d.]+) s", False),
+    ("incremental s", r"incremental:.*— ([\d.]+) s", False),
+]
+
+
 def main() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from baseline import side_by_side  # bench/ is not a package
+
+    if side_by_side("validate.py", SIDE_BY_SIDE):  # --baseline COMMIT [--rounds R]
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=100_000, help="submissions for the full run")
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp folder")
