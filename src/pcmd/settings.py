@@ -215,6 +215,17 @@ SETTINGS: tuple[Setting, ...] = (
         "Key that signs web sessions; set it in production.",
         secret=True,
     ),
+    Setting(
+        "smtp_host",
+        None,
+        _as_str,
+        "Mail server for reminders; unset: reminders show on the dashboard only.",
+    ),
+    Setting("smtp_port", 587, _as_port, "Mail server port (587 with STARTTLS, 25 without)."),
+    Setting("smtp_starttls", True, _as_bool, "Use STARTTLS with the mail server."),
+    Setting("smtp_user", None, _as_str, "Mail server user name, if it asks for one."),
+    Setting("smtp_password", None, _as_str, "Mail server password.", secret=True),
+    Setting("smtp_from", "pcmd@localhost", _as_str, "Sender address of reminder e-mails."),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -321,6 +332,12 @@ class Settings:
     backup_keep: int = 7
     backup_hour: int = 2
     secret_key: str | None = field(default=None, repr=False)
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_from: str = "pcmd@localhost"
     report: ReportSettings = field(default_factory=ReportSettings)
     # Where each value came from ("default", "PCMD_PORT", "pcmd.toml", "--port"): `pcmd settings`.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
