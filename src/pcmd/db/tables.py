@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData, Table
 
-from pcmd.db import cases, facts, models, review
+from pcmd.db import cases, facts, models, reminders, review
 
 METADATA: MetaData = models.Base.metadata
 
@@ -38,6 +38,8 @@ WEB_SESSIONS = _table(models.WebSession)
 COMMENTS = _table(review.SubmissionComment)  # a submission's comment thread
 CASES = _table(cases.CaseEntity)  # the `cases` entity list (issue 15)
 CASE_STEPS = _table(cases.CaseStep)
+EMAILS = _table(reminders.WebUserEmail)  # where a web user's reminders go
+REMINDERS_SENT = _table(reminders.ReminderSent)
 
 FACT_TABLES = facts.FACT_TABLES
 ACTIVITY_CUBE = facts.ACTIVITY_CUBE

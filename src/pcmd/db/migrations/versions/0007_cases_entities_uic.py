@@ -151,14 +151,42 @@ def _drop_case_entities() -> None:
     op.drop_table("case_entities")
 
 
+def _create_reminders() -> None:
+    """Where reminders go and what was sent (db/reminders.py)."""
+    op.create_table(
+        "web_user_emails",
+        sa.Column("user_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["web_users.id"],
+            name=op.f("fk_web_user_emails_user_id_web_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_web_user_emails")),
+    )
+    op.create_table(
+        "reminders_sent",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("key", sa.String(length=100), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reminders_sent")),
+        sa.UniqueConstraint("kind", "key", name="uq_reminders_sent_kind_key"),
+    )
+
+
 # --- end of the entity list ------------------------------------------------------------------
 
 
 def upgrade() -> None:
     _create_new_facts()
     _create_case_entities()
+    _create_reminders()
 
 
 def downgrade() -> None:
+    op.drop_table("reminders_sent")
+    op.drop_table("web_user_emails")
     _drop_case_entities()
     _drop_new_facts()
