@@ -10,7 +10,14 @@ from sqlalchemy import func, select
 
 from pcmd.cli import demo_data
 from pcmd.db.engine import make_engine, transaction
-from pcmd.db.models import Establishment, Form, ReferenceValue, Submission, WebUser
+from pcmd.db.models import (
+    Establishment,
+    Form,
+    IndicatorValue,
+    ReferenceValue,
+    Submission,
+    WebUser,
+)
 from pcmd.ingest.instance import parse_instance
 from tests.cli.test_main import pcmd
 
@@ -82,13 +89,26 @@ def test_demo__fills_empty_database_once(tmp_path: Path) -> None:
         count = s.scalar(select(func.count()).select_from(Submission)) or 0
         assert count > 1000
         assert (s.scalar(select(func.count(func.distinct(Submission.commune_code)))) or 0) > 50
-        assert s.scalar(select(func.count(func.distinct(Submission.form_pk)))) == 3
+        assert s.scalar(select(func.count(func.distinct(Submission.form_pk)))) == 8
         assert (s.scalar(select(func.count()).select_from(Establishment)) or 0) > 96 * 2
         assert (s.scalar(select(func.count()).select_from(ReferenceValue)) or 0) > 96 * 3
         assert s.scalar(select(WebUser.role).where(WebUser.username == "demo")) == (
             "province_reviewer"
         )
-        assert s.scalar(select(func.count()).select_from(Form)) == 3
+        assert s.scalar(select(func.count()).select_from(Form)) == 8
+        # the indicators of DESIGN §8b have numbers for the province this year
+        year = str(dt.date.today().year)
+        values = {
+            r.indicator: r
+            for r in s.execute(
+                select(IndicatorValue).where(
+                    IndicatorValue.org_code == "51", IndicatorValue.period == year
+                )
+            ).scalars()
+        }
+        for ind in ("TG1", "TG2", "TP1", "HT1", "HT2", "KH1", "KH2", "BC2"):
+            assert values[ind].value is not None, ind
+        assert (values["TG2"].value or 0) > 20
     engine.dispose()
     again = pcmd("demo", env=env)
     assert again.returncode == 1

@@ -7,6 +7,7 @@ import datetime as dt
 import os
 
 import click
+from sqlalchemy import Engine
 
 from pcmd.cli.context import Context, pass_ctx
 from pcmd.errors import PcmdError
@@ -24,6 +25,7 @@ def demo(ctx: Context, province: str, years: int) -> None:
     from sqlalchemy import func, select
 
     from pcmd.cli import demo_data as generator
+    from pcmd.cli import demo_programme
     from pcmd.db.engine import transaction
     from pcmd.db.models import Form, OrgUnit, Submission
     from pcmd.forms.registry import refresh_media
@@ -87,6 +89,26 @@ def demo(ctx: Context, province: str, years: int) -> None:
                 forms,
             )
             count += 1
+        # The records of DESIGN §6b (cases, monthly reports, support, plans), with the times
+        # they reached the server; their own generator, so the records above stay the same.
+        versions = _form_versions(engine)
+        for xml, received in demo_programme.programme_records(
+            province,
+            communes,
+            start,
+            today,
+            versions,
+            random.Random(2026),  # noqa: S311
+        ):
+            ingest_with_retry(
+                engine,
+                store,
+                Incoming(
+                    xml=xml, source="openrosa", submitter="appuser:demo", submitted_at=received
+                ),
+                forms,
+            )
+            count += 1
         click.echo(
             f"Dữ liệu mẫu (demo): {len(communes)} xã, {len(register)} cơ sở, {count} phiếu "
             f"(communes, establishments, submissions) {start:%d/%m/%Y}–{today:%d/%m/%Y}"
@@ -110,3 +132,18 @@ def demo(ctx: Context, province: str, years: int) -> None:
             )
         else:
             run_pipeline(engine, full=True)
+
+
+def _form_versions(engine: Engine) -> dict[str, str]:
+    """Each form's current version, as a phone that fetched the forms today would send it."""
+    from sqlalchemy import select
+
+    from pcmd.db.models import Form, FormVersion
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Form.form_id, FormVersion.version).join(
+                FormVersion, FormVersion.id == Form.current_version_id
+            )
+        )
+        return {r.form_id: r.version for r in rows}

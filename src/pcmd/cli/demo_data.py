@@ -151,6 +151,7 @@ def reference_csv(
         rows.append((province, year, "industrial_workers", rng.randint(38_000, 46_000)))
         rows.append((province, year, "officials_province", rng.randint(700, 900)))
         rows.append((province, year, "sex_workers_estimated", rng.randint(250, 400)))
+        rows.extend((commune, year, "sex_workers_in_need", 3) for commune in communes)
     return _csv(("org_unit", "year", "key", "value"), rows)
 
 
