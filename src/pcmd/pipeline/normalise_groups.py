@@ -24,29 +24,21 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, or_, select
 
 from pcmd.db.facts import FACT_TABLES
-from pcmd.db.tables import FORM, SUB, VER
+from pcmd.db.tables import CASES, FORM, SUB, VER
 from pcmd.forms import contract as c
+from pcmd.forms.entities import add_months, case_key
 from pcmd.masterdata.periods import VIETNAM
 from pcmd.pipeline.normalise import SHAPES, NormaliseResult, Places, _insert, _text, month_number
-from pcmd.pipeline.validate.batch import case_key
 from pcmd.pipeline.validate.counted import counted_condition
 from pcmd.pipeline.validate.values import as_date
 
 LATEST = (c.MONTHLY, c.PLAN)  # the last received of a commune and month counts
-CASES = (c.CASE, c.CASE_UPDATE)
-GROUPED = (*LATEST, *CASES)
+CASE_FORMS = (c.CASE, c.CASE_UPDATE)
+GROUPED = (*LATEST, *CASE_FORMS)
 CASE_DAYS = 20  # time limit for settling a denunciation or crime report
 EXTENSION_MONTHS = 2
 REPORT_DUE_DAY = 5  # a monthly report is on time by the end of the 5th of the next month
 CHUNK = 900
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """`day` + calendar months, clamped to the month's end (31 Dec + 2 = 28/29 Feb)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return dt.date(year, month + 1, min(day.day, last))
 
 
 def deadline_of(received: dt.date, extensions: Iterable[dt.date]) -> tuple[dt.date, bool]:
@@ -240,13 +232,15 @@ def _cases(
             select(SUB.c.instance_id, FORM.c.form_id, VER.c.data)
             .join(FORM, FORM.c.id == SUB.c.form_pk)
             .outerjoin(VER, VER.c.id == SUB.c.current_version_id)
-            .where(SUB.c.id.in_(chunk), FORM.c.form_id.in_(list(CASES)))
+            .where(SUB.c.id.in_(chunk), FORM.c.form_id.in_(list(CASE_FORMS)))
         ).all()
         for r in rows:
             if r.form_id == c.CASE:
                 keys.add(case_key(r.instance_id))
             elif isinstance(r.data, dict) and isinstance(r.data.get(c.CASE_REF), str):
                 keys.add(case_key(r.data[c.CASE_REF]))
+    aliases = _resolve(conn, keys)
+    keys = {aliases.get(k, k) for k in keys}
     for batch in _chunks(sorted(keys)):
         _forget(conn, c.CASE, cases_t.c.case_id.in_(batch), result)
         _forget(conn, c.CASE_UPDATE, steps_t.c.case_ref.in_(batch), result)
@@ -259,6 +253,18 @@ def _cases(
         _case_groups(conn, cases, steps, places, result)
 
 
+def _resolve(conn: Connection, refs: Iterable[str]) -> dict[str, str]:
+    """Step references that are a phone's own id for a case (the entity list's alias) → the
+    case's entity id; a reference that is already an entity id is not in the result."""
+    out: dict[str, str] = {}
+    for chunk in _chunks(sorted(set(refs))):
+        rows = conn.execute(
+            select(CASES.c.alias, CASES.c.entity_id).where(CASES.c.alias.in_(chunk))
+        )
+        out.update({r.alias: r.entity_id for r in rows})
+    return out
+
+
 def _case_groups(
     conn: Connection,
     cases: Sequence[Any],
@@ -266,11 +272,16 @@ def _case_groups(
     places: Places,
     result: NormaliseResult,
 ) -> None:
-    steps_of: dict[str, list[Any]] = {}
+    refs: dict[int, str] = {}
     for step in steps:
         ref = step.data.get(c.CASE_REF) if isinstance(step.data, dict) else None
-        if isinstance(ref, str) and ref:
-            steps_of.setdefault(case_key(ref), []).append(step)
+        if isinstance(ref, str) and ref.strip():
+            refs[step.id] = case_key(ref)
+    aliases = _resolve(conn, refs.values())
+    steps_of: dict[str, list[Any]] = {}
+    for step in steps:
+        if step.id in refs:
+            steps_of.setdefault(aliases.get(refs[step.id], refs[step.id]), []).append(step)
     by_form: dict[str, list[list[Any]]] = {c.CASE: [], c.CASE_UPDATE: []}
     for case in cases:
         key = case_key(case.instance_id)

@@ -3,13 +3,15 @@
 A live pcmd; two app users of two communes. A case is registered, updated, updated again by
 a phone that was offline (its step is dated before the last one but arrives after it), then
 handled; after every step the test reads `cases.csv` through the manifest as each phone does
-and compares it with the rows worked out by hand. The steps are a list of (name, action,
-expected rows): a later check (the indicators TG1–TG3 after each step) adds a column there.
+and compares it with the rows worked out by hand, then runs the pipeline and reads TG1–TG3 of
+the commune for November 2026 as `pcmd indicators` gives them. The steps are a list of (name,
+action, expected rows of each phone, expected TG1–TG3).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 from collections.abc import Iterator
@@ -21,6 +23,8 @@ from sqlalchemy import Engine, update
 
 from pcmd.db.engine import transaction
 from pcmd.db.models import Submission
+from pcmd.pipeline.indicators.query import indicator_rows
+from pcmd.pipeline.run import run_pipeline
 from pcmd.server.keys import secret_key
 from pcmd.server.openrosa.appusers import create_app_user
 from pcmd.settings import Settings
@@ -38,6 +42,8 @@ MAN = "{http://openrosa.org/xforms/xformsManifest}"
 VERSION = "2026120701"
 HEADER = ["name", "label", "__version", "received_date", "commune", "kind", "deadline",
           "status", "handled_date"]  # fmt: skip
+# The day the indicators are judged on: November's reference day R is 2026-11-25.
+TODAY = dt.date(2026, 11, 25)
 
 
 @pytest.fixture
@@ -125,6 +131,17 @@ def entity_list(client: httpx.Client, server: Server, token: str) -> tuple[str, 
     return digest, rows[1:]
 
 
+def tg(engine: Engine) -> tuple[object, ...]:
+    """(TG1 numerator, denominator, value; TG2; TG3) of the commune for 2026-11, after a run."""
+    run_pipeline(engine, today=TODAY)
+    got = {
+        r["indicator"]: r for r in indicator_rows(engine, period="202611", org=COMMUNE, today=TODAY)
+    }
+    tg1 = got["TG1"]
+    return (tg1["numerator"], tg1["denominator"], tg1["value"], got["TG2"]["value"],
+            got["TG3"]["value"])  # fmt: skip
+
+
 def test_case_life__registration_update_late_offline_update_handled(
     server: Server, client: httpx.Client
 ) -> None:
@@ -146,34 +163,42 @@ def test_case_life__registration_update_late_offline_update_handled(
         answer = post(client, server, xml, token=token)
         assert answer.status_code == status, answer.text
 
-    # (what happens, then the list each phone sees: mine, the other commune's)
+    # (what happens, then the list each phone sees: mine, the other commune's; then TG1's
+    # numerator, denominator and value, TG2, TG3 — judged on R = 2026-11-25)
     life = [
-        ("nothing yet", lambda: None, [], []),
+        ("nothing yet", lambda: None, [], [], (0, 0, None, 0, 0)),
         (
+            # D = 11-02 + 20 days = 11-22 < R, not handled: due and overdue
             "registration",
             lambda: send(case_xml(reg, phone_id)),
             [case("1", "2026-11-22", "tiep_nhan")],
             [],
+            (0, 1, 0.0, 1, 1),
         ),
         (
             "verification on 5 Nov",
             lambda: send(step_xml(new_id(), name, "xac_minh", "2026-11-05")),
             [case("2", "2026-11-22", "xac_minh")],
             [],
+            (0, 1, 0.0, 1, 1),
         ),
         (
             # made offline on 4 Nov from the list of version 1, sent after the 5 Nov step:
             # it lands before it — the status stays xac_minh, the deadline moves 2 months
+            # — and TG: D = 2027-01-02 is after R, not handled: neither due nor overdue
             "extension of 4 Nov, sent late",
             lambda: send(step_xml(new_id(), name, "gia_han", "2026-11-04", base=1)),
             [case("3", "2027-01-02", "xac_minh")],
             [],
+            (0, 0, None, 1, 0),
         ),
         (
+            # H = 11-20, by R and by D: due and handled in time
             "handled on 20 Nov",
             lambda: send(step_xml(new_id(), name, "xu_ly_xong", "2026-11-20", base=3)),
             [case("4", "2027-01-02", "xu_ly_xong", "2026-11-20")],
             [],
+            (1, 1, 100.0, 1, 0),
         ),
         (
             "a step for the other commune is refused",
@@ -184,14 +209,16 @@ def test_case_life__registration_update_late_offline_update_handled(
             ),
             [case("4", "2027-01-02", "xu_ly_xong", "2026-11-20")],
             [],
+            (1, 1, 100.0, 1, 0),
         ),
     ]
-    for what, action, expected_mine, expected_other in life:
+    for what, action, expected_mine, expected_other, expected_tg in life:
         action()
         digest, rows = entity_list(client, server, mine)
         assert rows == expected_mine, what
         assert entity_list(client, server, other)[1] == expected_other, what
         assert entity_list(client, server, server.token)[1] == expected_mine, what
+        assert tg(server.engine) == expected_tg, what
         hashes.append(digest)
     # Collect fetches the list again only when the hash changed: it did at every change
     assert len(set(hashes[:5])) == 5
@@ -211,6 +238,8 @@ def test_case__step_picked_from_phone_created_case__counts(
     _digest, rows = entity_list(client, server, server.token)
     assert [r[0] for r in rows] == [reg.removeprefix("uuid:")]
     assert rows[0][6:] == ["2026-11-22", "chuyen", "2026-11-03"]
+    # and it counts in the indicators: transferred on 11-03, by D = 11-22: handled in time
+    assert tg(server.engine) == (1, 1, 100.0, 1, 0)
 
 
 def test_case__edit_updates__rejected_or_deleted_leaves_the_list(

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Row, and_, select
 
-from pcmd.db.tables import EST, FORM, FVER, ISSUE, ORG, SUB, VER
+from pcmd.db.tables import CASES, EST, FORM, FVER, ISSUE, ORG, SUB, VER
 from pcmd.forms import contract as c
 from pcmd.masterdata.periods import VIETNAM
 from pcmd.pipeline.validate.context import Lookups, OrgEra, RegisterEntry
@@ -88,25 +88,21 @@ def load_lookups(conn: Connection) -> Lookups:
         r.id: RegisterEntry(r.status, r.commune_code)
         for r in conn.execute(select(EST.c.id, EST.c.status, EST.c.commune_code))
     }
-    cases = {
-        case_key(r.instance_id): r.activity_date
-        for r in conn.execute(
-            select(SUB.c.instance_id, SUB.c.activity_date)
-            .join(FORM, FORM.c.id == SUB.c.form_pk)
-            .where(
-                FORM.c.form_id == c.CASE,
-                SUB.c.deleted.is_(False),
-                SUB.c.review_state != "rejected",
-                SUB.c.activity_date.is_not(None),
-            )
+    # a case by its entity id and by the id the phone gave it (a step may name either)
+    cases: dict[str, dt.date] = {}
+    for r in conn.execute(
+        select(CASES.c.entity_id, CASES.c.alias, SUB.c.activity_date)
+        .join(SUB, SUB.c.id == CASES.c.submission_id)
+        .where(
+            SUB.c.deleted.is_(False),
+            SUB.c.review_state != "rejected",
+            SUB.c.activity_date.is_not(None),
         )
-    }
+    ):
+        cases[r.entity_id] = r.activity_date
+        if r.alias:
+            cases.setdefault(r.alias, r.activity_date)
     return replace(Lookups.build(eras, register), cases=cases)
-
-
-def case_key(instance_id: str) -> str:
-    """A case's entity id: its registration's instance uuid without `uuid:`."""
-    return instance_id[5:] if instance_id.startswith("uuid:") else instance_id
 
 
 def load_binds(conn: Connection) -> dict[tuple[int, str], dict[str, Any]]:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from pcmd.forms import contract as c
 from pcmd.forms.contract import Data
-from pcmd.pipeline.validate.batch import case_key
+from pcmd.forms.entities import case_key
 from pcmd.pipeline.validate.context import RuleContext
 from pcmd.pipeline.validate.registry import EDIT_EN, EDIT_VI, Finding, rule
 from pcmd.pipeline.validate.values import as_date
