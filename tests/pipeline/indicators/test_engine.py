@@ -105,3 +105,10 @@ def test_compute__empty_cells_and_imported_targets() -> None:
     kt1 = rows[("51", "KT1")]
     assert (kt1.denominator, kt1.status) == (0.0, "no_data")
     assert pd.isna(rows[("51", "TT3A")].denominator)
+
+
+def test_percent__negative_change_half_away_from_zero() -> None:
+    """Should round a fall (TP2: 100 × (num − den) / den) half away from zero: −1 of 400 is
+    −0.25 % → −0.3 (half to even would give −0.2); −1 of 8 is −12.5 exactly."""
+    got = percent(np.array([-1.0, -1.0, -3.0]), np.array([400.0, 8.0, 7.0]))
+    assert got.tolist() == [-0.3, -12.5, -42.9]
