@@ -45,9 +45,10 @@ function fixXml(xml, deprecatedId) {
 }
 
 /** The engine's root node, found through the mounted component tree (the component offers no
- *  change event; its header is given the root as the `form` prop). */
-function findFormRoot(app) {
-  const stack = [app._instance && app._instance.subTree];
+ *  change event; its header is given the root as the `form` prop). Vue keeps the rendered tree
+ *  on the element it was mounted on (`_vnode`), in production builds too. */
+function findFormRoot(host) {
+  const stack = [host._vnode];
   const seen = new Set();
   while (stack.length) {
     const vnode = stack.pop();
@@ -101,7 +102,7 @@ async function mountForm(host, words) {
   let touched = false;
 
   const saveDraft = async () => {
-    const root = app && findFormRoot(app);
+    const root = app && findFormRoot(host);
     if (!root || !touched) return;
     const payload = await root.prepareInstancePayload({ payloadType: 'monolithic' });
     const { xml, files } = await payloadFiles(payload);
@@ -113,7 +114,9 @@ async function mountForm(host, words) {
     clearTimeout(saveTimer);
     saveTimer = setTimeout(saveDraft, 250);
   };
-  for (const type of ['input', 'change', 'click']) host.addEventListener(type, soon, true);
+  for (const type of ['input', 'change', 'click', 'keyup', 'focusout']) {
+    host.addEventListener(type, soon, true);
+  }
   document.addEventListener('visibilitychange', () => document.hidden && saveDraft());
 
   const onSubmit = async (payload, callback) => {
