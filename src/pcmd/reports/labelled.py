@@ -7,7 +7,8 @@ path where it has no label; two questions with the same label get their path add
 heading is unique (pivot tables need that). Each column keeps its field path, type and choices
 in `Column`, which the report writes as the "Từ điển (Fields)" sheet and `tu_dien.csv`: the
 machine-readable key to the headings. A select_multiple answer is its labels joined by "; ".
-A commune chosen from the communes list shows the commune's name.
+A commune chosen from the communes list shows the commune's name. A person's identifier never
+goes into a report sent upward: the UIC group of pcmd_support (its keyed hash) is left out.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pcmd.db.models import Form, FormVersion
+from pcmd.forms.contract import UIC_GROUP
 from pcmd.forms.xform import Labels, read_labels
 from pcmd.reports.submissions import FIXED, submissions_table
 
@@ -48,6 +50,8 @@ SOURCES = {
     "import": "Nhập từ thư mục",
 }
 SEPARATOR = "; "
+# Field groups that identify a person: never in a report.
+PERSONAL_GROUPS = (f"{UIC_GROUP}/",)
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,8 @@ def form_columns(paths: Sequence[str], fields: Mapping[str, Any], labels: Labels
         for name in FIXED
     ]
     for path in paths:
+        if path.startswith(PERSONAL_GROUPS):
+            continue
         info = fields.get(path, {})
         heading = labels.question(path, lang) if path in labels.questions else path
         names = labels.choices.get(path, {})
