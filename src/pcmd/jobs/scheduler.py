@@ -36,7 +36,8 @@ from pcmd.errors import PcmdError
 from pcmd.ingest.files import FileStore
 from pcmd.jobs.backup import nightly_backup
 from pcmd.jobs.pipeline_job import PipelineJob
-from pcmd.masterdata.periods import VIETNAM
+from pcmd.jobs.reminders import send_reminders
+from pcmd.masterdata.periods import VIETNAM, vietnam_today
 from pcmd.settings import Settings
 from pcmd.sync.report import SyncReport
 from pcmd.sync.runner import sync_source
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 
 LOCK_NAME = "scheduler"
 JOB_PREFIX = "sync:"
+REMINDER_HOUR = 7  # Vietnam time: reminders (jobs/reminders.py) go out at the start of the day
 LEASE_SECONDS = 60.0
 HEARTBEAT_SECONDS = 15.0
 SHUTDOWN_WAIT_SECONDS = 300.0  # a sync or pipeline run in progress finishes before the lease goes
@@ -177,6 +179,14 @@ class SyncScheduler:
             minute=0,
             timezone=VIETNAM,
             id="backup",
+        )
+        self.scheduler.add_job(
+            self.run_reminders,
+            "cron",
+            hour=REMINDER_HOUR,
+            minute=0,
+            timezone=VIETNAM,
+            id="reminders",
         )
         self.scheduler.start()
         log.info("scheduler %s started", self.holder)
@@ -324,6 +334,15 @@ class SyncScheduler:
         with self._job() as go:
             if go:
                 self._backup()
+
+    def run_reminders(self) -> None:
+        """Each morning: the reminders due today (jobs/reminders.py), by the lease holder."""
+        with self._job() as go:
+            if go and self._holds_lease():
+                try:
+                    send_reminders(self.settings, self.engine, vietnam_today())
+                except Exception:  # logged for the operator; tomorrow's run sends what is due
+                    log.exception("reminders failed")
 
     def _backup(self) -> None:
         if not self._holds_lease():
