@@ -20,6 +20,7 @@ from pcmd.cli import (
     masterdata,
     orgunits,
     pipeline,
+    reminders,
     report,
     server,
     submissions,
@@ -69,6 +70,7 @@ for command in (
     report.report,
     backup.backup,
     backup.restore,
+    reminders.reminders,
 ):
     cli.add_command(command)
 
