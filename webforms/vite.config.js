@@ -4,8 +4,30 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
+// The map of a geopoint question draws OpenStreetMap's tiles from tile.openstreetmap.org: a page
+// of pcmd asks no other server for anything, so the tiles are a blank image held in the page
+// (the map has no background; the location is still taken and shown).
+const OSM_TILES = 'https://tile.openstreetmap.org/{z}/{x}/{y}.png';
+const BLANK_TILE =
+  'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mP8/x8AAwMCAO+ip1sAAAAASUVORK5CYII=';
+
+const noOutsideTiles = {
+  name: 'pcmd-no-outside-tiles',
+  transform(code) {
+    return code.includes(OSM_TILES) ? code.replaceAll(OSM_TILES, BLANK_TILE) : null;
+  },
+  generateBundle(_options, bundle) {
+    for (const chunk of Object.values(bundle)) {
+      if (chunk.type === 'chunk' && chunk.code.includes('tile.openstreetmap.org/')) {
+        this.error(`${chunk.fileName} still loads map tiles from another server`);
+      }
+    }
+  },
+};
+
 export default defineConfig({
   base: '/static/webforms/',
+  plugins: [noOutsideTiles],
   publicDir: false,
   logLevel: 'warn',
   define: { 'process.env.NODE_ENV': '"production"' },
