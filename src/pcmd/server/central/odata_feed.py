@@ -116,7 +116,7 @@ class ODataFeed:
                 query = query.offset(options.skip)
             if options.top is not None:
                 query = query.limit(options.top + 1)
-            rows = list(session.execute(query).tuples())
+            rows = [(s, v) for s, v in session.execute(query)]
             more = options.top is not None and len(rows) > options.top
             rows = rows[: options.top] if options.top is not None else rows
             found = records(session, rows)

@@ -159,7 +159,8 @@ def submission_row(
 def check_select(text: str, fields: tuple[Field, ...]) -> list[str]:
     """The paths `$select` names (`__id`, `__system`, `__system/x`, fields and groups);
     a Problem (400.23) naming the first one the form does not have."""
-    known = {"__id", "__system"} | {"__system/" + k for k in System.__annotations__}
+    system = System(dt.datetime.now(dt.UTC), None, 0, None, 0, 0, "received", None, 0, "")
+    known = {"__id", "__system"} | {f"__system/{k}" for k in system.as_json()}
     known |= {"/".join(map(sanitize, f.path.split("/"))) for f in fields}
     wanted = [part.strip() for part in text.split(",") if part.strip()]
     for path in wanted:

@@ -2,7 +2,9 @@
 
 Central answers every failure with a "problem": a decimal code whose integer part is the
 status. pcmd keeps Central's codes (clients such as ruODK show them) and says the message in
-Vietnamese first, English alongside.
+Vietnamese first, English alongside. One difference: where Central answers 501 (a query option,
+filter function or field it does not implement), pcmd answers 400 with Central's 501.x code in
+the body — the request is the reader's to change, and a 5xx would page the administrator.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ class Problem(PcmdError):
     def __init__(self, code: float, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
-        self.status = int(code)
+        self.status = 400 if int(code) == 501 else int(code)
         self.details = details or {}
 
 

@@ -90,7 +90,7 @@ class ProjectEndpoints:
                     .join(FormVersion, FormVersion.id == Form.current_version_id)
                     .where(Form.project_id == PROJECT_ID)
                     .order_by(Form.form_id)
-                ).tuples()
+                )
                 return [form_json(f, v) for f, v in rows]
 
         return JSONResponse(await run_in_threadpool(load))

@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from starlette.routing import BaseRoute
 
 from pcmd.server.central.auth import Central
+from pcmd.server.central.indicators_feed import IndicatorsFeed
 from pcmd.server.central.odata_feed import ODataFeed
 from pcmd.server.central.projects import ProjectEndpoints
 from pcmd.server.central.sessions import SessionEndpoints
@@ -18,6 +19,7 @@ def central_routes(settings: Settings, engine: Engine) -> list[BaseRoute]:
     central = Central(settings, engine)
     return [
         *SessionEndpoints(central).routes(),
+        *IndicatorsFeed(central).routes(),
         *ODataFeed(central).routes(),
         *SubmissionEndpoints(central).routes(),
         *ProjectEndpoints(central).routes(),

@@ -65,7 +65,7 @@ class SubmissionEndpoints:
         query = visible(form.id, self.central.communes(session, scope)).where(
             Submission.instance_id == p["instance_id"]
         )
-        rows = list(session.execute(query).tuples())
+        rows = [(s, v) for s, v in session.execute(query)]
         if not rows:
             raise problems.not_found()
         return records(session, rows)[0]
@@ -78,7 +78,7 @@ class SubmissionEndpoints:
                 query = visible(form.id, self.central.communes(session, scope)).order_by(
                     Submission.submitted_at.desc(), Submission.id.desc()
                 )
-                rows = list(session.execute(query).tuples())
+                rows = [(s, v) for s, v in session.execute(query)]
                 return [submission_json(r) for r in records(session, rows)]
 
         return JSONResponse(await run_in_threadpool(load))
