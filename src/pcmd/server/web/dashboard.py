@@ -28,6 +28,7 @@ from pcmd.reports.charts import Bar, bar_chart, trend_chart
 from pcmd.server.accounts import Scope
 from pcmd.server.web import i18n
 from pcmd.server.web.base import NotVisible, Web
+from pcmd.server.web.reminder_notice import missing_notice
 
 CHART_UNITS = 30  # the chart shows the units furthest behind; the table below has them all
 STATUS_TEXT = {
@@ -252,6 +253,8 @@ class DashboardPages:
                     "focus": "",
                 },
             )
+        # no mail server: the missing monthly reports are reminded here (jobs/reminders.py)
+        data["reminder"] = await run_in_threadpool(missing_notice, self.web, user)
         return self.web.render(
             request, "dashboard.html", {"user": user, "nav": "dashboard", **data}
         )

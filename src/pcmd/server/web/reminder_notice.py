@@ -1,0 +1,46 @@
+"""The dashboard's reminder notice when no mail server is set (jobs/reminders.py): from the
+3rd of a month, the communes of the user's units whose report for last month is missing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from pcmd.db.models import OrgUnit
+from pcmd.jobs.reminders import last_month, missing_reports
+from pcmd.masterdata.periods import vietnam_today
+from pcmd.server.accounts import Scope
+from pcmd.server.web.base import Web
+
+SHOWN = 10  # names listed; the rest counted
+
+
+@dataclass(frozen=True)
+class Notice:
+    month: str  # 11/2026
+    names: tuple[str, ...]
+    more: int
+
+
+def missing_notice(web: Web, user: Scope) -> Notice | None:
+    """None when a mail server sends the reminders, or nothing is missing."""
+    if web.settings.smtp_host:
+        return None
+    today = vietnam_today()
+    with web.engine.connect() as conn:
+        communes = {
+            code: name
+            for code, name, parent in conn.execute(
+                select(OrgUnit.code, OrgUnit.name, OrgUnit.parent_code).where(
+                    OrgUnit.level == "commune", OrgUnit.valid_to.is_(None)
+                )
+            )
+            if user.sees(code, parent)
+        }
+        missing = missing_reports(conn, sorted(communes), today)
+    if not missing:
+        return None
+    month = last_month(today)
+    names = sorted(communes[c] for c in missing)
+    return Notice(f"{month.month:02d}/{month.year}", tuple(names[:SHOWN]), len(names) - SHOWN)
