@@ -26,6 +26,7 @@ HIDDEN = ("login", "login.failed", "setup.code")
 
 ACTIONS: dict[str, tuple[str, str]] = {
     "submission.review": ("Duyệt phiếu", "Reviewed a submission"),
+    "submission.comment": ("Trao đổi về phiếu", "Commented on a submission"),
     "issue.override": ("Chấp nhận cảnh báo của phiếu", "Accepted a warning"),
     "establishment.accept": ("Đưa cơ sở vào danh sách quản lý", "Added an establishment"),
     "user.create": ("Tạo người dùng", "Created a web user"),

@@ -181,7 +181,7 @@ def test_reject__asks_for_confirmation_and_a_reason(site: Site) -> None:
         (
             "user:hoa.qng",
             str(site.sub_id),
-            {"state": "rejected", "comment": "Số học sinh ghi nhầm, đề nghị sửa lại"},
+            {"state": "rejected", "reason": "Số học sinh ghi nhầm, đề nghị sửa lại"},
         )
     ]
 

@@ -81,7 +81,8 @@ def page_text(html: str) -> tuple[str, list[str]]:
 def crawl(client: httpx.Client, start: list[str], lang: str) -> dict[str, list[str]]:
     """Every page reachable from `start` by links; per page, what is wrong with its text."""
     base = str(client.base_url)
-    todo, seen, shapes = list(start), set(), dict[tuple[str, frozenset[str]], int]()
+    todo, seen = list(start), set[str]()
+    shapes: dict[tuple[str, frozenset[str]], int] = {}
     report: dict[str, list[str]] = {}
     while todo and len(seen) < 120:
         url = todo.pop(0)

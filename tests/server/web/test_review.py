@@ -49,7 +49,7 @@ def test_review__reject_with_comment__state_and_audit(site: Site) -> None:
         audit = s.scalar(select(AuditLog).where(AuditLog.action == "submission.review"))
         assert audit is not None
         assert audit.actor == "user:hoa.qng"
-        assert audit.details == {"state": "rejected", "comment": "Trùng phiếu"}
+        assert audit.details == {"state": "rejected", "reason": "Trùng phiếu"}
     assert _updated_at(site) > before
 
 

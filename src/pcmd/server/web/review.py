@@ -53,7 +53,8 @@ def set_review_state(
                 actor=f"user:{username}",
                 action="submission.review",
                 target=str(sub.id),
-                details={"state": state, "comment": reason},
+                # a rejection's reason is said as such on the audit log page
+                details={"state": state, ("reason" if state == "rejected" else "comment"): reason},
             )
         )
         if reason:
