@@ -408,3 +408,25 @@ def test_backup__password_in_url__never_in_command_line(settings: Settings, engi
         with_password.dispose()
     assert "hemmelig" not in dsn
     assert env["PGPASSWORD"] == "hemmelig-123"
+
+
+def test_backup__uic_secret__included_and_restored_0600(
+    settings: Settings,
+    engine: Engine,
+    store: FileStore,
+    target: Settings,
+    target_engine: Engine,
+    tmp_path: Path,
+) -> None:
+    """The support log's UIC secret travels with the backup: without it the same person gets
+    another key after a move (README, 'Khoá mã nhận diện')."""
+    add_submissions(engine, store, 1)
+    settings.uic_key_file.write_text("cd" * 32 + "\n")
+    result = make_backup(settings, engine, tmp_path / "b.tar", now=NOW)
+    with tarfile.open(result.path) as tar:
+        assert "keys/uic_key" in tar.getnames()
+    target.uic_key_file.parent.mkdir(parents=True, exist_ok=True)
+    target.uic_key_file.write_text("ef" * 32 + "\n")  # `pcmd init` made another one there
+    restore_backup(target, target_engine, result.path)
+    assert target.uic_key_file.read_text() == "cd" * 32 + "\n"
+    assert stat.S_IMODE(target.uic_key_file.stat().st_mode) == 0o600
