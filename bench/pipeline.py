@@ -65,8 +65,12 @@ from sqlalchemy import (
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import reference_8b as ref8b  # noqa: E402  (the reference for DESIGN §8b)
 
 from pcmd.cli import demo_data as demo  # noqa: E402
+from pcmd.db.cases import CaseEntity  # noqa: E402
 from pcmd.db.engine import make_engine, transaction, write_connection  # noqa: E402
 from pcmd.db.migrate import upgrade  # noqa: E402
 from pcmd.db.models import (  # noqa: E402
@@ -456,13 +460,19 @@ def reference_rows(engine: Engine, today: dt.date) -> dict[tuple[str, str, str],
                 Submission.activity_date,
                 Form.form_id,
                 SubmissionVersion.data,
+                Submission.submitted_at,
+                Submission.instance_id,
             )
             .join(Form, Form.id == Submission.form_pk)
             .join(SubmissionVersion, SubmissionVersion.id == Submission.current_version_id)
         )
         cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
+        new_rows: list[Any] = []  # the records of DESIGN §6b, for reference_8b
         for r in rows:
             if r.deleted or r.review_state == "rejected" or (r.id, r.current_version_id) in errors:
+                continue
+            if r.form_id in ref8b.NEW_FORMS:
+                new_rows.append(r)
                 continue
             commune = r.commune_code
             province = parent.get(commune)
@@ -507,6 +517,34 @@ def reference_rows(engine: Engine, today: dt.date) -> dict[tuple[str, str, str],
                         est = data.get("establishment/id")
                         if data.get("establishment/known") == "yes" and status.get(est) == "active":
                             c.establishments.add(est)
+
+        aliases = {
+            a: e
+            for a, e in conn.execute(select(CaseEntity.alias, CaseEntity.entity_id))
+            if a is not None
+        }
+    facts8b = ref8b.facts(new_rows, parent, aliases)
+    for commune, province, day in ref8b.presence(facts8b):
+        for period in _periods(day):
+            for org in (commune, province, "VN"):
+                if org == commune and not (len(period) == 4 or "-" in period):
+                    continue
+                cells[(org, period)].communes_any.add(commune)
+    # cells whose only counted quantity is read for another period (TP2, KH1/KH2)
+    shifted_orgs = {
+        org
+        for c, p in [*facts8b.monthly, *facts8b.plans]
+        for org in (c, parent.get(c), "VN")
+        if org is not None
+    }
+    for org in sorted(shifted_orgs):
+        for period in _stored_periods(today):
+            if org not in ("VN", *children_of_vn(parent)) and not (
+                len(period) == 4 or "-" in period
+            ):
+                continue  # a commune's months and quarters are not stored
+            if (org, period) not in cells and ref8b.shifted_present(facts8b, org, period, today):
+                cells[(org, period)] = Cell()
 
     children: dict[str, list[str]] = defaultdict(list)
     for code, p in parent.items():
@@ -590,6 +628,44 @@ def reference_rows(engine: Engine, today: dt.date) -> dict[tuple[str, str, str],
             else:
                 st = "met" if value >= target else "not_met"
             out[(period, org, ind)] = (float(num), den, value, target, st)
+        got8b = ref8b.numbers(
+            facts8b, org, period, today, communes_of.get(org, 0), lambda k, o, y: ref(k, o, y)
+        )
+        for ind in ref8b.ORDER_8B:
+            num8, den8 = got8b[ind]
+            value8: float | None = num8
+            if ind in ref8b.PERCENT_8B:
+                top = num8 - den8 if ind == "TP2" and den8 is not None else num8
+                value8 = _half_up(top, den8) if den8 else None
+            target8 = targets.get((ind, org, period))
+            if target8 is None and ind in ref8b.TARGETS_8B and kind in ("programme", "year"):
+                target8 = float(ref8b.TARGETS_8B[ind])
+            if value8 is None:
+                st8 = "no_data"
+            elif target8 is None:
+                st8 = "no_target"
+            else:
+                st8 = "met" if value8 >= target8 else "not_met"
+            out[(period, org, ind)] = (num8, den8, value8, target8, st8)
+    return out
+
+
+def children_of_vn(parent: dict[str, str]) -> set[str]:
+    """The provinces (units whose parent is the country)."""
+    return {code for code, p in parent.items() if p == "VN"}
+
+
+def _stored_periods(today: dt.date) -> list[str]:
+    """What the pipeline stores for pcmd_1629: months, quarters, years from 2021 to today, and
+    2021-2025."""
+    out = ["2021-2025"]
+    for year in range(2021, today.year + 1):
+        out.append(str(year))
+        for month in range(1, 13):
+            if dt.date(year, month, 1) <= today:
+                out.append(f"{year}{month:02d}")
+                if month % 3 == 1:
+                    out.append(f"{year}Q{(month - 1) // 3 + 1}")
     return out
 
 

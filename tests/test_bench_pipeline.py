@@ -94,3 +94,24 @@ def test_bulk_ingest__same_rows_as_ingest(
         ingest_with_retry(engine, store, Incoming(xml=xml, source="openrosa"))
     assert snapshot(engine) == bulk
     assert len(bulk) == 60
+
+
+def test_reference__agrees_with_pipeline_on_8b_dataset(
+    bench: ModuleType, settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should have bench/pipeline.py's row-by-row reference (bench/reference_8b.py for TG1 …
+    BC2) give every stored value of the hand-made §8b dataset exactly — cases, their steps, a
+    rejected case, monthly reports replaced by later ones, persons seen twice, plans — then
+    again after an extension step is rejected."""
+    from pcmd.pipeline import run
+    from pcmd.pipeline.run import run_pipeline
+    from tests.pipeline.handmade_8b import TODAY, build_world_8b
+
+    monkeypatch.setattr(run, "_validate", lambda *_a: set())
+    world = build_world_8b(engine, FileStore(settings.data_dir / "attachments"))
+    run_pipeline(engine, today=TODAY)
+    assert bench.compare(engine, bench.reference_rows(engine, TODAY)) == []
+    world.reject("K2a")
+    world.reject("M3")
+    run_pipeline(engine, today=TODAY)
+    assert bench.compare(engine, bench.reference_rows(engine, TODAY)) == []
