@@ -1,0 +1,134 @@
+"""Officers and reviewers in ODK Web Forms (server/webforms/staff.py) against a real pcmd: a
+province reviewer corrects a Collect submission in Chromium at 360×740 and finds a new version
+with the old one kept, by their name, the photo still there; and the scope of these pages over
+HTTP (another province's record, a viewer, CSRF, the communes a province user's form lists)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, expect
+from sqlalchemy import select
+
+from pcmd.db.engine import transaction
+from pcmd.db.models import Attachment, AuditLog, Submission, SubmissionVersion
+from tests.server.collect import multipart, new_id, outreach_xml
+from tests.server.web.conftest import PASSWORD, Site, csrf_of, signed_in, site  # noqa: F401
+from tests.server.webforms.driver import (
+    browser,  # noqa: F401  (the module's Chromium)
+    number,
+    outside,
+    question,
+    record_requests,
+    send,
+    shot,
+    wait_ready,
+)
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.mark.slow
+def test_reviewer_corrects__new_version_by_them__old_kept(
+    browser: Browser,  # noqa: F811
+    site: Site,  # noqa: F811
+) -> None:
+    url = site.server.url
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
+    page = context.new_page()
+    seen = record_requests(page)
+    page.goto(f"{url}/login")
+    page.fill('input[name="username"]', "hoa.qng")
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('main button[type="submit"]')
+    page.wait_for_url(re.compile(r"/dashboard"))
+    page.goto(f"{url}/submissions/{site.sub_id}")
+    page.click(f'a[href="/submissions/{site.sub_id}/edit"]')
+    wait_ready(page)
+    students = question(page, "Học sinh, sinh viên").locator("input.p-inputnumber-input")
+    expect(students).to_have_value("37")  # the record's answer
+    shot(page, "reviewer-edit-360")
+    number(page, "Học sinh, sinh viên", 41)
+    send(page)
+    page.wait_for_url(re.compile(rf"/submissions/{site.sub_id}$"), timeout=30_000)
+    assert outside(seen, url) == []
+    context.close()
+
+    with transaction(site.server.engine) as session:
+        sub = session.get(Submission, site.sub_id)
+        assert sub is not None
+        versions = session.scalars(
+            select(SubmissionVersion)
+            .where(SubmissionVersion.submission_id == sub.id)
+            .order_by(SubmissionVersion.id)
+        ).all()
+        assert len(versions) == 2
+        old, new = versions
+        assert sub.current_version_id == new.id
+        assert sub.review_state == "edited"
+        assert old.data["reach/n_students"] == 37  # kept as it was
+        assert new.data["reach/n_students"] == 41
+        assert new.deprecated_id == old.instance_id
+        assert new.instance_id != old.instance_id
+        assert new.source == "web"
+        assert new.submitter == "user:hoa.qng"
+        photos = session.scalars(
+            select(Attachment.sha256).where(Attachment.version_id.in_([old.id, new.id]))
+        ).all()
+        assert len(photos) == 2
+        assert len(set(photos)) == 1  # the same photo on both versions
+        audit = session.scalars(select(AuditLog).where(AuditLog.action == "submission.edit")).all()
+        assert [(a.actor, a.target) for a in audit] == [("user:hoa.qng", str(sub.id))]
+
+
+def test_staff_pages__scope_viewer_and_csrf(site: Site) -> None:  # noqa: F811
+    sid = site.sub_id
+    with signed_in(site, "minh.dng") as other:  # Đà Nẵng's reviewer: the record is not theirs
+        assert other.get(f"/submissions/{sid}/edit").status_code == 404
+        assert other.get(f"/submissions/{sid}/instance.xml").status_code == 404
+        forms = other.get("/forms")
+        assert forms.status_code == 200
+        assert "/forms/pcmd_outreach/fill" in forms.text
+        communes = other.get("/forms/pcmd_outreach/media/communes.csv").text
+        assert "21025" not in communes  # Quảng Ngãi's communes are not theirs
+        token = csrf_of(other.get("/submissions").text)
+        refused = other.post(
+            "/forms/submission",
+            headers={"X-CSRF-Token": token},
+            **multipart(outreach_xml(new_id())),  # type: ignore[arg-type]
+        )
+        assert refused.status_code == 403
+        assert "21025" in refused.json()["message"]
+    with signed_in(site, "xem.qng") as viewer:  # reads only
+        assert viewer.get(f"/submissions/{sid}/edit").status_code == 403
+    with signed_in(site, "hoa.qng") as reviewer:
+        communes = reviewer.get("/forms/pcmd_outreach/media/communes.csv").text
+        assert "21025" in communes
+        page = reviewer.get("/forms/pcmd_outreach/fill")
+        assert page.status_code == 200
+        assert "wasm-unsafe-eval" in page.headers["content-security-policy"]
+        xml = reviewer.get(f"/submissions/{sid}/instance.xml")
+        assert "<n_students>37</n_students>" in xml.text
+        no_token = reviewer.post("/forms/submission", **multipart(outreach_xml(new_id())))  # type: ignore[arg-type]
+        assert no_token.status_code == 403
+        token = csrf_of(reviewer.get("/submissions").text)
+        sent = reviewer.post(
+            "/forms/submission",
+            headers={"X-CSRF-Token": token},
+            **multipart(outreach_xml(new_id(), students=12)),  # type: ignore[arg-type]
+        )
+        assert sent.status_code == 201, sent.text
+    with transaction(site.server.engine) as session:
+        by_web = session.scalars(
+            select(SubmissionVersion.submitter).where(SubmissionVersion.source == "web")
+        ).all()
+    assert by_web == ["user:hoa.qng"]
+
+
+def test_staff_pages__signed_out__sent_to_sign_in(site: Site) -> None:  # noqa: F811
+    with httpx.Client(base_url=site.server.url, timeout=30) as client:
+        response = client.get(f"/submissions/{site.sub_id}/edit")
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login")
