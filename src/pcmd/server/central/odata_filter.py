@@ -224,12 +224,12 @@ class Column:
     convert: Callable[[Any], Any] = lambda value: value
 
 
-def _unknown_field(text: str, name: str) -> Problem:
+def _unknown_field(text: str, name: str, columns: Mapping[str, Column]) -> Problem:
     return Problem(
         501.5,
         f"Biểu thức $filter dùng trường {name!r}, không lọc được theo trường này (the OData "
         f"filter expression references the field {name!r}, which cannot be filtered on): "
-        "filter on __id, __system/submissionDate, __system/updatedAt or __system/reviewState.",
+        f"filter on {', '.join(columns)}.",
         {"filter": text, "field": name},
     )
 
@@ -237,7 +237,7 @@ def _unknown_field(text: str, name: str) -> Problem:
 def _operand(node: Node, columns: Mapping[str, Column], text: str, now: dt.datetime) -> Any:
     if isinstance(node, Name):
         if node.path not in columns:
-            raise _unknown_field(text, node.path)
+            raise _unknown_field(text, node.path, columns)
         return columns[node.path]
     if isinstance(node, Value):
         return node
