@@ -58,6 +58,20 @@ def test_import_reference_values__good_file__rows_stored(units: Engine) -> None:
     )
 
 
+def test_import_reference_values__sex_workers_in_need__accepted(units: Engine) -> None:
+    """Should take `sex_workers_in_need` (HT1's denominator, DESIGN §7) at commune and province
+    level."""
+    result = import_ref(
+        units,
+        "org_unit,year,key,value\n21025,2026,sex_workers_in_need,14\n51,2026,sex_workers_in_need,120\n",
+    )
+    assert result == ImportResult(added=2, updated=0, unchanged=0)
+    assert ref_rows(units) == {
+        ("21025", 2026, "sex_workers_in_need"): 14.0,
+        ("51", 2026, "sex_workers_in_need"): 120.0,
+    }
+
+
 def test_import_reference_values__reimport__replaces_and_adds(units: Engine) -> None:
     import_ref(
         units, "org_unit,year,key,value\n51,2025,students,100\n51,2025,industrial_workers,7\n"

@@ -1,11 +1,13 @@
 """Normalisation: the counted submissions as tidy fact tables, one typed row per activity.
 
 A submission has a row in its form's fact table (`fact_outreach`, `fact_training`,
-`fact_inspection`, models.FACT_TABLES) exactly when it counts in the indicators (DESIGN §4:
-current version, not deleted, not rejected, no open error) and can be placed: a commune known to
-the org-unit list and an activity date. The row holds the current version's values typed as the
-contract says (models.FACT_FIELDS), the commune and its province, the activity date and its
-month (YYYYMM), and the submission and version ids, so every number can be traced back.
+`fact_inspection`, `fact_support` here; the forms whose rows depend on other records —
+`fact_case`, `fact_case_update`, `fact_monthly`, `fact_plan` — in normalise_groups.py) exactly
+when it counts in the indicators (DESIGN §4: current version, not deleted, not rejected, no open
+error) and can be placed: a commune known to the org-unit list and an activity date. The row
+holds the current version's values typed as the contract says (models.FACT_FIELDS), the commune
+and its province, the activity date and its month (YYYYMM), and the submission and version ids,
+so every number can be traced back.
 
 Rows are replaced per submission, so running this again on the same ids changes nothing; the
 commune-months whose rows changed (before or after) are returned for the cube (cube.py).

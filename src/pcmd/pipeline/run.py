@@ -13,10 +13,11 @@ One write transaction does everything, the cursor included, so a run is all or n
    periods of those months (indicators.py) — for every active programme.
 
 Changes that are not submissions are caught by fingerprints kept in the cursor: the org-unit
-list (everything is normalised again), the programmes or their measures (the cube is rebuilt
-and their values recomputed), the month (new periods begin, TT2's months grow), reference data
-(the indicators using that key), targets (that indicator), the register (indicators that read
-it, and the inspections validated against it are validated again).
+list (everything is normalised again), the programmes or their measures (the cube is rebuilt and
+their values recomputed), the month (new periods begin, TT2's months grow), the day for
+programmes with by-day parts (TG1/TG3's deadlines, BC2's ended months: by_day.py), reference
+data (the indicators using that key), targets (that indicator), the register (indicators that
+read it, and the inspections validated against it are validated again).
 
 The parts live next door: the cursor in state.py, the inputs and their fingerprints in
 inputs.py, which cells are stored and writing them in cells.py, recomputing them in recompute.py.
