@@ -122,3 +122,12 @@ def test_load_settings__bad_report_table__names_the_key(
         load_settings(config_file=config, environ={})
     assert f"[report] không hợp lệ — {said}" in str(caught.value)
     assert "Fix:" in str(caught.value)
+
+
+def test_load_settings__example_config__loads() -> None:
+    """docs/pcmd.example.toml, the example README points to, is a valid configuration."""
+    example = Path(__file__).parents[1] / "docs" / "pcmd.example.toml"
+    got = load_settings(config_file=example, environ={})
+    assert got.base_url == "http://192.168.1.10:8000"
+    assert (got.report.symbol, got.report.place) == ("BC-SYT", "Quảng Ngãi")
+    assert got.report.recipients == ("Như trên", "Bộ Y tế (b/c)", "Lưu: VT, BTXH")
