@@ -151,7 +151,7 @@ RELEVANT = {
     },
 }
 # path → words its constraint must contain
-CONSTRAINTS = {
+CONSTRAINTS: dict[str, dict[str, tuple[str, ...]]] = {
     "pcmd_case": {"received_date": ("today()", "2021-01-01")},
     "pcmd_case_update": {"step_date": ("today()", "/case_received"), "fine_vnd": ("> 0",)},
     "pcmd_monthly": {

@@ -14,6 +14,7 @@ import hmac
 import io
 import logging
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -134,7 +135,7 @@ def test_support__every_route__no_raw_answer_one_key_per_person(
 
     with transaction(engine) as session:
         keys = {
-            root: data["uic/key"]
+            root: cast(dict[str, Any], data)["uic/key"]
             for root, data in session.execute(
                 select(Submission.instance_id, SubmissionVersion.data).join(
                     SubmissionVersion, SubmissionVersion.id == Submission.current_version_id

@@ -14,7 +14,8 @@ import csv
 import datetime as dt
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -165,7 +166,7 @@ def test_case_life__registration_update_late_offline_update_handled(
 
     # (what happens, then the list each phone sees: mine, the other commune's; then TG1's
     # numerator, denominator and value, TG2, TG3 — judged on R = 2026-11-25)
-    life = [
+    life: list[tuple[str, Callable[[], None], list[list[str]], list[list[str]], Any]] = [
         ("nothing yet", lambda: None, [], [], (0, 0, None, 0, 0)),
         (
             # D = 11-02 + 20 days = 11-22 < R, not handled: due and overdue
