@@ -1,5 +1,6 @@
 """Every page at 360 px (an Android phone) and at 1280 px, in real Chromium: no sideways page
-scroll, tables as cards or scrolling in their own box, tap targets at least 40 px high; and the
+scroll, tables as cards or scrolling in their own box, tap targets at least 40 px high, plain
+text (test_plain_text.problems); and the
 first run walked in the browser, from a fresh installation to the dashboard."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tests.server.test_browser import ARTIFACTS, CHROMIUM, FLAGS
 from tests.server.web.conftest import PASSWORD, Site
 from tests.server.web.test_cases import add_cases
 from tests.server.web.test_firstrun import LOGGER, code_in
+from tests.server.web.test_plain_text import problems
 
 MIN_TAP = 40
 # What a finger taps in the page's own content: links (not a chart's bars, whose numbers the
@@ -55,6 +57,9 @@ def check(page: Page, name: str) -> None:
     assert wider <= 0, f"{name}: the page is {wider} px wider than the window"
     small = page.evaluate(TAP_TARGETS)
     assert small == [], f"{name}: tap targets under {MIN_TAP} px: {small}"
+    lang = page.locator("html").get_attribute("lang") or "vi"
+    wrong = problems(page.inner_text("body"), lang)
+    assert wrong == [], f"{name}: not plain text: {wrong}"
 
 
 def sign_in(page: Page, url: str, username: str) -> None:
@@ -93,7 +98,7 @@ def every_page(browser: Browser, site: Site, width: int) -> None:
             page.click("table.data tbody tr a")
             page.wait_for_url(re.compile(rf"/submissions/{site.sub_id}$"))
             check(page, f"w{width}-submission")
-    for nav, path in [("reports", "/reports"), ("setup", "/setup")]:
+    for nav, path in [("reports", "/reports"), ("setup", "/setup"), ("provinces", "/provinces")]:
         page.click(f'header nav a[href="{path}"]')
         page.wait_for_url(re.compile(path + "$"))
         check(page, f"w{width}-{nav}")
