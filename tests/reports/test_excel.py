@@ -88,6 +88,7 @@ DATA = ReportData(
                 Column("Ghi chú", "notes", "string"),
             ],
             [["uuid:1", dt.date(2026, 7, 3), 40, "Pháp luật; HIV/AIDS", "=1+1"]],
+            "Hoạt động tuyên truyền",
         )
     ],
 )
@@ -153,13 +154,21 @@ def test_workbook__form_sheet__labels_as_headings_typed_cells() -> None:
     assert topics.value == "Pháp luật; HIV/AIDS"
     assert (note.value, note.data_type) == ("=1+1", "s")
     fields = [[c.value for c in row] for row in book[FIELDS_SHEET].iter_rows(min_row=2)]
-    assert fields[2] == ["pcmd_outreach", "Học sinh, sinh viên", "reach/n_students", "int", None]
+    assert fields[2] == [
+        "pcmd_outreach",
+        "Học sinh, sinh viên",
+        "reach/n_students",
+        "int",
+        None,
+        "Hoạt động tuyên truyền",
+    ]
     assert fields[3] == [
         "pcmd_outreach",
         "Nội dung tuyên truyền",
         "topics",
         "select",
         "phap_luat = Pháp luật; hiv_sti = HIV/AIDS",
+        "Hoạt động tuyên truyền",
     ]
 
 

@@ -64,6 +64,7 @@ FIELDS_HEADERS = (
     "Đường dẫn trường (field path)",
     "Kiểu dữ liệu (type)",
     "Lựa chọn: mã = nhãn (choices)",
+    "Tên biểu mẫu (form title)",
 )
 NUMBER_FORMATS = {"int": "#,##0", "decimal": "#,##0.##", "date": "dd/mm/yyyy"}
 NUMBER_FORMATS["dateTime"] = "dd/mm/yyyy hh:mm"
@@ -185,6 +186,7 @@ def field_rows(forms: Sequence[FormRows]) -> list[list[Any]]:
             column.path,
             column.kind,
             "; ".join(f"{name} = {label}" for name, label in column.choices.items()),
+            form.form_title,
         ]
         for form in forms
         for column in form.columns
@@ -257,7 +259,7 @@ def workbook(data: ReportData) -> bytes:
         for r, cells in enumerate(field_rows(data.forms), start=2):
             for c, value in enumerate(cells, start=1):
                 put(sheet, r, c, value).alignment = Alignment(wrap_text=True, vertical="top")
-        _widths(sheet, (18, 40, 34, 12, 60))
+        _widths(sheet, (18, 40, 34, 12, 60, 40))
         _print_setup(sheet, 1)
 
     out = io.BytesIO()
