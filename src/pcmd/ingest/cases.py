@@ -22,6 +22,7 @@ from pcmd.forms import contract
 from pcmd.forms.entities import case_key
 
 FORMS = (contract.CASE, contract.CASE_UPDATE)
+MAX_ID = 100  # db/cases.py: entity ids and the `case` answer
 KIND_LABELS = {
     "to_giac": "Tố giác",
     "tin_bao": "Tin báo",
@@ -39,6 +40,11 @@ def _date(value: Any) -> dt.date | None:
     return value if isinstance(value, dt.date) else None
 
 
+def _choice(value: Any, names: tuple[str, ...]) -> str | None:
+    """A choice of the form's list, or None (validation reports any other value)."""
+    return value if value in names else None
+
+
 def phone_entity_id(xml: bytes) -> str | None:
     """The id Collect gave the entity (`meta/entity/@id`), if the XML carries one."""
     parser = XMLParser(encoding="utf-8")  # noqa: S314 - parse_instance refused DTDs already
@@ -49,7 +55,8 @@ def phone_entity_id(xml: bytes) -> str | None:
             continue
         for entity in meta:
             if entity.tag.rsplit("}", 1)[-1] == "entity" and entity.get("id"):
-                return case_key(entity.get("id", ""))
+                found = case_key(entity.get("id", ""))
+                return found if len(found) <= MAX_ID else None
     return None
 
 
@@ -71,12 +78,21 @@ def _name(conn: Connection, code: str | None) -> str:
 
 
 def check_step(conn: Connection, form_id: str, data: dict[str, Any]) -> None:
-    """403 when a step's commune is not its case's commune; nothing is written then."""
+    """403 when a step's commune is not its case's commune; 400 for a case id no list holds;
+    nothing is written then."""
     if form_id != contract.CASE_UPDATE:
         return
     ref = data.get(contract.CASE_REF)
     if not isinstance(ref, str) or not ref:
         return
+    if len(case_key(ref)) > MAX_ID:
+        raise IngestError(
+            f"Mã vụ việc ở câu “{contract.CASE_REF}” dài quá {MAX_ID} ký tự, không phải mã trong "
+            "danh sách vụ việc (the case id is longer than any id of the case list). Cách sửa: "
+            "chọn lại vụ việc trong danh sách rồi gửi lại (fix: pick the case from the list "
+            "again and send).",
+            status=400,
+        )
     case = find_case(conn, case_key(ref))
     commune = data.get(contract.COMMUNE)
     if case is None or case.commune_code is None or case.commune_code == commune:
@@ -135,7 +151,7 @@ def _register(
         "commune_code": data.get(contract.COMMUNE),
         "label": _label(data),
         "received_date": _date(data.get(contract.RECEIVED_DATE)),
-        "kind": data.get(contract.CASE_KIND),
+        "kind": _choice(data.get(contract.CASE_KIND), contract.CASE_KINDS),
         "updated_at": utcnow(),
     }
     held = conn.execute(select(CASES.c.id).where(CASES.c.submission_id == submission_id)).scalar()
@@ -157,7 +173,7 @@ def _step(conn: Connection, data: dict[str, Any], submission_id: int, version_id
         return
     values = {
         "entity_ref": case_key(ref),
-        "step": data.get(contract.STEP),
+        "step": _choice(data.get(contract.STEP), contract.STEPS),
         "step_date": _date(data.get(contract.STEP_DATE)),
         "commune_code": data.get(contract.COMMUNE),
         "seq": version_id,
