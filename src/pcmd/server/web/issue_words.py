@@ -26,6 +26,8 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "DUP": ("Có thể trùng phiếu", "Possible duplicates"),
     "OUT": ("Số liệu khác thường so với trước", "Unusual against earlier records"),
     "PIPE": ("Phiếu không xử lý được", "Records that could not be processed"),
+    "CASE": ("Bước xử lý vụ việc không khớp ngày tiếp nhận", "Case steps before the case"),
+    "PLAN": ("Năm kế hoạch không hợp lệ", "Plan year out of range"),
 }
 
 _PATH = re.compile(r"^\[([^\]]*)\]\s*")
