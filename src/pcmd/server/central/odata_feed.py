@@ -24,13 +24,30 @@ from pcmd.server.central.auth import Central
 from pcmd.server.central.odata_filter import compile_filter, parse_filter
 from pcmd.server.central.odata_metadata import edmx, service_document
 from pcmd.server.central.odata_options import Options, read_options, skiptoken_for
+from pcmd.server.central.odata_repeats import repeat_rows
 from pcmd.server.central.odata_rows import check_select, select_row, submission_row
+from pcmd.server.central.problems import Problem
 from pcmd.server.central.records import FILTER_COLUMNS, after, records, visible
-from pcmd.server.central.schema import Field, form_fields
+from pcmd.server.central.schema import Field, form_fields, repeat_tables, sanitize
 
 JSON_TYPE = "application/json; odata.metadata=minimal"
 HEADERS = {"OData-Version": "4.0"}
 ORDERABLE = tuple(FILTER_COLUMNS)
+
+
+def expand(
+    row: dict[str, Any], xml: str, instance_id: str, fields: tuple[Field, ...], wkt: bool
+) -> None:
+    """`$expand=*`: each outermost repeat's rows inlined beside its navigation link."""
+    for f in fields:
+        if f.kind != "repeat" or any(
+            o.kind == "repeat" and f.path.startswith(o.path + "/") for o in fields
+        ):
+            continue
+        parent = row
+        for part in f.path.split("/")[:-1]:
+            parent = parent.setdefault(sanitize(part), {})
+        parent[sanitize(f.name)] = repeat_rows(xml, instance_id, fields, f.path, wkt=wkt)
 
 
 class ODataFeed:
@@ -129,6 +146,9 @@ class ODataFeed:
             )
             for r in found
         ]
+        if options.expand:
+            for row, r in zip(value, found, strict=True):
+                expand(row, r.version.xml, r.submission.instance_id, fields, options.wkt)
         body: dict[str, Any] = {
             "@odata.context": f"{self.service_url(request)}/$metadata#Submissions",
             "value": value,
@@ -146,11 +166,51 @@ class ODataFeed:
         body = await run_in_threadpool(self.page, request, scope, options)
         return JSONResponse(body, media_type=JSON_TYPE, headers=HEADERS)
 
+    def repeat_page(
+        self, request: Request, scope: Scope, options: Options, table: str
+    ) -> dict[str, Any]:
+        with transaction(self.central.engine) as session:
+            form_pk, fields = self.fields(session, request)
+            path = dict(repeat_tables(fields)).get(table)
+            if path is None:
+                raise problems.not_found()
+            query = visible(form_pk, self.central.communes(session, scope)).order_by(
+                Submission.submitted_at.desc(), Submission.id.desc()
+            )
+            stored = [(s.instance_id, v.xml) for s, v in session.execute(query)]
+        rows = [
+            row
+            for iid, xml in stored
+            for row in repeat_rows(xml, iid, fields, path, wkt=options.wkt)
+        ]
+        end = None if options.top is None else options.skip + options.top
+        body: dict[str, Any] = {
+            "@odata.context": f"{self.service_url(request)}/$metadata#{table}",
+            "value": rows[options.skip : end],
+        }
+        if end is not None and end < len(rows):
+            pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "$skip"]
+            pairs.append(("$skip", str(end)))
+            body["@odata.nextLink"] = f"{self.service_url(request)}/{table}?{urlencode(pairs)}"
+        if options.count:
+            body["@odata.count"] = len(rows)
+        return body
+
     async def table(self, request: Request, scope: Scope) -> Response:
         table = request.path_params["table"]
         if table == "Submissions":
             return await self.submissions(request, scope)
-        raise problems.not_found()
+        if not table.startswith("Submissions."):
+            raise problems.not_found()
+        options = read_options(request.query_params, ())
+        if options.filter or options.skiptoken or options.select:
+            raise Problem(
+                501.1,
+                "Bảng lặp chỉ hỗ trợ $top, $skip, $count, $wkt (a repeat table takes only $top, "
+                "$skip, $count and $wkt here): filter the Submissions table instead.",
+            )
+        body = await run_in_threadpool(self.repeat_page, request, scope, options, table)
+        return JSONResponse(body, media_type=JSON_TYPE, headers=HEADERS)
 
     def routes(self) -> list[BaseRoute]:
         base = "/v1/projects/{pid:int}/forms/{form_id}.svc"
