@@ -102,6 +102,16 @@ def every_page(browser: Browser, site: Site, width: int) -> None:
         page.click(f'header nav a[href="{path}"]')
         page.wait_for_url(re.compile(path + "$"))
         check(page, f"w{width}-{nav}")
+    # the accounts pages and the audit log, as a national administrator sees them
+    for nav, path in [("users", "/users"), ("audit", "/audit")]:
+        page.click(f'header nav a[href="{path}"]')
+        page.wait_for_url(re.compile(path + "$"))
+        check(page, f"w{width}-{nav}")
+    page.goto(f"{url}/appusers")
+    check(page, f"w{width}-appusers")
+    page.click('table#app-users a:text-is("xa-cam-thanh")')
+    page.wait_for_url(re.compile(r"/appusers/\d+$"))
+    check(page, f"w{width}-appuser")
     page.click('header nav a[href="/dashboard"]')
     page.wait_for_url(re.compile("/dashboard$"))
     with page.expect_navigation():
