@@ -83,3 +83,30 @@ def test_pyodk__province_reader__only_their_province(reading: Reading, tmp_path:
         )
         assert outside.status_code == 404
         assert outside.json()["code"] == 404.1
+
+
+def test_rest__projects_forms_and_fields__as_central(reading: Reading, tmp_path: Path) -> None:
+    with client_for(reading, tmp_path, "xa.21028") as client:
+        project = client.get("projects/1").json()
+        assert project["id"] == 1
+        assert project["archived"] is False
+        form = client.get("projects/1/forms/pcmd_outreach").json()
+        assert form["xmlFormId"] == "pcmd_outreach"
+        assert form["state"] == "open"
+        assert form["enketoId"] is None
+        xml = client.forms.get_xml(form_id="pcmd_outreach")
+        assert 'id="pcmd_outreach"' in xml
+        fields = {f["path"]: f for f in client.get("projects/1/forms/pcmd_outreach/fields").json()}
+        assert fields["/reach"]["type"] == "structure"
+        assert fields["/reach/n_students"] == {
+            "name": "n_students",
+            "path": "/reach/n_students",
+            "type": "int",
+            "binary": None,
+            "selectMultiple": None,
+        }
+        assert fields["/topics"]["selectMultiple"] is True
+        assert fields["/photo"]["binary"] is True
+        missing = client.get("projects/1/forms/no_such_form")
+        assert missing.status_code == 404
+        assert missing.json()["code"] == 404.1

@@ -1,5 +1,6 @@
 """Central's projects and forms, for readers: `GET /v1/projects`, `/v1/projects/1`,
-`/v1/projects/1/forms`, `…/forms/{id}` and `…/forms/{id}.xml`, with the keys pyodk's models
+`/v1/projects/1/forms`, `…/forms/{id}`, `…/forms/{id}.xml` and `…/forms/{id}/fields` (the
+schema ruODK reads; `?odata=true` gives OData-safe names), with the keys pyodk's models
 require (`id`, `name`, `createdAt`; `projectId`, `xmlFormId`, `version`, `hash`, `state`, …).
 pcmd has one project, 1, which every signed-in reader may list.
 """
@@ -21,6 +22,7 @@ from pcmd.server.accounts import Scope
 from pcmd.server.central import problems
 from pcmd.server.central.auth import PROJECT_ID, Central
 from pcmd.server.central.odata_rows import central_time
+from pcmd.server.central.schema import form_fields, sanitize
 
 
 def project_json(session: Session, project: Project) -> dict[str, Any]:
@@ -114,6 +116,25 @@ class ProjectEndpoints:
         _form, version = await run_in_threadpool(self._version, request)
         return Response(version.xform, media_type="application/xml")
 
+    async def fields(self, request: Request, _scope: Scope) -> Response:
+        _form, version = await run_in_threadpool(self._version, request)
+        odata = request.query_params.get("odata", "false").lower() == "true"
+        out = []
+        for f in form_fields(version.xform):
+            name = sanitize(f.name) if odata else f.name
+            parts = [sanitize(p) if odata else p for p in f.path.split("/")]
+            control = (version.fields or {}).get(f.path, {}).get("control")
+            out.append(
+                {
+                    "name": name,
+                    "path": "/" + "/".join(parts),
+                    "type": f.kind,
+                    "binary": True if f.kind == "binary" else None,
+                    "selectMultiple": True if control == "select" else None,
+                }
+            )
+        return JSONResponse(out)
+
     def routes(self) -> list[BaseRoute]:
         ep = self.central.endpoint
         return [
@@ -121,5 +142,8 @@ class ProjectEndpoints:
             Route("/v1/projects/{pid:int}", ep(self.project), methods=["GET"]),
             Route("/v1/projects/{pid:int}/forms", ep(self.forms), methods=["GET"]),
             Route("/v1/projects/{pid:int}/forms/{form_id}.xml", ep(self.xml), methods=["GET"]),
+            Route(
+                "/v1/projects/{pid:int}/forms/{form_id}/fields", ep(self.fields), methods=["GET"]
+            ),
             Route("/v1/projects/{pid:int}/forms/{form_id}", ep(self.form), methods=["GET"]),
         ]
