@@ -16,23 +16,23 @@ from tests.server.test_browser import CHROMIUM, FLAGS
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "webforms"
 # The answers of collect.outreach_xml(…, students=40) with no photo and no location.
-ANSWERS = {
-    "province": "Tỉnh Quảng Ngãi",
-    "commune": "Phường Cẩm Thành",
-    "reporter_org": "phu_nu",
-    "activity_date": "11/20/2026",  # PrimeVue's date field: month/day/year
-    "channel": "hoi_nghi",
-    "setting": "truong_hoc",
-    "topics": ("phap_luat", "hiv_sti"),
-    "integrated": ("khong",),
-    "numbers": {
-        "Người lao động tại cơ sở kinh doanh dịch vụ dễ phát sinh tệ nạn mại dâm": 0,
-        "Người lao động trong khu, cụm công nghiệp": 0,
-        "Học sinh, sinh viên": 40,
-        "Người dân khác": 5,
-        "Trong đó: số nữ": 20,
-        "Số tờ rơi, tài liệu, áp phích đã phát": 30,
-    },
+PROVINCE = "Tỉnh Quảng Ngãi"
+COMMUNE = "Phường Cẩm Thành"
+ACTIVITY_DATE = "11/20/2026"  # PrimeVue's date field: month/day/year
+CHOICES = {  # question label → the choices ticked, by name
+    "Cơ quan, tổ chức báo cáo": ("phu_nu",),
+    "Hình thức tuyên truyền": ("hoi_nghi",),
+    "Địa điểm, môi trường tuyên truyền": ("truong_hoc",),
+    "Nội dung tuyên truyền": ("phap_luat", "hiv_sti"),
+    "Hoạt động có lồng ghép với chương trình, cuộc vận động, phong trào nào không?": ("khong",),
+}
+NUMBERS = {
+    "Người lao động tại cơ sở kinh doanh dịch vụ dễ phát sinh tệ nạn mại dâm": 0,
+    "Người lao động trong khu, cụm công nghiệp": 0,
+    "Học sinh, sinh viên": 40,
+    "Người dân khác": 5,
+    "Trong đó: số nữ": 20,
+    "Số tờ rơi, tài liệu, áp phích đã phát": 30,
 }
 
 
@@ -87,23 +87,20 @@ def number(page: Page, label: str, value: int) -> None:
 
 def fill_outreach(page: Page) -> None:
     wait_ready(page)
-    pick(page, "Tỉnh, thành phố", ANSWERS["province"])
-    pick(page, "Xã, phường, đặc khu", ANSWERS["commune"])
-    tick(page, "Cơ quan, tổ chức báo cáo", ANSWERS["reporter_org"])
+    pick(page, "Tỉnh, thành phố", PROVINCE)
+    pick(page, "Xã, phường, đặc khu", COMMUNE)
     date = question(page, "Ngày tổ chức hoạt động").locator("input")
     date.fill("")
-    date.press_sequentially(ANSWERS["activity_date"])
+    date.press_sequentially(ACTIVITY_DATE)
     date.press("Enter")
     date.press("Escape")
-    tick(page, "Hình thức tuyên truyền", ANSWERS["channel"])
-    tick(page, "Địa điểm, môi trường tuyên truyền", ANSWERS["setting"])
-    tick(page, "Nội dung tuyên truyền", *ANSWERS["topics"])
-    tick(
-        page,
-        "Hoạt động có lồng ghép với chương trình, cuộc vận động, phong trào nào không?",
-        *ANSWERS["integrated"],
-    )
-    for label, value in ANSWERS["numbers"].items():
+    for label, values in CHOICES.items():
+        if label == "Cơ quan, tổ chức báo cáo":
+            # a radio ticked again stays ticked (a restored draft may have it already)
+            question(page, label).locator('input[id$="_phu_nu"]').check()
+        else:
+            tick(page, label, *values)
+    for label, value in NUMBERS.items():
         number(page, label, value)
 
 
