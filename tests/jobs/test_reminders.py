@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import email
+import time
 from collections.abc import Iterator
 from email.message import Message as Mail
 from typing import Any
@@ -21,7 +22,9 @@ from pcmd.db.tables import EMAILS
 from pcmd.ingest.files import FileStore
 from pcmd.ingest.incoming import Incoming
 from pcmd.ingest.submit import ingest_with_retry
+from pcmd.jobs import scheduler as sched
 from pcmd.jobs.reminders import missing_reports, send_reminders
+from pcmd.jobs.scheduler import SyncScheduler
 from pcmd.server.accounts import create_user
 from pcmd.settings import Settings
 from tests.live_server import free_port
@@ -165,3 +168,29 @@ def test_reminders__no_mail_server__nothing_sent__dashboard_list(
         communes = [COMMUNE, OTHER_COMMUNE]
         assert missing_reports(conn, communes, dt.date(2026, 12, 3)) == [COMMUNE]
         assert missing_reports(conn, communes, dt.date(2026, 12, 2)) == []  # not before the 3rd
+
+
+def test_scheduler__reminders_job_each_morning__holder_sends(
+    settings: Settings,
+    engine: Engine,
+    data: None,
+    inbox: tuple[Inbox, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    box, port = inbox
+    smtp = dataclasses.replace(settings, smtp_host="127.0.0.1", smtp_port=port, smtp_starttls=False)
+    monkeypatch.setattr(sched, "vietnam_today", lambda: dt.date(2026, 12, 3))
+    scheduler = SyncScheduler(smtp, engine, holder="A", lease_seconds=5.0, heartbeat_seconds=0.2)
+    scheduler.start()
+    try:
+        job = scheduler.scheduler.get_job("reminders")
+        assert job is not None
+        assert (str(job.trigger.fields[5]), str(job.trigger.fields[6])) == ("7", "0")  # 07:00
+        assert job.trigger.timezone.utcoffset(None) == dt.timedelta(hours=7)  # Vietnam
+        deadline = time.monotonic() + 10
+        while not scheduler.leader and time.monotonic() < deadline:
+            time.sleep(0.05)
+        scheduler.run_reminders()  # what the 07:00 trigger calls
+    finally:
+        scheduler.shutdown()
+    assert [to for to, _mail in box.mails] == [["camthanh@xa.example"]]
