@@ -93,8 +93,8 @@ def test_read__words__vietnamese_and_english_no_secret(logged: Engine) -> None:
         entries = audit_read.read(s, None, Filters()).entries
     created = next(e for e in entries if e.target == "lan")
     assert (created.who, created.what_en) == ("qt.qng", "Created a web user")
-    assert created.details_vi == "Cán bộ xã; đơn vị 21028"
-    assert created.details_en == "Commune officer; units 21028"
+    assert created.details_vi == "Cán bộ xã; Phường Nghĩa Lộ"
+    assert created.details_en == "Commune officer; Phường Nghĩa Lộ"
     imported = entries[0]
     assert imported.who == "Quản trị máy chủ (server administrator)"
     assert imported.details_vi == "thêm 3, cập nhật 1, giữ nguyên 10"

@@ -254,3 +254,18 @@ def test_communes__province_picker__only_managed_provinces(db: Engine) -> None:
             manage.communes(s, scope(db, "qt.qng"), "48")
     assert len(communes) == 96  # Quảng Ngãi's communes in the 2025 list
     assert communes[CAM_THANH] == "Phường Cẩm Thành"
+
+
+def test_viewer__older_read_only_account__province_admin_may_disable_not_create(
+    db: Engine,
+) -> None:
+    with transaction(db) as s:
+        create_user(s, "xem.qng", PASSWORD, "viewer", ["51"])
+    admin = scope(db, "qt.qng")
+    with transaction(db) as s:
+        assert "xem.qng" in [u.username for u in manage.list_users(s, admin)]
+        manage.set_disabled(s, admin, user_id(db, "xem.qng"), True)
+    with transaction(db) as s:
+        assert login(s, "xem.qng", PASSWORD) is None
+    with pytest.raises(AuthError), transaction(db) as s:
+        manage.create_web_user(s, admin, "xem.2", "viewer", "51", [])

@@ -142,14 +142,36 @@ def read(session: Session, provinces: list[str] | None, filters: Filters) -> Aud
     total = session.scalar(select(func.count()).select_from(AuditLog).where(*where)) or 0
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(1, filters.page), pages)
-    rows = session.scalars(
-        select(AuditLog)
-        .where(*where)
-        .order_by(AuditLog.at.desc(), AuditLog.id.desc())
-        .offset((page - 1) * PER_PAGE)
-        .limit(PER_PAGE)
+    rows = list(
+        session.scalars(
+            select(AuditLog)
+            .where(*where)
+            .order_by(AuditLog.at.desc(), AuditLog.id.desc())
+            .offset((page - 1) * PER_PAGE)
+            .limit(PER_PAGE)
+        )
     )
-    return AuditPage([entry(row) for row in rows], total, page, pages)
+    names = _unit_names(session, rows)
+    return AuditPage([entry(row, names) for row in rows], total, page, pages)
+
+
+def _unit_names(session: Session, rows: list[AuditLog]) -> dict[str, str]:
+    """Names of the org units the entries' details list (a person reads names, not codes)."""
+    codes = {
+        str(code)
+        for row in rows
+        for key in ("org", "communes")
+        if isinstance((row.details or {}).get(key), list)
+        for code in row.details[key]
+    }
+    if not codes:
+        return {}
+    found = session.execute(
+        select(OrgUnit.code, OrgUnit.name).where(
+            OrgUnit.code.in_(codes), OrgUnit.valid_to.is_(None)
+        )
+    )
+    return {str(code): str(name) for code, name in found}
 
 
 def actors(session: Session, provinces: list[str] | None) -> list[str]:
@@ -176,10 +198,10 @@ def _vn(moment: dt.datetime) -> dt.datetime:
     return aware.astimezone(VN_TIME)
 
 
-def entry(row: AuditLog) -> Entry:
+def entry(row: AuditLog, names: dict[str, str] | None = None) -> Entry:
     what_vi, what_en = ACTIONS.get(row.action, ("Thao tác khác", "Other action"))
     details = row.details or {}
-    vi, en = _details(row.action, details)
+    vi, en = _details(row.action, details, names or {})
     submission_id = None
     target = row.target or ""
     if row.action.startswith("submission.") and target.isdigit():
@@ -192,7 +214,7 @@ def entry(row: AuditLog) -> Entry:
     return Entry(_vn(row.at), _who(row.actor), what_vi, what_en, target, submission_id, vi, en)
 
 
-def _details(action: str, details: dict[str, Any]) -> tuple[str, str]:
+def _details(action: str, details: dict[str, Any], names: dict[str, str]) -> tuple[str, str]:
     """Words for an allow-list of detail keys; anything else is not shown."""
     vi: list[str] = []
     en: list[str] = []
@@ -212,9 +234,9 @@ def _details(action: str, details: dict[str, Any]) -> tuple[str, str]:
     for key in ("org", "communes"):
         codes = details.get(key)
         if isinstance(codes, list) and codes:
-            listed = ", ".join(str(c) for c in codes[:20])
-            vi.append(f"đơn vị {listed}")
-            en.append(f"units {listed}")
+            listed = ", ".join(names.get(str(c), str(c)) for c in codes[:20])
+            vi.append(listed)
+            en.append(listed)
     if action.endswith(".import"):
         counts = [details.get(k) for k in ("added", "updated", "unchanged")]
         if all(isinstance(c, int) for c in counts):

@@ -145,7 +145,9 @@ def _manages_user(session: Session, actor: Scope, user: WebUser, codes: Sequence
     allowed = managed_provinces(session, actor)
     if allowed is None:
         return True
-    return user.role in grantable_roles(actor) and _inside(session, allowed, codes)
+    # a read-only account of its province too: it may be disabled or given a new password
+    manageable = (*grantable_roles(actor), "viewer")
+    return user.role in manageable and _inside(session, allowed, codes)
 
 
 def list_users(session: Session, actor: Scope) -> list[UserRow]:
