@@ -13,7 +13,8 @@ from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 from pcmd.db.engine import transaction
-from pcmd.db.models import Attachment, AuditLog, Submission, SubmissionVersion
+from pcmd.db.models import AppUser, Attachment, AuditLog, Submission, SubmissionVersion
+from pcmd.server.openrosa.appusers import qr_png
 from tests.server.collect import multipart, new_id, outreach_xml
 from tests.server.web.conftest import PASSWORD, Site, csrf_of, signed_in, site  # noqa: F401
 from tests.server.webforms.driver import (
@@ -132,3 +133,23 @@ def test_staff_pages__signed_out__sent_to_sign_in(site: Site) -> None:  # noqa: 
         response = client.get(f"/submissions/{site.sub_id}/edit")
         assert response.status_code == 303
         assert response.headers["location"].startswith("/login")
+
+
+def test_app_user_page__web_forms_link_and_its_qr_code(site: Site) -> None:  # noqa: F811
+    server = site.server
+    with transaction(server.engine) as session:
+        ids = {row.name: row.id for row in session.execute(select(AppUser.name, AppUser.id))}
+    expected = f"{server.url}/v1/key/{server.scoped_token}/projects/1/web"
+    with signed_in(site, "admin") as admin:
+        page = admin.get(f"/appusers/{ids['xa-cam-thanh']}")
+        assert f'<a href="{expected}" id="web-url">' in page.text
+        qr = admin.get(f"/appusers/{ids['xa-cam-thanh']}/web-qr.png")
+        assert qr.status_code == 200
+        assert qr.headers["content-type"] == "image/png"
+        assert qr.headers["cache-control"] == "no-store"  # it holds a credential
+        assert qr.content == qr_png(expected)
+        revoked = admin.get(f"/appusers/{ids['may-cu']}")
+        assert 'id="web-url"' not in revoked.text
+        assert admin.get(f"/appusers/{ids['may-cu']}/web-qr.png").status_code == 404
+    with signed_in(site, "hoa.qng") as reviewer:  # not an administrator
+        assert reviewer.get(f"/appusers/{ids['xa-cam-thanh']}/web-qr.png").status_code in (403, 404)

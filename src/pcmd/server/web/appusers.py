@@ -26,6 +26,7 @@ from pcmd.server.manage import NotManaged
 from pcmd.server.openrosa import appusers
 from pcmd.server.web.base import NotVisible, Web
 from pcmd.server.web.users import chosen_province, picker_context
+from pcmd.server.webforms.volunteer import web_url
 
 
 class AppUserPages:
@@ -76,6 +77,9 @@ class AppUserPages:
         found = await run_in_threadpool(self._one, user, int(request.path_params["aid"]))
         names = await run_in_threadpool(self._names, set(found.commune_codes))
         context: dict[str, Any] = {"user": user, "nav": "accounts", "app_user": found}
+        if found.revoked_at is None:  # the page of its web forms, for a phone browser
+            token = appusers.token_for(found, secret_key(self.web.settings))
+            context["web_url"] = web_url(self.web.settings.base_url, token, found.project_id)
         response = self.web.render(request, "appuser.html", {**context, "names": names})
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -155,6 +159,26 @@ class AppUserPages:
         # the picture holds a credential: never cache it anywhere
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
+    async def web_qr(self, request: Request, user: Scope) -> Response:
+        """A QR code of the app user's web-forms link (`web_url`): a phone's camera opens it."""
+        manage.require_admin(user)
+        app_user_id = int(request.path_params["aid"])
+        settings = self.web.settings
+
+        def build() -> bytes:
+            with transaction(self.web.engine) as session:
+                try:
+                    found = manage.managed_app_user(session, user, app_user_id)
+                except NotManaged:
+                    raise NotVisible from None
+                if found.revoked_at is not None:
+                    raise NotVisible
+                token = appusers.token_for(found, secret_key(settings))
+            return appusers.qr_png(web_url(settings.base_url, token, found.project_id))
+
+        png = await run_in_threadpool(build)
+        return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
     def routes(self) -> list[BaseRoute]:
         g = self.web.guarded
         return [
@@ -163,4 +187,5 @@ class AppUserPages:
             Route("/appusers/{aid:int}", g(self.detail)),
             Route("/appusers/{aid:int}/revoke", g(self.revoke), methods=["POST"]),
             Route("/appusers/{aid:int}/qr.png", g(self.qr)),
+            Route("/appusers/{aid:int}/web-qr.png", g(self.web_qr)),
         ]
