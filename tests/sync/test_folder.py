@@ -62,3 +62,23 @@ def test_import_folder__collect_and_briefcase_layouts(
     assert again["ban-sua"] == "edited"
     with transaction(engine) as s:
         assert s.scalar(select(func.count()).select_from(Submission)) == 2
+
+
+def test_audit_folder_import__one_entry_the_audit_page_words_it(engine: Engine) -> None:
+    from pcmd.db.models import AuditLog
+    from pcmd.server.audit_read import Filters, read
+    from pcmd.sync.folder import audit_folder_import
+
+    audit_folder_import(engine, Path("/srv/nhap/xa-tinh-son"), {"created": 3, "error": 1})
+    with transaction(engine) as s:
+        entry = s.scalar(select(AuditLog))
+        assert entry is not None
+        assert (entry.actor, entry.action, entry.target) == (
+            "cli",
+            "submissions.import",
+            "xa-tinh-son",
+        )
+        shown = read(s, None, Filters()).entries
+    assert [(e.what_vi, e.target, e.details_vi) for e in shown] == [
+        ("Nhập thư mục phiếu", "xa-tinh-son", "phiếu mới 3; lỗi 1")
+    ]

@@ -26,7 +26,7 @@ def submissions_import(ctx: Context, folder: str) -> None:
     """Nhập thư mục phiếu của ODK Collect/Briefcase (import instance folders: <name>/<name>.xml
     or …/submission.xml, with their attachments)."""
     from pcmd.ingest.files import FileStore
-    from pcmd.sync.folder import import_folder
+    from pcmd.sync.folder import audit_folder_import, import_folder
 
     store = FileStore(ctx.settings().attachments_dir)
     counts: dict[str, int] = {}
@@ -34,6 +34,7 @@ def submissions_import(ctx: Context, folder: str) -> None:
         for result in import_folder(engine, store, Path(folder)):
             counts[result.status] = counts.get(result.status, 0) + 1
             click.echo(f"{result.folder.name}: {result.status} {result.detail}")
+        audit_folder_import(engine, Path(folder).resolve(), counts)
     summary = ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
     click.echo(f"Tổng (total): {summary or 'không có thư mục phiếu nào (no instance folders)'}")
     if counts.get("error"):

@@ -38,6 +38,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "reference.import": ("Nhập số liệu tham chiếu", "Imported reference data"),
     "establishments.import": ("Nhập danh sách cơ sở", "Imported the establishment register"),
     "targets.import": ("Nhập chỉ tiêu", "Imported targets"),
+    "submissions.import": ("Nhập thư mục phiếu", "Imported a folder of submissions"),
     "source.add": ("Thêm nguồn đồng bộ", "Added a sync source"),
     "source.remove": ("Gỡ nguồn đồng bộ", "Removed a sync source"),
     "setup.first_admin": ("Tạo quản trị viên đầu tiên", "Created the first administrator"),
@@ -48,6 +49,13 @@ STATES = {
     "has_issues": ("có vấn đề", "has issues"),
     "received": ("mới nhận", "received"),
 }
+IMPORT_OUTCOMES = (  # a folder import's outcomes (ingest statuses, and folders that failed)
+    ("created", "phiếu mới", "new"),
+    ("edited", "bản sửa", "edits"),
+    ("duplicate", "đã có", "already there"),
+    ("attachments_added", "thêm tệp đính kèm", "attachments added"),
+    ("error", "lỗi", "failed"),
+)
 ROLE_WORDS = {
     "national_admin": ("Quản trị quốc gia", "National administrator"),
     "province_admin": ("Quản trị tỉnh", "Province administrator"),
@@ -237,7 +245,12 @@ def _details(action: str, details: dict[str, Any], names: dict[str, str]) -> tup
             listed = ", ".join(names.get(str(c), str(c)) for c in codes[:20])
             vi.append(listed)
             en.append(listed)
-    if action.endswith(".import"):
+    if action == "submissions.import":
+        for key, word_vi, word_en in IMPORT_OUTCOMES:
+            if isinstance(details.get(key), int):
+                vi.append(f"{word_vi} {details[key]}")
+                en.append(f"{word_en} {details[key]}")
+    elif action.endswith(".import"):
         counts = [details.get(k) for k in ("added", "updated", "unchanged")]
         if all(isinstance(c, int) for c in counts):
             vi.append(f"thêm {counts[0]}, cập nhật {counts[1]}, giữ nguyên {counts[2]}")

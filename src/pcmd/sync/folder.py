@@ -15,6 +15,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from pcmd.db.engine import transaction
+from pcmd.db.models import AuditLog
 from pcmd.errors import IngestError
 from pcmd.ingest.files import FileStore, safe_filename
 from pcmd.ingest.incoming import Incoming, IncomingFile
@@ -77,3 +79,15 @@ def import_folder(
         if result.attachments_missing:
             detail += f" (thiếu tệp / missing: {', '.join(result.attachments_missing)})"
         yield FolderResult(folder, result.status, detail)
+
+
+def audit_folder_import(
+    engine: Engine, root: Path, counts: dict[str, int], *, actor: str = "cli"
+) -> None:
+    """One audit entry for an import: the folder's name and how many came in, by outcome."""
+    with transaction(engine, write=True) as session:
+        session.add(
+            AuditLog(
+                actor=actor, action="submissions.import", target=root.name, details=dict(counts)
+            )
+        )
