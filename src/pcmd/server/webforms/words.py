@@ -29,6 +29,16 @@ ENGINE = {
     "{n} questions with errors.": "{n} câu trả lời có lỗi ({n} questions with errors).",
     "Condition not satisfied: required": "Cần trả lời câu này (an answer is required)",
     "Condition not satisfied: constraint": "Câu trả lời chưa đúng (the answer is not valid)",
+    "Choose image": "Chọn ảnh (Choose image)",
+    "Take picture": "Chụp ảnh (Take picture)",
+    "Get location": "Lấy vị trí (Get location)",
+    "Save location": "Lưu vị trí (Save location)",
+    "Remove": "Bỏ (Remove)",
+    "Clear": "Xoá (Clear)",
+    "Delete": "Xoá (Delete)",
+    "Cancel": "Huỷ (Cancel)",
+    "Close": "Đóng (Close)",
+    "Try again": "Thử lại (Try again)",
 }
 
 
