@@ -202,7 +202,7 @@ def test_run__province_plan(world: World) -> None:
     communes = indicator_rows(
         world.engine, period="2026", org="51", level="commune", programme=plan.id, today=TODAY
     )
-    assert len(communes) == 3 * 17
+    assert len(communes) == 3 * 27  # 25 indicators of pcmd_1629 and the plan's own 2
     with pytest.raises(PipelineError, match="covers 51"):
         get("2026", "VN")
     with world.engine.begin() as conn:
