@@ -10,9 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
+from pcmd.ingest.files import FileStore
 from pcmd.pipeline.indicators.year_to_date import year_to_date_rows
+from pcmd.pipeline.run import run_pipeline
+from pcmd.settings import Settings
 from tests.pipeline.handmade import TODAY, World
+from tests.pipeline.handmade_8b import TODAY as TODAY_8B
+from tests.pipeline.handmade_8b import build_world_8b
 
 
 def _ytd(world: World, period: str, org: str) -> dict[str, dict[str, Any]]:
@@ -57,3 +63,29 @@ def test_year_to_date__month__january_to_march_with_annual_defaults(world: World
 def test_year_to_date__year_or_programme_period__none(world: World, period: str) -> None:
     """A year is its own total: no separate year-to-date rows."""
     assert _ytd(world, period, "51") == {}
+
+
+@pytest.fixture
+def world_8b(settings: Settings, engine: Engine, no_validation: None) -> Engine:
+    build_world_8b(engine, FileStore(settings.data_dir / "attachments"))
+    run_pipeline(engine, today=TODAY_8B)
+    return engine
+
+
+def test_year_to_date__tp2__against_the_same_months_a_year_earlier(world_8b: Engine) -> None:
+    """February 2026's year to date is January–February; TP2 compares it with January–February
+    2025 (tests/pipeline/handmade_8b.py), not with all of 2025: B prosecuted nothing in either
+    (M9's 4 are of March 2025): 0 over 0, no value; 51: A's M1 2 + M3 4 = 6 against M8's 2:
+    +200 %, against the year's target of 3: met."""
+    with world_8b.connect() as conn:
+        b = {
+            r["indicator"]: r
+            for r in year_to_date_rows(conn, period="202602", org="21028", today=TODAY_8B)
+        }
+        province = {
+            r["indicator"]: r
+            for r in year_to_date_rows(conn, period="202602", org="51", today=TODAY_8B)
+        }
+    assert _cells(b["TP2"]) == (0, 0, None, 3.0, "no_data")
+    assert _cells(province["TP1"]) == (6, None, 6, None, "no_target")
+    assert _cells(province["TP2"]) == (6, 2, 200.0, 3.0, "met")

@@ -25,7 +25,14 @@ def shifted(period: Period, shift: str | None) -> Period | None:
         year = int(code[:4]) - 1
         if year < 1:
             return None
-        return parse_period(f"{year:04d}{code[4:]}")
+        earlier = parse_period(f"{year:04d}{code[4:]}")
+        if period.end != parse_period(code).end:
+            # a span shorter than its code (a year to date: January to a quarter's or month's
+            # end, year_to_date.py) compares with the same span a year earlier
+            end = dt.date(year, period.end.month, 1) + dt.timedelta(days=31)
+            end = end.replace(day=1) - dt.timedelta(days=1)
+            return Period(earlier.code, earlier.kind, earlier.start, end)
+        return earlier
     raise ValueError(f"unknown period shift {shift!r}")
 
 
