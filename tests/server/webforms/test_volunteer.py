@@ -81,6 +81,9 @@ def test_volunteer__phone_fills_outreach__stored_as_collect_sends_it(
         page.locator('ul.form-links a[href$="/web/pcmd_outreach"]').click()
         fill_outreach(page)
         shot(page, "volunteer-outreach-filled-360")
+        # the engine's own English words, said in Vietnamese first
+        expect(page.locator("#webform")).to_contain_text("Chọn ảnh (Choose image)")
+        expect(page.locator("#webform")).to_contain_text("Lấy vị trí (Get location)")
         send(page)
         expect(page.locator("#wf-message")).to_contain_text("Đã gửi", timeout=30_000)
         assert outside(seen, server.url) == []
