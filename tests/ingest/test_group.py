@@ -128,6 +128,19 @@ def stored(engine: Engine) -> dict[str, int]:
     return found
 
 
+def test_group__all_new__one_commit_no_savepoint(rig: Rig) -> None:
+    ids = [new_id() for _ in range(5)]
+    savepoints: list[str] = []
+    event.listen(rig.engine, "savepoint", lambda _conn, name: savepoints.append(name))
+    with failing_commits(rig.engine, lambda _n: False) as commits:
+        first, answers = rig.grouped(outreach_xml(ids[0]), [outreach_xml(i) for i in ids[1:]])
+    assert rig.gate.groups == [1, 4]
+    assert [first.status_code, *(a.status_code for a in answers)] == [201] * 5
+    assert commits == [1, 2]  # the blocker's, then the group's
+    assert savepoints == []
+    assert stored(rig.engine) == dict.fromkeys(ids, 1)
+
+
 def test_group__one_bad_and_one_conflict__others_stored(rig: Rig) -> None:
     blocker = new_id()
     good = [new_id() for _ in range(4)]

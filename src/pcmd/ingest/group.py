@@ -2,9 +2,11 @@
 sync to disk; each sender hears its outcome only once that commit is durable.
 
 A writer thread takes the first submission waiting, then every other one already waiting (up
-to `max_group`), and ingests each in a savepoint of one write transaction: a submission refused
-(a 4xx `IngestError`, a 503 `StorageError`) rolls back its own savepoint only, and a unique-key
-race is tried again with the lookup, as `ingest_with_retry` does. Nobody waits for a group to
+to `max_group`), and ingests them in one write transaction — first plainly, since nearly every
+group is new submissions all accepted; if one is refused or races, the transaction is rolled
+back and the group written again with a savepoint each: a submission refused (a 4xx
+`IngestError`, a 503 `StorageError`) rolls back its own savepoint only, and a unique-key race is
+tried again with the lookup, as `ingest_with_retry` does. Nobody waits for a group to
 fill: while one group commits, the next gathers by itself. If the transaction itself fails (the
 database raising mid-way or at commit), nothing of the group is kept and each submission is
 ingested again on its own, so one failure never loses or fails the others, and no submission is
@@ -38,6 +40,10 @@ MAX_GROUP = 64
 class _Job:
     incoming: Incoming
     future: Future[IngestResult] = field(default_factory=Future)
+
+
+class _Again(Exception):
+    """A group written without savepoints met a refusal or a race: roll it back, go again."""
 
 
 class _Alone(Exception):
@@ -119,14 +125,22 @@ class GroupCommitter:
         if len(jobs) == 1:
             self._alone(jobs[0])
             return
-        try:
-            with write_connection(self.engine) as conn:
-                outcomes = [self._one(conn, job.incoming) for job in jobs]
-        except Exception as exc:  # the transaction failed: nothing of the group is stored
-            log.warning("group of %d not committed (%s); each ingested alone", len(jobs), exc)
-            for job in jobs:
-                self._alone(job)
-            return
+        outcomes: list[IngestResult | PcmdError | _Alone] = []
+        for careful in (False, True):
+            try:
+                with write_connection(self.engine) as conn:
+                    if careful:
+                        outcomes = [self._one(conn, job.incoming) for job in jobs]
+                    else:
+                        outcomes = [self._plain(conn, job.incoming) for job in jobs]
+                break
+            except _Again:  # one of them was refused or raced: again, a savepoint each
+                continue
+            except Exception as exc:  # the transaction failed: nothing of the group is stored
+                log.warning("group of %d not committed (%s); each ingested alone", len(jobs), exc)
+                for job in jobs:
+                    self._alone(job)
+                return
         for job, outcome in zip(jobs, outcomes, strict=True):
             if isinstance(outcome, _Alone):
                 self._alone(job)
@@ -134,6 +148,14 @@ class GroupCommitter:
                 job.future.set_exception(outcome)
             else:
                 job.future.set_result(outcome)
+
+    def _plain(self, conn: Connection, incoming: Incoming) -> IngestResult:
+        """One submission without a savepoint (the common group: all new, all accepted); any
+        refusal or race sends the whole group round again, carefully."""
+        try:
+            return ingest(conn, self.store, incoming, self.forms, look_first=False)
+        except (IntegrityError, PcmdError) as exc:
+            raise _Again from exc
 
     def _one(self, conn: Connection, incoming: Incoming) -> IngestResult | PcmdError | _Alone:
         """One submission in a savepoint: its result, its refusal, or a request to go alone.
