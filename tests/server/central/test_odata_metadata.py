@@ -8,6 +8,8 @@ from xml.etree import ElementTree as ET
 
 import httpx
 from defusedxml import ElementTree as SafeET
+from odata import ODataService
+from requests.auth import HTTPBasicAuth
 
 from pcmd.forms.convert import convert_workbook
 from pcmd.server.central.odata_metadata import edmx, service_document
@@ -157,3 +159,14 @@ def test_metadata_endpoint__xml_over_http_with_odata_version(reading: Reading) -
         "@odata.context": f"{reading.base}/$metadata",
         "value": [{"name": "Submissions", "kind": "EntitySet", "url": "Submissions"}],
     }
+
+
+def test_metadata__an_odata_v4_client__reflects_and_reads_rows(reading: Reading) -> None:
+    """python-odata builds its entity classes from $metadata alone, then queries the rows."""
+    auth = HTTPBasicAuth(b"hoa.qng", PASSWORD.encode())  # requests sends latin-1 text only
+    service = ODataService(
+        f"{reading.base}/", reflect_entities=True, auth=auth, quiet_progress=True
+    )
+    assert list(service.entities) == ["Submissions"]
+    rows = service.query(service.entities["Submissions"]).limit(2).all()
+    assert [r.__odata__["__id"] for r in rows] == [reading.ids["D"], reading.ids["C"]]

@@ -1,7 +1,8 @@
 """The OData service document and `$metadata` (EDMX, CSDL 4.0) of a form, shaped as ODK
 Central shapes them: `__system` of type `org.opendatakit.submission.metadata`, groups as
 complex types, each repeat an entity type and set `Submissions.<path>` reached from its parent
-by a navigation property. Pure: fields in, text out.
+by a navigation property. Enum members carry their (default) values, which CSDL allows and
+some clients require. Pure: fields in, text out.
 """
 
 from __future__ import annotations
@@ -40,14 +41,14 @@ SYSTEM_SCHEMA = f"""    <Schema xmlns="{EDM}" Namespace="org.opendatakit.submiss
         <Property Name="formVersion" Type="Edm.String"/>
       </ComplexType>
       <EnumType Name="Status">
-        <Member Name="notDecrypted"/>
-        <Member Name="missingEncryptedFormData"/>
+        <Member Name="notDecrypted" Value="0"/>
+        <Member Name="missingEncryptedFormData" Value="1"/>
       </EnumType>
       <EnumType Name="ReviewState">
-        <Member Name="hasIssues"/>
-        <Member Name="edited"/>
-        <Member Name="rejected"/>
-        <Member Name="approved"/>
+        <Member Name="hasIssues" Value="0"/>
+        <Member Name="edited" Value="1"/>
+        <Member Name="rejected" Value="2"/>
+        <Member Name="approved" Value="3"/>
       </EnumType>
     </Schema>
 """
