@@ -4,7 +4,10 @@ the period's end and judged against the year's target (DESIGN §8b, last paragra
 The year's values, computed on demand from the same cube by the same engine as query.py, with
 two differences: the cube is summed over January to the period's last month only, and the day
 the engine judges "months begun" or "deadline passed" by is the period's last day (or today, if
-earlier), so 2026Q3 counts TT2's months January–September. The year's own code keys the cell,
+earlier), so 2026Q3 counts TT2's months January–September, TG1's reference day is 30
+September, and BC2 the months ended by then (September's reports are due on 5 October: they
+are judged in the next period). TP2 compares with the same span a year earlier
+(part_periods.py). The year's own code keys the cell,
 so its targets — imported for the year, else the programme's annual default — apply, and
 reference denominators are the year's. Rows have the keys of query.py's rows; `period` is the
 year-to-date span, e.g. `2026-01..2026-09`.
