@@ -11,10 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+from sqlalchemy import Engine
+
+from pcmd.ingest.files import FileStore
 from pcmd.pipeline.indicators.drill import WHAT, drill_down
 from pcmd.pipeline.indicators.programme import DEFAULT_PROGRAMME, default_programme
 from pcmd.pipeline.indicators.query import indicator_rows
+from pcmd.pipeline.run import run_pipeline
+from pcmd.settings import Settings
 from tests.pipeline.handmade import TODAY, World
+from tests.pipeline.handmade_8b import TODAY as TODAY_8B
+from tests.pipeline.handmade_8b import World8b, build_world_8b
 
 INSPECTED = ("I1", "I2", "I3", "I4", "I5", "I7")
 # indicator → (records listed, numerator) for the whole country in 2025, by hand
@@ -108,3 +116,48 @@ def test_drill_down__says_what_it_lists(world: World) -> None:
     assert kt1.what_vi.startswith("mỗi cơ sở một phiếu")
     assert tt3a.what_vi == WHAT["with_value"][0]  # both parts are sums: said once
     assert tt3a.what_en == "the records whose non-zero figures add up to the numerator"
+
+
+# DESIGN §8b's indicators on tests/pipeline/handmade_8b.py (today 2026-11-20): indicator →
+# the records behind its numerator for province 51 in 2026, by hand (see that module's notes).
+EXPECTED_51_2026: dict[str, list[str]] = {
+    "TG1": ["K1", "K2"],  # handled by their deadlines (K2's extended to 04-10)
+    "TG2": ["K1", "K2", "K3", "K4"],  # K7 is rejected
+    "TG3": ["K4"],  # due 04-04, never handled
+    "TP1": ["M1", "M3", "M5"],  # prosecuted 2 + 4 + 3 (M3 replaced M2; M4 reports nothing)
+    "TP2": ["M1", "M3", "M5"],  # this year's numerator (the change on 2025's)
+    "HT1": ["S2"],  # one person in need (P1: S1, S2 in A, S4 in B): the latest, S2 (March)
+    "HT2": ["S1", "S2", "S3", "S4"],
+    "KH1": ["L1", "L3"],  # A's plan, and B's issued one (L3 after L2)
+    "KH2": ["L3"],  # the only one integrated
+    "BC2": ["M1", "M4", "M5"],  # on time, in the ended months since 2025-07
+}
+
+
+@pytest.fixture
+def world_8b(settings: Settings, engine: Engine, no_validation: None) -> World8b:
+    built = build_world_8b(engine, FileStore(settings.data_dir / "attachments"))
+    run_pipeline(engine, today=TODAY_8B)
+    return built
+
+
+def test_drill_down__design_8b_indicators_list_exactly_their_records(world_8b: World8b) -> None:
+    """Should list, for the indicators of cases, monthly reports, support and plans, exactly the
+    records behind the numerator — judged on the day, a year's plans, ended months."""
+
+    def got(indicator: str, period: str, org: str) -> list[int]:
+        with world_8b.engine.connect() as conn:
+            return drill_down(
+                conn,
+                indicator=indicator,
+                period=period,
+                org=org,
+                programme=DEFAULT_PROGRAMME,
+                today=TODAY_8B,
+            ).ids
+
+    for indicator, names in EXPECTED_51_2026.items():
+        assert got(indicator, "2026", "51") == sorted(world_8b.ids[n] for n in names), indicator
+    ids = world_8b.ids
+    # A in March 2026: reported by M4 (nothing to report), S2 and S3
+    assert got("BC1", "202603", "21025") == sorted([ids["M4"], ids["S2"], ids["S3"]])
