@@ -56,7 +56,7 @@ def test_cli_pipeline_and_indicators(
     out = pcmd("indicators", "--period", "2025", "--org", "51", "--format", "json", env=env)
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
-    assert len(rows) == 15
+    assert len(rows) == 25  # DESIGN §8 and §8b
     assert all(list(r) == KEYS for r in rows)
     by_id = {r["indicator"]: r for r in rows}
     assert by_id["TT1"] == {
@@ -89,7 +89,7 @@ def test_cli_pipeline_and_indicators(
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     table = list(csv.DictReader(io.StringIO(out.stdout)))
-    assert len(table) == 96 * 15
+    assert len(table) == 96 * 25
     assert list(table[0]) == KEYS
     row = next(r for r in table if r["org_unit"] == "21025" and r["indicator"] == "TT2")
     assert (row["numerator"], row["denominator"], row["value"], row["target"]) == (
@@ -127,7 +127,7 @@ def test_cli_programmes(engine: Engine, database_url: str, tmp_path: Path) -> No
     plan.write_text(shipped_text(EXAMPLE_PLAN), encoding="utf-8")
     added = pcmd("programmes", "add", str(plan), env=env)
     assert added.returncode == 0, added.stderr
-    assert "ke_hoach_51_2026: 17 chỉ tiêu (indicators), 51, 2026" in added.stdout
+    assert "ke_hoach_51_2026: 27 chỉ tiêu (indicators), 51, 2026" in added.stdout
     listed = pcmd("programmes", "list", env=env)
     assert [line.split()[0] for line in listed.stdout.splitlines()] == [
         "pcmd_1629",
