@@ -289,3 +289,37 @@ def test_count__capped_beyond_the_cap(site: Site, monkeypatch: pytest.MonkeyPatc
         assert "Số phiếu: <strong>hơn 1</strong>" in page.text
     with transaction(site.server.engine) as s:
         assert len(s.scalars(select(SubmissionVersion.id)).all()) == 2
+
+
+def test_commune_officer__approves_own_commune_only(site: Site) -> None:
+    """Should let a commune officer approve its commune's record, and refuse a crafted POST
+    for a record of another commune of the same province, nothing changed."""
+    from pcmd.server.accounts import create_user
+    from tests.server.web.conftest import PASSWORD
+
+    with transaction(site.server.engine) as s:
+        create_user(s, "xa.camthanh", PASSWORD, "commune_officer", ["21025"])
+    neighbour = _send(site)  # Phường Nghĩa Lộ (21028), the same province
+    with signed_in(site, "xa.camthanh") as client:
+        page = client.get("/submissions")
+        assert f'data-id="{site.sub_id}"' in page.text
+        assert f'data-id="{neighbour}"' not in page.text
+        token = csrf_of(page.text)
+        refused = client.post(
+            "/submissions/review",
+            data={"csrf": token, "action": "approved", "ids": [str(neighbour)]},
+        )
+        assert "không thuộc địa bàn của bạn" in refused.text
+        assert (
+            client.post(
+                f"/submissions/{neighbour}/review", data={"csrf": token, "action": "approved"}
+            ).status_code
+            == 404
+        )
+        assert _states(site) == {site.sub_id: "received", neighbour: "received"}
+        done = client.post(
+            "/submissions/review",
+            data={"csrf": token, "action": "approved", "ids": [str(site.sub_id)]},
+        )
+        assert "Đã lưu." in done.text
+    assert _states(site) == {site.sub_id: "approved", neighbour: "received"}
