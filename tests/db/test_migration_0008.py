@@ -78,6 +78,9 @@ def test_migration_0008__roles_mapped_audit_provinces_filled(settings: Settings)
     upgrade(engine)
     with engine.connect() as conn:
         roles = dict(conn.execute(text("SELECT username, role FROM web_users")).all())
+        must_change = {
+            bool(v) for (v,) in conn.execute(text("SELECT must_change_password FROM web_users"))
+        }
         provinces = set(
             conn.execute(text("SELECT action, target, province_code FROM audit_log")).all()
         )
@@ -90,6 +93,7 @@ def test_migration_0008__roles_mapped_audit_provinces_filled(settings: Settings)
         "xa.camthanh": "commune_officer",
         "hai.tinh": "province_reviewer",
     }
+    assert must_change == {False}  # their passwords are their own
     assert provinces == {
         ("user.create", "quoc.gia", None),
         ("user.create", "qt.qng", "51"),

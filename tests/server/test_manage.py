@@ -94,6 +94,7 @@ def test_create_web_user__province_admin__commune_officer_with_temporary_passwor
         signed = login(s, "can.bo.nghialo", password)
         assert signed is not None
         assert signed.org_codes == frozenset({NGHIA_LO})
+        assert signed.must_change_password  # its own password before any page
         entry = s.scalars(select(AuditLog).where(AuditLog.action == "user.create")).all()[-1]
     assert (entry.actor, entry.target, entry.province_code) == (
         "user:qt.qng",

@@ -164,6 +164,8 @@ class WebUser(Base):
     role: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[dt.datetime | None]
+    # a temporary password an administrator gave: the user chooses its own at the next page
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class WebSession(Base):

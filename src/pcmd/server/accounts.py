@@ -91,6 +91,7 @@ class Scope:
     username: str
     role: str
     org_codes: frozenset[str]
+    must_change_password: bool = False  # signed in with a temporary password
 
     @property
     def everywhere(self) -> bool:
@@ -237,7 +238,9 @@ def user_province(session: Session, user: WebUser) -> str | None:
 
 def scope_of(session: Session, user: WebUser) -> Scope:
     codes = session.scalars(select(WebUserScope.org_code).where(WebUserScope.user_id == user.id))
-    return Scope(user.id, user.username, user.role, frozenset(codes))
+    return Scope(
+        user.id, user.username, user.role, frozenset(codes), bool(user.must_change_password)
+    )
 
 
 class LoginThrottled(AuthError):
@@ -330,11 +333,20 @@ def _user(session: Session, username: str) -> WebUser:
     return user
 
 
-def set_password(session: Session, username: str, password: str, *, actor: str = "cli") -> int:
-    """A new password; every session of the user ends. Returns how many were ended."""
+def set_password(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    actor: str = "cli",
+    temporary: bool = False,
+) -> int:
+    """A new password; every session of the user ends. Returns how many were ended.
+    A temporary one (given by an administrator) is replaced by the user at its next sign-in."""
     check_password(password)
     user = _user(session, username)
     user.password_hash = hash_password(password)
+    user.must_change_password = temporary
     ended = end_user_sessions(session, user.id)
     audit.record(
         session, actor, "user.password", user.username, province=user_province(session, user)
@@ -360,3 +372,23 @@ def enable_user(session: Session, username: str, *, actor: str = "cli") -> None:
     audit.record(
         session, actor, "user.enable", user.username, province=user_province(session, user)
     )
+
+
+def change_own_password(session: Session, user_id: int, current: str, new: str) -> None:
+    """The signed-in user replaces its password (a temporary one, or any): the current one
+    first, then a new one of at least MIN_PASSWORD characters that differs from it. Every
+    session of the user ends (sign in again with the new one)."""
+    user = session.get(WebUser, user_id)
+    if user is None or user.disabled_at is not None:
+        raise AuthError("Không có quyền (not allowed).", status=403)
+    if not verify_password(user.password_hash, current):
+        raise PcmdError(
+            "Mật khẩu hiện tại không đúng (the current password is wrong): type the password "
+            "you signed in with."
+        )
+    if _nfc(new) == _nfc(current):
+        raise PcmdError(
+            "Mật khẩu mới phải khác mật khẩu hiện tại (the new password must differ from the "
+            "current one)."
+        )
+    set_password(session, user.username, new, actor=f"user:{user.username}")

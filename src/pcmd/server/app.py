@@ -32,6 +32,7 @@ from pcmd.server.web.cases import CasePages
 from pcmd.server.web.dashboard import DashboardPages
 from pcmd.server.web.firstrun import FirstRunPages
 from pcmd.server.web.login import LoginPages
+from pcmd.server.web.password import PasswordPage
 from pcmd.server.web.provinces import ProvincePages
 from pcmd.server.web.quality import QualityPages
 from pcmd.server.web.reports import ReportPages
@@ -111,6 +112,7 @@ def create_app(settings: Settings) -> Starlette:
             *UserPages(web).routes(),
             *AppUserPages(web).routes(),
             *AuditPages(web).routes(),
+            *PasswordPage(web).routes(),
             static_mount(),
         ],
         middleware=[

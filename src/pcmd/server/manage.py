@@ -225,6 +225,7 @@ def create_web_user(
         display_name=display_name.strip()[:200],
         actor=f"user:{actor.username}",
     )
+    user.must_change_password = True  # the user chooses its own at its first sign-in
     return user, password
 
 
@@ -232,7 +233,9 @@ def reset_password(session: Session, actor: Scope, user_id: int) -> tuple[str, s
     """A new temporary password for a user the administrator runs; its sessions end."""
     user = managed_user(session, actor, user_id)
     password = temporary_password()
-    accounts.set_password(session, user.username, password, actor=f"user:{actor.username}")
+    accounts.set_password(
+        session, user.username, password, actor=f"user:{actor.username}", temporary=True
+    )
     return user.username, password
 
 

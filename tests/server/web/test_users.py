@@ -21,6 +21,7 @@ from tests.server.hashes import cheap_hashes  # noqa: F401 (a fixture)
 from tests.server.web.conftest import PASSWORD, Site, csrf_of
 
 CAM_THANH, NGHIA_LO, HAI_VAN = "21025", "21028", "20194"  # 51, 51, 48
+OWN_PASSWORD = "mật khẩu riêng của tôi"
 
 
 @pytest.fixture
@@ -116,7 +117,22 @@ def test_users__province_admin__creates_commune_officer_who_sees_only_its_commun
         assert password not in user.password_hash
         codes = s.scalars(select(WebUserScope.org_code).where(WebUserScope.user_id == user.id))
         assert list(codes) == [NGHIA_LO]
-    with signed_in_at(accounts, "can.bo.nghialo", "/dashboard", password) as officer:
+    with signed_in_at(accounts, "can.bo.nghialo", "/password", password) as first:
+        # signed in with a temporary password: every page leads to choosing its own
+        assert first.get("/dashboard").url.path == "/password"
+        form = first.get("/password")
+        changed = first.post(
+            "/password",
+            data={
+                "csrf": csrf_of(form.text),
+                "current": password,
+                "password": OWN_PASSWORD,
+                "password2": OWN_PASSWORD,
+            },
+        )
+        assert changed.url.path == "/login"
+        assert "Đã đổi mật khẩu" in changed.text
+    with signed_in_at(accounts, "can.bo.nghialo", "/dashboard", OWN_PASSWORD) as officer:
         # the one submission is Cẩm Thành's: not the Nghĩa Lộ officer's to see
         assert officer.get(f"/submissions/{accounts.sub_id}").status_code == 404
         assert officer.get(f"/attachments/{accounts.attachment_id}").status_code == 404
@@ -141,8 +157,35 @@ def test_users__new_password__shown_once_old_one_refused(accounts: Site) -> None
             data={"csrf": csrf_of(login.text), "username": "hoa.qng", "password": PASSWORD},
         )
         assert old.url.path == "/login"
-    with signed_in_at(accounts, "hoa.qng", "/dashboard", found.group(1)):
-        pass
+    with signed_in_at(accounts, "hoa.qng", "/password", found.group(1)) as reviewer:
+        form = reviewer.get("/password")
+        assert "mật khẩu tạm" in form.text
+        wrong = reviewer.post(
+            "/password",
+            data={
+                "csrf": csrf_of(form.text),
+                "current": "không phải mật khẩu",
+                "password": OWN_PASSWORD,
+                "password2": OWN_PASSWORD,
+            },
+        )
+        assert wrong.status_code == 400
+        assert "Mật khẩu hiện tại không đúng" in wrong.text
+        differ = reviewer.post(
+            "/password",
+            data={
+                "csrf": csrf_of(form.text),
+                "current": found.group(1),
+                "password": OWN_PASSWORD,
+                "password2": OWN_PASSWORD + "x",
+            },
+        )
+        assert differ.status_code == 400
+        assert "không giống nhau" in differ.text
+    with transaction(accounts.server.engine) as s:
+        user = s.scalar(select(WebUser).where(WebUser.username == "hoa.qng"))
+        assert user is not None
+        assert user.must_change_password  # still the temporary one
 
 
 def test_users__disable__then_sign_in_refused(accounts: Site) -> None:

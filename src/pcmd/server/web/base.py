@@ -43,7 +43,8 @@ from pcmd.settings import Settings
 SERVER_DIR = Path(__file__).resolve().parent.parent
 
 
-CREDENTIALS = frozenset({"username", "password", "password2", "code"})
+CREDENTIALS = frozenset({"username", "password", "password2", "code", "current"})
+OWN_PASSWORD_PATH = "/password"  # noqa: S105 (a page's path: server/web/password.py)
 
 
 class NotVisible(Exception):
@@ -153,6 +154,9 @@ class Web:
             if user is None:
                 nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/login?{urlencode({'next': nxt})}", status_code=303)
+            if user.must_change_password and request.url.path != OWN_PASSWORD_PATH:
+                # signed in with a temporary password: its own password first
+                return RedirectResponse(OWN_PASSWORD_PATH, status_code=303)
             try:
                 response: Response = await handler(request, user)
                 return response

@@ -6,6 +6,9 @@ Web users' roles become the four of the province-run accounts (server/accounts.p
 commune's records). `viewer` (read only) is left as it is: turning a read-only account into a
 reviewer would grant a right nobody granted; an administrator gives it one of the four roles.
 
+`web_users.must_change_password`: a user given a temporary password by an administrator chooses
+its own before any other page.
+
 `audit_log.province_code` says which province an entry concerns, so a province administrator's
 audit page lists its province's entries. Entries about web users and app users are filled from
 their units here; entries about a record are resolved from the record when the page is read.
@@ -34,16 +37,20 @@ def _provinces(conn: sa.Connection, codes: list[str]) -> set[str]:
     rows = conn.execute(
         sa.select(units.c.code, units.c.level, units.c.parent_code).where(units.c.code.in_(codes))
     ).all()
-    out = set()
+    out: set[str] = set()
     for code, level, parent in rows:
         if level == "province":
-            out.add(code)
+            out.add(str(code))
         elif level == "commune" and parent:
-            out.add(parent)
+            out.add(str(parent))
     return out
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("web_users", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("must_change_password", sa.Boolean(), server_default="0", nullable=False)
+        )
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.add_column(sa.Column("province_code", sa.String(length=16), nullable=True))
         batch_op.create_index(batch_op.f("ix_audit_log_province_code"), ["province_code"])
@@ -61,26 +68,28 @@ def upgrade() -> None:
     for user_id, username, role in conn.execute(
         sa.select(users.c.id, users.c.username, users.c.role)
     ):
-        codes = list(conn.scalars(sa.select(scopes.c.org_code).where(scopes.c.user_id == user_id)))
+        held = sa.select(scopes.c.org_code).where(scopes.c.user_id == user_id)
+        codes = [str(row[0]) for row in conn.execute(held)]
         if role == "admin":
             new = "national_admin" if "VN" in codes else "province_admin"
             conn.execute(sa.update(users).where(users.c.id == user_id).values(role=new))
         provinces = _provinces(conn, codes)
         if len(provinces) == 1 and "VN" not in codes:
-            province_of_name[username] = provinces.pop()
+            province_of_name[str(username)] = provinces.pop()
     for name, province in province_of_name.items():
         conn.execute(
             sa.update(audit)
             .where(audit.c.action.like("user.%"), audit.c.target == name)
             .values(province_code=province)
         )
-    for name, communes in conn.execute(sa.select(app_users.c.name, app_users.c.commune_codes)):
-        provinces = _provinces(conn, list(communes or []))
-        if len(provinces) == 1:
+    for app_name, communes in conn.execute(sa.select(app_users.c.name, app_users.c.commune_codes)):
+        listed = [str(c) for c in communes] if isinstance(communes, list) else []
+        of_app_user = _provinces(conn, listed)
+        if len(of_app_user) == 1:
             conn.execute(
                 sa.update(audit)
-                .where(audit.c.action.like("appuser.%"), audit.c.target == name)
-                .values(province_code=provinces.pop())
+                .where(audit.c.action.like("appuser.%"), audit.c.target == app_name)
+                .values(province_code=of_app_user.pop())
             )
 
 
@@ -95,3 +104,5 @@ def downgrade() -> None:
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_log_province_code"))
         batch_op.drop_column("province_code")
+    with op.batch_alter_table("web_users", schema=None) as batch_op:
+        batch_op.drop_column("must_change_password")
