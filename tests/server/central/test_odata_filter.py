@@ -116,3 +116,21 @@ def test_compile__year_function__extract_on_both_databases() -> None:
 def test_compile__constant_comparisons__folded() -> None:
     assert sql("2026 eq 2026", sqlite.dialect()) == "1"
     assert sql("year(now()) eq 2025", sqlite.dialect()) == "0"  # now() is in 2026
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("__system/submissionDate ge 2026-13-01T00:00:00Z", 400.18),
+        ("__system/submissionDate ge 0001-01-01T00:00:00+07:00", 400.18),
+        ("year(__system/submissionDate) eq 99999999999999999999", 400.18),
+        ("__id eq 5", 501.4),
+        ("__system/reviewState eq true", 501.4),
+        ("year(__system/submissionDate) eq 'abc'", 501.4),
+        ("year(__system/submissionDate) eq null", 501.4),
+    ],
+)
+def test_filter__values_a_database_would_choke_on__refused_first(text: str, code: float) -> None:
+    with pytest.raises(Problem) as caught:
+        compile_filter(parse_filter(text), FILTER_COLUMNS, text, NOW)
+    assert caught.value.code == code

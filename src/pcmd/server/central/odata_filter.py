@@ -24,6 +24,7 @@ COMPARE = ("eq", "ne", "lt", "le", "gt", "ge")
 PARTS = ("year", "month", "day", "hour", "minute", "second")
 MAX_LENGTH = 2000
 MAX_DEPTH = 50
+MAX_NUMBER = 10**15
 _TOKEN = re.compile(
     r"""\s*(?:
       (?P<ts>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2}))
@@ -171,15 +172,21 @@ class _Parser:
             self.punct(")")
             return node
         if kind == "ts":
-            stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-            return Value(stamp.astimezone(dt.UTC))
+            try:
+                stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+                return Value(stamp.astimezone(dt.UTC))
+            except (ValueError, OverflowError):
+                raise unparseable(self.text, f"{text!r} is no date and time") from None
         if kind == "date":
             try:
                 return Value(dt.date.fromisoformat(text))
             except ValueError:
                 raise unparseable(self.text, f"{text!r} is no date") from None
         if kind == "num":
-            return Value(float(text) if "." in text else int(text))
+            number = float(text) if "." in text else int(text)
+            if abs(number) > MAX_NUMBER:
+                raise unparseable(self.text, f"the number {text} is too large")
+            return Value(number)
         if kind == "str":
             return Value(text[1:-1].replace("''", "'"))
         if kind == "name":
@@ -264,6 +271,12 @@ def _literal(value: Any, column: Column, text: str) -> Any:
         return dt.datetime.combine(value, dt.time(), dt.UTC)
     if column.kind == "timestamp" and value is not None and not isinstance(value, dt.datetime):
         raise unsupported(text, f"a comparison of a date with {value!r}")
+    if column.kind in ("text", "enum") and value is not None and not isinstance(value, str):
+        raise unsupported(text, f"a comparison of a text field with {value!r}")
+    if column.kind == "number" and (
+        value is None or isinstance(value, bool) or not isinstance(value, int | float)
+    ):
+        raise unsupported(text, f"a comparison of a number with {value!r}")
     return column.convert(value)
 
 
