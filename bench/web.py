@@ -300,6 +300,7 @@ def measure(args: argparse.Namespace, label: str, tree: Path) -> dict[tuple[str,
         "PCMD_BASE_URL": f"http://127.0.0.1:{args.port}",
         "PCMD_LOG_LEVEL": "WARNING",
         "BENCH_PASSWORD": PASSWORD,
+        **({} if args.scheduler else {"PCMD_SCHEDULER": "false"}),
     }
     pcmd(tree, env, "init", "--skip-forms")
     pcmd(tree, env, "user", "create", "bench", "--role", "admin", "--org", "VN",
@@ -355,6 +356,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10, help="per user and page")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--baseline", help="also run this commit (a git worktree)")
+    parser.add_argument(
+        "--no-scheduler",
+        dest="scheduler",
+        action="store_false",
+        help="serve without the scheduler (a database the pipeline has not caught up with)",
+    )
     parser.add_argument(
         "--generate", type=int, default=50_000, help="SQLite: generate this many, copy the rest"
     )
