@@ -33,6 +33,13 @@ from pcmd.server.web import i18n
 from pcmd.server.web.base import Web
 from pcmd.server.web.issue_words import family_name, family_of, issue_text
 
+# Form fields shown elsewhere on the page (the sender, the phone) or of no use to a reviewer.
+HIDDEN_FIELDS = frozenset({"start", "end", "today", "deviceid", "username", "phonenumber"})
+# Fields the form computes, which have no label of their own: (Vietnamese, English).
+CALCULATED: dict[str, tuple[str, str]] = {
+    "n_total": ("Tổng số người (tự tính)", "Total people (calculated)"),
+}
+
 
 class SubmissionPage:
     def __init__(self, web: Web) -> None:
@@ -64,11 +71,11 @@ class SubmissionPage:
         labels = self.web.labels(session, form_version_id) if form_version_id else None
         answers = []
         for path, value in version.data.items():
-            if path.startswith("meta/") or path in ("start", "end", "today", "deviceid"):
-                continue
+            if path.startswith("meta/") or path in HIDDEN_FIELDS:
+                continue  # who sent it and from which phone are said above the answers
             answers.append(
                 {
-                    "label": labels.question(path, lang) if labels else path,
+                    "label": self._label(labels, path, lang),
                     "value": self._show(labels, path, value, lang),
                 }
             )
@@ -99,7 +106,7 @@ class SubmissionPage:
                     and not p.startswith("meta/")
                     and p not in ("start", "end")
                 ]
-                shown = [labels.question(p, lang) if labels else p for p in changed[:6]]
+                shown = [self._label(labels, p, lang) for p in changed[:6]]
                 changes = ", ".join(shown)
             history.append(
                 {
@@ -171,6 +178,15 @@ class SubmissionPage:
             "commune_name": commune_name,
             "proposed_establishment": proposed,
         }
+
+    @staticmethod
+    def _label(labels: Labels | None, path: str, lang: str) -> str:
+        """The question's label; a field the form computes (no label) by what it holds."""
+        label = labels.question(path, lang) if labels else path
+        if label == path:
+            vi, en = CALCULATED.get(path.rsplit("/", 1)[-1], ("Số liệu tự tính", "Calculated"))
+            return vi if lang == "vi" else en
+        return label
 
     @staticmethod
     def _show(labels: Labels | None, path: str, value: Any, lang: str) -> str:
