@@ -103,7 +103,7 @@ def every_page(browser: Browser, site: Site, width: int) -> None:
         page.wait_for_url(re.compile(path + "$"))
         check(page, f"w{width}-{nav}")
     # the accounts pages and the audit log, as a national administrator sees them
-    for nav, path in [("users", "/users"), ("audit", "/audit")]:
+    for nav, path in [("users", "/users"), ("audit", "/audit"), ("password", "/password")]:
         page.click(f'header nav a[href="{path}"]')
         page.wait_for_url(re.compile(path + "$"))
         check(page, f"w{width}-{nav}")
