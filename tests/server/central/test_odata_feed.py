@@ -249,3 +249,55 @@ def test_feed__unknown_form_or_table_or_project__404(reading: Reading) -> None:
         response = httpx.get(url, auth=ADMIN, timeout=30)
         assert response.status_code == 404, url
         assert response.json()["code"] == 404.1
+
+
+HUGE = "9" * 30
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status"),
+    [
+        ("GET", f"/v1/projects/1/forms/{'x' * 5000}.svc/Submissions", None, 404),
+        ("GET", f"/v1/projects/{HUGE}/forms/pcmd_outreach.svc", None, 404),
+        ("GET", f"/v1/projects/1/forms/pcmd_outreach/submissions/{'u' * 5000}", None, 404),
+        (
+            "GET",
+            "/v1/projects/1/forms/pcmd_outreach/submissions/uuid%3Ax/attachments/..%2fx",
+            None,
+            404,
+        ),
+        (
+            "GET",
+            "/v1/projects/1/forms/pcmd_outreach.svc/Submissions?%24skiptoken=01WzFd",
+            None,
+            400,
+        ),
+        (
+            "GET",
+            "/v1/projects/1/forms/pcmd_outreach.svc/Submissions?%24filter=__id%20eq%205",
+            None,
+            400,
+        ),
+        ("GET", "/v1/projects/1/indicators.svc/IndicatorValues?%24top=-3", None, 400),
+        ("DELETE", f"/v1/sessions/{'x' * 5000}", None, 404),
+        ("GET", "/v1/projects", {"Authorization": "Basic %%%not-base64"}, 401),
+        ("GET", "/v1/projects", {"Authorization": "Basic " + "QUFB" * 3000}, 401),
+        ("GET", "/v1/projects", {"Authorization": "Bearer two words"}, 401),
+    ],
+)
+def test_central_api__hostile_requests__answer_below_500(
+    reading: Reading, method: str, path: str, headers: dict[str, str] | None, status: int
+) -> None:
+    auth = None if headers else ADMIN
+    response = httpx.request(
+        method, f"{reading.server.url}{path}", headers=headers, auth=auth, timeout=30
+    )
+    assert response.status_code == status, (path, response.text)
+    if response.headers["content-type"].startswith("application/json"):
+        assert "code" in response.json()  # a Central problem; else no route matched at all
+
+
+def test_sessions__huge_body__400(reading: Reading) -> None:
+    big = httpx.post(f"{reading.server.url}/v1/sessions", content=b"{" * 20_000, timeout=30)
+    assert big.status_code == 400
+    assert big.json()["code"] == 400.1
