@@ -5,19 +5,25 @@ from __future__ import annotations
 import datetime as dt
 import random
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
 from pcmd.cli import demo_data
 from pcmd.db.engine import make_engine, transaction
 from pcmd.db.models import (
+    Attachment,
     Establishment,
     Form,
     IndicatorValue,
     ReferenceValue,
     Submission,
+    SubmissionVersion,
+    Target,
+    ValidationIssue,
     WebUser,
 )
+from pcmd.db.review import SubmissionComment
 from pcmd.ingest.instance import parse_instance
 from tests.cli.test_main import pcmd
 
@@ -109,6 +115,29 @@ def test_demo__fills_empty_database_once(tmp_path: Path) -> None:
         for ind in ("TG1", "TG2", "TP1", "HT1", "HT2", "KH1", "KH2", "BC2"):
             assert values[ind].value is not None, ind
         assert (values["TG2"].value or 0) > 20
+        # as reviewers find it (demo_review.py): every review state, reasons and comments in
+        # threads, photos and one expected but never received, issues to resolve, targets
+        states = dict(
+            s.execute(select(Submission.review_state, func.count()).group_by("review_state")).all()
+        )
+        assert {"received", "approved", "has_issues", "rejected"} <= set(states), states
+        kinds = set(s.scalars(select(SubmissionComment.kind).distinct()))
+        assert {"comment", "rejected"} <= kinds
+        assert (s.scalar(select(func.count()).select_from(Attachment)) or 0) > 100
+        lists: list[Any] = list(s.scalars(select(SubmissionVersion.attachments_expected)))
+        named = [files for files in lists if files]
+        # every photo named was received but one
+        assert len(named) == (s.scalar(select(func.count()).select_from(Attachment)) or 0) + 1
+        errors = select(func.count()).where(ValidationIssue.severity == "error")
+        assert (s.scalar(errors) or 0) >= 2
+        assert (
+            s.scalar(
+                select(Target.target).where(
+                    Target.indicator == "TT1", Target.org_code == "51", Target.period == year
+                )
+            )
+            == 80.0
+        )
     engine.dispose()
     again = pcmd("demo", env=env)
     assert again.returncode == 1

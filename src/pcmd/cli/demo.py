@@ -25,16 +25,18 @@ def demo(ctx: Context, province: str, years: int) -> None:
     from sqlalchemy import func, select
 
     from pcmd.cli import demo_data as generator
-    from pcmd.cli import demo_programme
+    from pcmd.cli import demo_programme, demo_review
     from pcmd.db.engine import transaction
     from pcmd.db.models import Form, OrgUnit, Submission
     from pcmd.forms.registry import refresh_media
     from pcmd.ingest.files import FileStore
     from pcmd.ingest.form_lookup import FormLookup
-    from pcmd.ingest.incoming import Incoming
+    from pcmd.ingest.incoming import Incoming, IncomingFile
     from pcmd.ingest.submit import ingest_with_retry
     from pcmd.masterdata.establishments import import_establishments
     from pcmd.masterdata.reference import import_reference_values
+    from pcmd.masterdata.targets import import_targets
+    from pcmd.pipeline.programmes import programme_indicators
 
     settings = ctx.settings()
     with ctx.engine() as engine:
@@ -81,11 +83,25 @@ def demo(ctx: Context, province: str, years: int) -> None:
         store = FileStore(settings.attachments_dir)
         forms = FormLookup()
         count = 0
+        photos = random.Random(7)  # noqa: S311 - photos of their own: the records stay the same
         for xml in generator.submissions(province, communes, register, start, today, rng):
+            # each commune's officer sends from a phone; some with a photo (demo_review.py)
+            sent = demo_review.dress(xml, count, photos)
+            files: tuple[IncomingFile, ...] = ()
+            if sent.photo is not None:
+                name, jpeg = sent.photo
+                sha, _ = store.put_bytes(jpeg)
+                files = (IncomingFile(name, "image/jpeg", sha, len(jpeg)),)
             ingest_with_retry(
                 engine,
                 store,
-                Incoming(xml=xml, source="openrosa", submitter="appuser:demo"),
+                Incoming(
+                    xml=sent.xml,
+                    source="openrosa",
+                    submitter=sent.submitter,
+                    device_id=sent.device_id,
+                    files=files,
+                ),
                 forms,
             )
             count += 1
@@ -112,6 +128,22 @@ def demo(ctx: Context, province: str, years: int) -> None:
         click.echo(
             f"Dữ liệu mẫu (demo): {len(communes)} xã, {len(register)} cơ sở, {count} phiếu "
             f"(communes, establishments, submissions) {start:%d/%m/%Y}–{today:%d/%m/%Y}"
+        )
+        # reviewers' work: states, comments, rejection reasons; the province's targets
+        with transaction(engine, write=True) as session:
+            states = demo_review.review(session, random.Random(13))  # noqa: S311
+            import_targets(
+                session,
+                demo_review.targets_csv(province, communes, today.year),
+                "demo-targets.csv",
+                indicators=programme_indicators(session),
+                actor="demo",
+            )
+        click.echo(
+            "Đã duyệt {approved}, có vấn đề {has_issues}, không chấp nhận {rejected} phiếu "
+            "(approved, has issues, rejected); còn lại chờ duyệt (the rest await review).".format(
+                **states
+            )
         )
         password = os.environ.get("PCMD_DEMO_PASSWORD")
         if password:

@@ -42,25 +42,24 @@ def set_review_state(
     when a reason is given, an entry in its comment thread; returns how many were changed.
     `updated_at` moves so the incremental pipeline run counts them anew."""
     now = utcnow()
-    for sub in subs:
+    ids = [sub.id for sub in subs]
+    for at in range(0, len(ids), 500):  # one statement per 500 records, any number of them
         session.execute(
             update(Submission)
-            .where(Submission.id == sub.id)
+            .where(Submission.id.in_(ids[at : at + 500]))
             .values(review_state=state, updated_at=now)
         )
-        session.add(
-            AuditLog(
-                actor=f"user:{username}",
-                action="submission.review",
-                target=str(sub.id),
-                # a rejection's reason is said as such on the audit log page
-                details={"state": state, ("reason" if state == "rejected" else "comment"): reason},
-            )
+    # a rejection's reason is said as such on the audit log page
+    said = {"state": state, ("reason" if state == "rejected" else "comment"): reason}
+    session.add_all(
+        AuditLog(actor=f"user:{username}", action="submission.review", target=str(i), details=said)
+        for i in ids
+    )
+    if reason:
+        session.add_all(
+            SubmissionComment(submission_id=i, author=username, kind=state, body=reason)
+            for i in ids
         )
-        if reason:
-            session.add(
-                SubmissionComment(submission_id=sub.id, author=username, kind=state, body=reason)
-            )
     return len(subs)
 
 
