@@ -301,3 +301,14 @@ def test_sessions__huge_body__400(reading: Reading) -> None:
     big = httpx.post(f"{reading.server.url}/v1/sessions", content=b"{" * 20_000, timeout=30)
     assert big.status_code == 400
     assert big.json()["code"] == 400.1
+
+
+def test_feed__one_row__by_key_and_only_in_scope(reading: Reading) -> None:
+    key = f"Submissions('{reading.ids['C']}')"
+    one = httpx.get(f"{reading.base}/{key}", auth=ADMIN, timeout=30)
+    assert keys(reading, one.json()) == ["C"]
+    assert one.json()["value"][0]["reach"]["n_students"] == 30
+    outside = httpx.get(f"{reading.base}/{key}", auth=("minh.dng", PASSWORD), timeout=30)
+    assert outside.status_code == 404
+    deleted = httpx.get(f"{reading.base}/Submissions('{reading.ids['F']}')", auth=ADMIN, timeout=30)
+    assert deleted.status_code == 404

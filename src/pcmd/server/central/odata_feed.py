@@ -1,11 +1,13 @@
 """A form's OData service as ODK Central serves it: `GET /v1/projects/1/forms/{id}.svc`
 (service document), `….svc/$metadata` (EDMX) and `….svc/Submissions` (rows, with `$top $skip
 $count $filter $select $orderby $wkt $expand=*`, paged by `@odata.nextLink` with Central's
-`$skiptoken`). Only current, not deleted submissions inside the reader's communes.
+`$skiptoken`), and one row as `….svc/Submissions('uuid:…')`. Only current, not deleted
+submissions inside the reader's communes.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,6 +35,7 @@ from pcmd.server.central.schema import Field, form_fields, repeat_tables, saniti
 JSON_TYPE = "application/json; odata.metadata=minimal"
 HEADERS = {"OData-Version": "4.0"}
 ORDERABLE = tuple(FILTER_COLUMNS)
+ONE_ROW = re.compile(r"^Submissions\('((?:uuid:)?[A-Za-z0-9-]+)'\)$", re.IGNORECASE)
 
 
 def expand(
@@ -97,7 +100,9 @@ class ODataFeed:
             pairs.append(("$skiptoken", skiptoken_for(last_id)))
         return f"{self.service_url(request)}/Submissions?{urlencode(pairs)}"
 
-    def page(self, request: Request, scope: Scope, options: Options) -> dict[str, Any]:
+    def page(
+        self, request: Request, scope: Scope, options: Options, only: str | None = None
+    ) -> dict[str, Any]:
         now = utcnow()
         with transaction(self.central.engine) as session:
             form_pk, fields = self.fields(session, request)
@@ -111,6 +116,8 @@ class ODataFeed:
                 if options.count
                 else None
             )
+            if only is not None:  # Submissions('uuid:…'): one row
+                query = query.where(Submission.instance_id == only)
             if options.skiptoken is not None:
                 start = session.scalar(
                     select(Submission).where(Submission.instance_id == options.skiptoken)
@@ -161,9 +168,13 @@ class ODataFeed:
             body["@odata.count"] = total
         return body
 
-    async def submissions(self, request: Request, scope: Scope) -> Response:
+    async def submissions(
+        self, request: Request, scope: Scope, only: str | None = None
+    ) -> Response:
         options = read_options(request.query_params, ORDERABLE)
-        body = await run_in_threadpool(self.page, request, scope, options)
+        body = await run_in_threadpool(self.page, request, scope, options, only)
+        if only is not None and not body["value"]:
+            raise problems.not_found()
         return JSONResponse(body, media_type=JSON_TYPE, headers=HEADERS)
 
     def repeat_page(
@@ -200,6 +211,9 @@ class ODataFeed:
         table = request.path_params["table"]
         if table == "Submissions":
             return await self.submissions(request, scope)
+        one = ONE_ROW.match(table)
+        if one is not None:
+            return await self.submissions(request, scope, one.group(1))
         if not table.startswith("Submissions."):
             raise problems.not_found()
         options = read_options(request.query_params, ())
