@@ -77,7 +77,9 @@ def test_migration_0008__roles_mapped_audit_provinces_filled(settings: Settings)
         )
     upgrade(engine)
     with engine.connect() as conn:
-        roles = dict(conn.execute(text("SELECT username, role FROM web_users")).all())
+        roles = {
+            str(r[0]): str(r[1]) for r in conn.execute(text("SELECT username, role FROM web_users"))
+        }
         must_change = {
             bool(v) for (v,) in conn.execute(text("SELECT must_change_password FROM web_users"))
         }
