@@ -50,9 +50,10 @@ def test_init__twice__one_copy_of_everything(database_url: str, tmp_path: Path) 
             s.execute(select(OrgUnit.level, func.count()).group_by(OrgUnit.level)).all()
         )
         assert by_level == {"country": 1, "province": 34, "commune": 3321}
-        assert (count(Project), count(Form), count(FormVersion)) == (1, 3, 3)
-        # outreach and training: provinces + communes; inspection also establishments
-        assert count(FormMedia) == 7
+        assert (count(Project), count(Form), count(FormVersion)) == (1, 8, 8)
+        # every form: provinces + communes; inspection and case also establishments (the case
+        # update's cases.csv is the entity list, built at each request, not stored): 8×2 + 2
+        assert count(FormMedia) == 18
     engine.dispose()
 
 
