@@ -71,7 +71,7 @@ def test_export__current_versions_only_deleted_excluded(settings: Settings, engi
 
 def test_export__unknown_form__lists_known(engine: Engine) -> None:
     load_forms(engine)
-    known = "Known forms: pcmd_inspection, pcmd_outreach"
+    known = "Known forms: pcmd_case, pcmd_case_update, pcmd_inspection, pcmd_monthly"
     with pytest.raises(ReportError, match=known), transaction(engine) as s:
         submissions_table(s, "pcmd_khac")
 
