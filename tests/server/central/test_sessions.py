@@ -71,3 +71,16 @@ def test_sessions__malformed_body__400_and_nothing_stored(fresh_reading: Reading
     assert missing.json()["code"] == 400.3
     with transaction(reading.server.engine) as s:
         assert s.scalar(select(WebSession.id)) is None
+
+
+def test_basic__wrong_passwords__count_toward_the_sign_in_throttle(fresh_reading: Reading) -> None:
+    reading = fresh_reading
+    for _ in range(5):
+        wrong = httpx.get(
+            f"{reading.base}/Submissions", auth=("hoa.qng", "sai-mat-khau"), timeout=30
+        )
+        assert wrong.status_code == 401
+        assert wrong.headers["WWW-Authenticate"] == 'Basic realm="pcmd"'
+    assert sign_in(reading, "hoa.qng").status_code == 429  # the web login's throttle
+    other = httpx.get(f"{reading.base}/Submissions", auth=("admin", PASSWORD), timeout=30)
+    assert other.status_code == 200  # another name is not held up

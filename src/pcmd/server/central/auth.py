@@ -56,8 +56,19 @@ def client_of(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+class BasicFailed(Problem):
+    """Wrong Basic credentials; `username` is what the failure is recorded under."""
+
+    def __init__(self, username: str) -> None:
+        failed = problems.unauthenticated()
+        super().__init__(failed.code, failed.message)
+        self.username = username
+
+
 def check_basic(session: Session, header: str, client: str) -> Scope:
-    """The scope of an `Authorization: Basic …` header; a failure is recorded (commit it)."""
+    """The scope of an `Authorization: Basic …` header; BasicFailed when it names no usable
+    user or a wrong password (the caller records it, in a write transaction of its own, so a
+    right password never holds the database's write lock)."""
     try:
         decoded = base64.b64decode(header.split(" ", 1)[1].strip(), validate=True).decode()
         username, password = decoded.split(":", 1)
@@ -69,8 +80,7 @@ def check_basic(session: Session, header: str, client: str) -> Scope:
     usable = user is not None and user.disabled_at is None
     checked = user.password_hash if user is not None and usable else _dummy_hash()
     if not verify_password(checked, password) or user is None or not usable:
-        session.add(AuditLog(actor=f"web:{client}", action="login.failed", target=username))
-        raise problems.unauthenticated()
+        raise BasicFailed(username)
     return scope_of(session, user)
 
 
@@ -102,13 +112,18 @@ class Central:
                 raise problems.unauthenticated()
             return scope
         if kind == "basic":
-            failed: Problem | None = None
-            with transaction(self.engine, write=True) as session:
-                try:
-                    return check_basic(session, header, client_of(request))
-                except Problem as exc:
-                    failed = exc  # the failure's audit row commits with the transaction
-            raise failed
+            client = client_of(request)
+            try:
+                with transaction(self.engine) as session:
+                    return check_basic(session, header, client)
+            except BasicFailed as failed:
+                with transaction(self.engine, write=True) as session:
+                    session.add(
+                        AuditLog(
+                            actor=f"web:{client}", action="login.failed", target=failed.username
+                        )
+                    )
+                raise
         sid = request.session.get("sid") if "session" in request.scope else None
         if isinstance(sid, str):
             scope = self._token(sid)
