@@ -257,7 +257,7 @@ def pages(url: str, client: httpx.Client) -> dict[str, str]:
         "drill-down, country": (drill.group(1) if drill else "/submissions").replace("&amp;", "&"),
         "quality": "/quality",
         "a record": f"/submissions/{(low + high) // 2}",
-        "indicator API": "/api/v1/indicators?org=VN",
+        "indicator API": "/api/v1/indicators?org=VN&period=2026",
     }
 
 
