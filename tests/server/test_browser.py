@@ -145,6 +145,10 @@ def journey(browser: Browser, site: Site, width: int, height: int, name: str) ->
     page.wait_for_url(re.compile(r"/submissions/\d+$"))
     page.fill('input[name="comment"]', "Phiếu trùng")
     page.click('button[value="rejected"]')
+    # a rejection is confirmed on its own page, the reason carried over
+    page.wait_for_selector("form#reject")
+    assert page.input_value('form#reject textarea[name="comment"]') == "Phiếu trùng"
+    page.click("form#reject button")
     page.wait_for_selector("#review-state")
     assert page.locator("#review-state").inner_text() == "Không chấp nhận"
     page.screenshot(path=str(ARTIFACTS / f"{name}-3-rejected.png"), full_page=True)

@@ -24,6 +24,8 @@ URLS = [
     f"/submissions?ids={HUGE},-1,x",
     f"/submissions?period={HUGE}&commune={HUGE}&form=%00&state=%ff",
     "/submissions?indicator=../../etc&org=VN",
+    f"/submissions?after={HUGE}&from={HUGE}&to=%00&family=%00&province={HUGE}",
+    "/submissions?after=-1&from=2026-02-30&to=9999-99-99&family=GEO%25",
     f"/quality?year={HUGE}",
     "/quality?year=-2026&org=%3Cscript%3E",
     f"/dashboard?period={HUGE}",
@@ -53,7 +55,7 @@ def test_review__comment_with_nul__saved_without_it(site: Site) -> None:
         page = client.get(f"/submissions/{site.sub_id}")
         done = client.post(
             f"/submissions/{site.sub_id}/review",
-            data={"csrf": csrf_of(page.text), "action": "rejected", "comment": "Trùng\x00 phiếu"},
+            data={"csrf": csrf_of(page.text), "action": "has_issues", "comment": "Trùng\x00 phiếu"},
         )
         assert done.status_code == 200
     with transaction(site.server.engine) as s:
