@@ -81,7 +81,7 @@ TEXT: dict[str, dict[str, str]] = {
     "missing_files": {"vi": "Thiếu ảnh/tệp", "en": "Files missing"},
     "first_page": {"vi": "Trang đầu", "en": "First page"},
     "bad_date": {
-        "vi": "Ngày {value!r} không hợp lệ; chọn ngày trong ô lịch (invalid date).",
+        "vi": "Ngày {value!r} không hợp lệ; chọn ngày trong ô lịch.",
         "en": "The date {value!r} is not valid; pick a day in the calendar.",
     },
     "bad_period": {
