@@ -13,8 +13,9 @@ from requests.auth import HTTPBasicAuth
 
 from pcmd.forms.convert import convert_workbook
 from pcmd.server.central.odata_metadata import edmx, service_document
+from pcmd.server.central.odata_rows import System, submission_row
 from pcmd.server.central.schema import Field, form_fields, sanitize
-from tests.server.central.conftest import PASSWORD, Reading
+from tests.server.central.conftest import PASSWORD, Reading, utc
 from tests.server.collect import shipped_builds
 
 EDMX = "{http://docs.oasis-open.org/odata/ns/edmx}"
@@ -170,3 +171,21 @@ def test_metadata__an_odata_v4_client__reflects_and_reads_rows(reading: Reading)
     assert list(service.entities) == ["Submissions"]
     rows = service.query(service.entities["Submissions"]).limit(2).all()
     assert [r.__odata__["__id"] for r in rows] == [reading.ids["D"], reading.ids["C"]]
+
+
+def test_form_fields__support_log__the_stored_key_not_the_four_answers() -> None:
+    # Ingest replaces the four UIC answers by uic/key; a reader is told of what is stored.
+    (support,) = (b for b in shipped_builds() if b.form_id == "pcmd_support")
+    fields = form_fields(support.xform)
+    paths = [f.path for f in fields]
+    assert "uic" in paths
+    assert "uic/key" in paths
+    for answer in ("uic/mother_initial", "uic/father_initial", "uic/birth_year", "uic/sex"):
+        assert answer not in paths
+    assert paths.index("uic/key") == paths.index("uic") + 1
+    assert 'Name="key" Type="Edm.String"' in edmx("pcmd_support", fields)
+    assert "mother_initial" not in edmx("pcmd_support", fields)
+    system = System(utc("2026-05-04T03:00:00"), None, 7, "tnv-21025", 0, 0, "", None, 0, "1")
+    key = "5f" * 32
+    row = submission_row("uuid:s1", system, fields, {"uic/key": key, "service_date": "2026-05-04"})
+    assert row["uic"] == {"key": key}

@@ -12,6 +12,8 @@ from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree as SafeET
 
+from pcmd.forms import contract
+
 XF = "{http://www.w3.org/2002/xforms}"
 H = "{http://www.w3.org/1999/xhtml}"
 JR_TEMPLATE = "{http://openrosa.org/javarosa}template"
@@ -79,7 +81,23 @@ def form_fields(xform: str) -> tuple[Field, ...]:
                 out.append(Field(path, name, types.get(path, "string")))
 
     walk(data, "")
-    return tuple(out)
+    return tuple(_stored(out))
+
+
+def _stored(fields: list[Field]) -> list[Field]:
+    """The fields as records are stored: a support log's four UIC answers never reach storage
+    (ingest puts one keyed hash in their place), so readers see `uic/key`, not empty answers."""
+    if not any(f.path in contract.UIC_ANSWERS for f in fields):
+        return fields
+    key = Field(contract.UIC_KEY, contract.UIC_KEY.rsplit("/", 1)[1], "string")
+    out: list[Field] = []
+    for f in fields:
+        if f.path in contract.UIC_ANSWERS:
+            if key not in out:
+                out.append(key)
+        else:
+            out.append(f)
+    return out
 
 
 def repeat_tables(fields: tuple[Field, ...]) -> list[tuple[str, str]]:
