@@ -17,6 +17,7 @@ from pcmd.db.engine import engine_from_settings
 from pcmd.ingest.files import FileStore
 from pcmd.server import convertors
 from pcmd.server.api.indicators import IndicatorsApi
+from pcmd.server.busy import BUSY_ERRORS, busy_database
 from pcmd.server.central.routes import central_routes
 from pcmd.server.headers import SecurityHeaders
 from pcmd.server.health import Health
@@ -127,6 +128,7 @@ def create_app(settings: Settings) -> Starlette:
                 https_only=https,
             ),
         ],
+        exception_handlers=dict.fromkeys(BUSY_ERRORS, busy_database),
         lifespan=lifespan,
     )
     app.state.settings = settings
