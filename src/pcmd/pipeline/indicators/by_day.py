@@ -68,7 +68,7 @@ def _units(rows: pd.DataFrame, scope: Scope) -> Any:
     return pd.Series(scope.root, index=rows.index)
 
 
-def _mask(rows: pd.DataFrame, part: Part, reference: dt.date) -> Any:
+def counted_on(rows: pd.DataFrame, part: Part, reference: dt.date) -> Any:
     """Which rows the part counts, judged on the reference day."""
     if part.kind != "deadline":
         return np.ones(len(rows), dtype=bool)
@@ -95,7 +95,7 @@ def count_by_day(
         chosen = rows[(rows["month"] >= lo) & (rows["month"] <= hi)]
         if chosen.empty:
             continue
-        chosen = chosen[_mask(chosen, part, min(period.end, today))]
+        chosen = chosen[counted_on(chosen, part, min(period.end, today))]
         if chosen.empty:
             continue
         counts = chosen.groupby(_units(chosen, scope).astype(str).to_numpy()).size()

@@ -29,7 +29,7 @@ from pcmd.errors import PipelineError
 from pcmd.masterdata.periods import Period, parse_period, vietnam_today
 from pcmd.masterdata.tree import load_tree
 from pcmd.pipeline.indicators import cube
-from pcmd.pipeline.indicators.by_day import _mask as counted_on
+from pcmd.pipeline.indicators.by_day import counted_on
 from pcmd.pipeline.indicators.model import Indicator, Part
 from pcmd.pipeline.indicators.part_periods import shifted, window
 from pcmd.pipeline.programmes import active_programmes
