@@ -123,6 +123,17 @@ def test_repeat_tables__over_http__service_rows_and_expand(reading: Reading) -> 
         == f"Submissions('{IID.replace(':', '%3A')}')/hh/people"
     )
     assert "people" not in root["hh"]
+    # the link, followed as a client does (relative to the service), lists that household's
+    link = f"{base}/{root['hh']['people@odata.navigationLink']}"
+    linked = httpx.get(link, auth=auth, timeout=30).json()
+    assert linked["@odata.context"].endswith("$metadata#Submissions.hh.people")
+    assert [p["age"] for p in linked["value"]] == [34, None]
+    assert linked["value"] == people["value"] + rest["value"]
+    inner = httpx.get(f"{base}/{linked['value'][0]['visits@odata.navigationLink']}", auth=auth)
+    assert [r["when"] for r in inner.json()["value"]] == ["2026-03-01", "2026-03-09"]
+    assert httpx.get(link, auth=("minh.dng", PASSWORD), timeout=30).status_code == 404
+    assert httpx.get(f"{base}/Submissions('{IID}')/hh/pets", auth=auth).status_code == 404
+    assert httpx.get(link, params={"$top": "1"}, auth=auth).status_code == 400
     expanded = httpx.get(f"{base}/Submissions", params={"$expand": "*"}, auth=auth, timeout=30)
     inline = expanded.json()["value"][0]["hh"]["people"]
     assert [p["age"] for p in inline] == [34, None]

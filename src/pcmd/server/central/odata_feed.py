@@ -207,6 +207,46 @@ class ODataFeed:
             body["@odata.count"] = len(rows)
         return body
 
+    def linked_rows(
+        self, request: Request, scope: Scope, options: Options, instance_id: str, link: str
+    ) -> dict[str, Any]:
+        """What a row's navigation link names: one submission's repetitions of a repeat."""
+        with transaction(self.central.engine) as session:
+            form_pk, fields = self.fields(session, request)
+            path = {"/".join(map(sanitize, p.split("/"))): p for _t, p in repeat_tables(fields)}
+            repeat = path.get(link)
+            query = visible(form_pk, self.central.communes(session, scope)).where(
+                Submission.instance_id == instance_id
+            )
+            found = session.execute(query).first()
+        if repeat is None or found is None:
+            raise problems.not_found()
+        table = "Submissions." + link.replace("/", ".")
+        rows = repeat_rows(found[1].xml, instance_id, fields, repeat, wkt=options.wkt)
+        return {"@odata.context": f"{self.service_url(request)}/$metadata#{table}", "value": rows}
+
+    async def link(self, request: Request, scope: Scope) -> Response:
+        one = ONE_ROW.match(request.path_params["row"])
+        if one is None:
+            raise problems.not_found()
+        options = read_options(request.query_params, ())
+        if (
+            options.filter
+            or options.skiptoken
+            or options.select
+            or options.top is not None
+            or options.skip
+        ):
+            raise Problem(
+                501.1,
+                "Liên kết tới bảng lặp không nhận tham số lọc hay phân trang (a repeat's link "
+                "takes no filter or paging here): read the repeat's own table for that.",
+            )
+        body = await run_in_threadpool(
+            self.linked_rows, request, scope, options, one.group(1), request.path_params["link"]
+        )
+        return JSONResponse(body, media_type=JSON_TYPE, headers=HEADERS)
+
     async def table(self, request: Request, scope: Scope) -> Response:
         table = request.path_params["table"]
         if table == "Submissions":
@@ -234,4 +274,6 @@ class ODataFeed:
             Route(f"{base}/", ep(self.service), methods=["GET"]),
             Route(f"{base}/$metadata", ep(self.metadata), methods=["GET"]),
             Route(f"{base}/{{table}}", ep(self.table), methods=["GET"]),
+            # a row's navigation link to its repeat: Submissions('uuid:…')/hh/people
+            Route(f"{base}/{{row}}/{{link:path}}", ep(self.link), methods=["GET"]),
         ]
