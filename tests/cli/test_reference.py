@@ -60,12 +60,14 @@ def test_cli_establishments_import__refreshes_establishments_csv(
     assert "added 1" in result.stdout
     assert "upload it again to Kobo/Central" in result.stdout
     with transaction(engine) as s:
-        content = s.scalars(
+        contents = s.scalars(
             select(FormMedia.content).where(FormMedia.filename == "establishments.csv")
-        ).one()
-    assert content.decode("utf-8").splitlines()[1] == (
-        "QN-0001,Karaoke Hoa Mai — 12 Lê Lợi,21025,karaoke"
-    )
+        ).all()
+    assert len(contents) == 2  # the inspection's and the case's (a case may name one)
+    for content in contents:
+        assert content.decode("utf-8").splitlines()[1] == (
+            "QN-0001,Karaoke Hoa Mai — 12 Lê Lợi,21025,karaoke"
+        )
 
 
 def test_cli_targets_import__stored_and_not_utf8_refused(
