@@ -111,6 +111,18 @@ def test_serve__submission_review_and_import__indicators_follow_by_themselves(
             data={"csrf": csrf.group(1), "action": "rejected", "comment": "Trùng"},
         )
         assert done.status_code == 200
+        assert 'name="confirmed"' in done.text  # a rejection is confirmed on a page of its own
+        done = client.post(
+            f"/submissions/{sid}/review",
+            data={
+                "csrf": csrf.group(1),
+                "action": "rejected",
+                "confirmed": "1",
+                "ids": sid,
+                "comment": "Trùng với phiếu hôm qua",
+            },
+        )
+        assert done.status_code == 200
         assert eventually(lambda: indicator(client, "HD1").get("numerator") == 0)
 
         # the register is imported: two establishments of Quảng Ngãi are active
