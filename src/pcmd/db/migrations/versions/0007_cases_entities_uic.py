@@ -1,4 +1,4 @@
-"""issue 15: case entities, support UIC keys, reminders (reserved slot: no change yet)
+"""the case, monthly, support and plan records: case entities, reminders, fact tables
 
 Revision ID: 0007
 Revises: 0006

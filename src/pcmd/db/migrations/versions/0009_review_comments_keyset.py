@@ -1,7 +1,10 @@
-"""issue 16: indexes and tables for speed at scale (reserved slot: no change yet)
+"""review at scale: a record's comment thread, and indexes for keyset paging of the list
 
-Revision ID: 0010
-Revises: 0009
+`submission_comments` holds the thread of a record (comments, rejection reasons); the list of
+submissions is paged by (commune, id) and (review state, id) without scanning the table.
+
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-07 01:30:00
 """
 
@@ -10,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
