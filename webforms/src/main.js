@@ -100,29 +100,14 @@ async function mountForm(host, words) {
   let app = null;
   let saveTimer = null;
   let touched = false;
-  let lastSaved = null;
-  let saving = false;
 
-  // The engine commits some answers (numbers, radios) in tasks of its own after the browser's
-  // events, so an event-driven save alone may catch the form a moment too early: the draft is
-  // also compared with the form every second and saved whenever it differs.
   const saveDraft = async () => {
     const root = app && findFormRoot(host);
-    if (!root || !touched || saving) return;
-    saving = true;
-    try {
-      const payload = await root.prepareInstancePayload({ payloadType: 'monolithic' });
-      const { xml, files } = await payloadFiles(payload);
-      const seen = [xml, ...files.map((f) => `${f.name}:${f.size}:${f.lastModified}`)].join('\n');
-      if (seen === lastSaved) return;
-      await drafts.put(cfg.draftKey, { xml, files, savedAt: Date.now() });
-      lastSaved = seen;
-      host.dataset.draftSaved = String(Date.now());
-    } catch (error) {
-      console.error(error); // the next pass tries again
-    } finally {
-      saving = false;
-    }
+    if (!root || !touched) return;
+    const payload = await root.prepareInstancePayload({ payloadType: 'monolithic' });
+    const { xml, files } = await payloadFiles(payload);
+    await drafts.put(cfg.draftKey, { xml, files, savedAt: Date.now() });
+    host.dataset.draftSaved = String(Date.now());
   };
   const soon = () => {
     touched = true;
@@ -133,7 +118,6 @@ async function mountForm(host, words) {
     host.addEventListener(type, soon, true);
   }
   document.addEventListener('visibilitychange', () => document.hidden && saveDraft());
-  setInterval(saveDraft, 1000);
 
   const onSubmit = async (payload, callback) => {
     const { xml, files } = await payloadFiles(payload);
@@ -147,10 +131,8 @@ async function mountForm(host, words) {
       queuedAt: Date.now(),
     };
     clearTimeout(saveTimer);
-    touched = false; // the next form starts clean: nothing saved until it is touched
-    lastSaved = null;
+    touched = false;
     await enqueue(item, words);
-    while (saving) await new Promise((resolve) => setTimeout(resolve, 50)); // a save under way
     await drafts.remove(cfg.draftKey);
     await flush(words);
     const left = (await queue.all()).find((i) => i.id === item.id);
