@@ -16,6 +16,7 @@ from defusedxml import ElementTree as SafeET
 from pcmd.forms import contract
 from pcmd.forms.convert import FormBuild, convert_workbook
 from pcmd.forms.registry import shipped_workbooks_dir
+from tests.forms.test_contract import COMMON  # the where group and meta, as in DESIGN §6
 
 INT = ("int", "input")
 DATE = ("date", "input")
@@ -23,17 +24,6 @@ TEXT = ("string", "input")
 ONE = ("string", "select1")
 MANY = ("string", "select")
 CALC = ("string", None)
-COMMON = {
-    "where/province": ONE,
-    "where/commune": ONE,
-    "reporter_org": ONE,
-    "start": ("dateTime", None),
-    "end": ("dateTime", None),
-    "today": ("date", None),
-    "deviceid": ("string", None),
-    "username": ("string", None),
-    "meta/instanceID": ("string", None),
-}
 CONTRACT: dict[str, dict[str, tuple[str, str | None]]] = {
     "pcmd_case": {
         **COMMON,
