@@ -144,7 +144,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("host", "127.0.0.1", _as_str, "Interface `pcmd serve` listens on."),
     Setting("port", 8000, _as_port, "Port `pcmd serve` listens on."),
-    Setting("workers", 1, _as_positive_int, "Number of server processes for `pcmd serve`."),
+    Setting(
+        "workers",
+        min(2, os.cpu_count() or 1),
+        _as_positive_int,
+        "Number of server processes for `pcmd serve`; default 2 (1 on a one-core machine).",
+    ),
     Setting("log_level", "INFO", _as_log_level, "DEBUG, INFO, WARNING or ERROR."),
     Setting(
         "forms_dir",
