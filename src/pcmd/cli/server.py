@@ -74,6 +74,18 @@ def serve(
             access_log=False,
         )
         return
+    # This process starts the workers and is the one to prepare the store and announce any
+    # set-up code (each worker doing it would print one code per worker).
+    from pcmd.db.engine import engine_from_settings
+    from pcmd.ingest.files import FileStore
+    from pcmd.server.web.firstrun import announce_code
+
+    FileStore(settings.attachments_dir).prepare()
+    engine = engine_from_settings(settings)
+    try:
+        announce_code(engine, settings.base_url)
+    finally:
+        engine.dispose()
     # Worker processes rebuild the settings from the environment: hand them what we resolved.
     for name, _shown, source in settings.describe():
         value = getattr(settings, name)

@@ -51,7 +51,9 @@ from pcmd.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, lead: bool = True) -> Starlette:
+    """The app. `lead`: this process prepares the file store and announces the first run's
+    set-up code as it starts; the worker processes `pcmd serve` starts leave that to it."""
     convertors.register()  # before the routes are compiled
     engine = engine_from_settings(settings)
 
@@ -60,9 +62,10 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         log.info("pcmd %s serving %s", pcmd.__version__, settings.base_url)
-        # the store private, and upload files a crash left behind removed
-        await run_in_threadpool(FileStore(settings.attachments_dir).prepare)
-        await run_in_threadpool(first_run.announce)  # no web user yet: a one-time set-up code
+        if lead:
+            # the store private, and upload files a crash left behind removed
+            await run_in_threadpool(FileStore(settings.attachments_dir).prepare)
+            await run_in_threadpool(first_run.announce)  # no web user yet: a one-time code
         scheduler = None
         if settings.scheduler:
             # every server process starts one; the database lease lets one of them run jobs

@@ -4,11 +4,12 @@ first-run page, where the one-time code from the server's log creates the first 
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 
 import httpx
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from pcmd.db.engine import transaction
 from pcmd.db.models import AuditLog, SyncState, WebUser, WebUserScope
@@ -21,6 +22,7 @@ from pcmd.server.accounts import (
 )
 from pcmd.server.firstrun import AlreadySetUp, create_first_admin, issue_code
 from pcmd.settings import Settings
+from tests.serve_process import pcmd_serve
 from tests.server.collect import running_server
 from tests.server.web.conftest import csrf_of
 
@@ -101,6 +103,35 @@ def test_first_run__fresh_install__code_from_log_makes_the_admin_once(
     assert users == ["quan.tri"]
     assert (admin.role, scope) == ("national_admin", ["VN"])
     assert codes == []
+
+
+def test_first_run__serve_with_two_workers__one_code_printed_and_it_works(
+    settings: Settings, units: Engine
+) -> None:
+    log = settings.data_dir.parent / "serve.log"
+    env = {
+        "PCMD_DATABASE_URL": settings.database_url,
+        "PCMD_DATA_DIR": str(settings.data_dir),
+        "PCMD_SCHEDULER": "false",
+        "PCMD_LOG_LEVEL": "INFO",
+    }
+    with pcmd_serve(env, log, workers=2) as url:
+        deadline = time.monotonic() + 60  # both workers through their start, not only one
+        while log.read_text().count("Application startup complete") < 2:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        code = code_in(log.read_text())  # exactly one, though two processes serve
+        with httpx.Client(base_url=url, follow_redirects=True, timeout=30) as client:
+            for _ in range(4):  # whichever worker answers, the page asks for that code
+                assert client.get("/").url.path == "/first-run"
+            assert submit(client, code).url.path == "/dashboard"
+    with transaction(units) as s:
+        users = list(s.scalars(select(WebUser.username)))
+        issued = s.scalar(
+            select(func.count()).select_from(AuditLog).where(AuditLog.action == "setup.code")
+        )
+    assert users == ["quan.tri"]
+    assert issued == 1
 
 
 def test_first_run__refused_password__code_still_works(

@@ -1,7 +1,8 @@
 """The first-run page: on an installation with no web user, `/` and `/login` lead here, where
 the one-time set-up code from the server's console creates the first administrator, who is
-then signed in. The code is issued and logged when the server starts (`announce`, called from
-the app's lifespan); server/firstrun.py keeps and checks it.
+then signed in. The code is issued and logged once when the server starts (`announce_code`,
+called from the app's lifespan, or by `pcmd serve` itself when it starts several worker
+processes); server/firstrun.py keeps and checks it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -30,28 +32,35 @@ WRONG_CODE = {
 }
 
 
+def announce_code(engine: Engine, base_url: str) -> str | None:
+    """With no web user, a new set-up code, written once to the console and log. Called by the
+    one process that starts the server (`pcmd serve` itself when it runs several workers, the
+    app's lifespan when it runs one), so a console shows exactly one code."""
+    try:
+        with transaction(engine, write=True) as session:
+            code = issue_code(session)
+    except (SQLAlchemyError, PcmdError) as exc:  # no database yet: /healthz says so
+        log.warning("no set-up code: the web users cannot be read (%s)", exc.__class__.__name__)
+        return None
+    if code is not None:
+        log.warning(
+            "Chưa có người dùng web nào. Mã cài đặt (set-up code), dùng một lần: %s — mở "
+            "%s/ trong trình duyệt để tạo quản trị viên đầu tiên (no web user yet: open the "
+            "address in a browser and create the first administrator with this one-time "
+            "code).",
+            code,
+            base_url.rstrip("/"),
+        )
+    return code
+
+
 class FirstRunPages:
     def __init__(self, web: Web) -> None:
         self.web = web
 
     def announce(self) -> str | None:
         """At start: with no web user, a new set-up code, written once to the console and log."""
-        try:
-            with transaction(self.web.engine, write=True) as session:
-                code = issue_code(session)
-        except (SQLAlchemyError, PcmdError) as exc:  # no database yet: /healthz says so
-            log.warning("no set-up code: the web users cannot be read (%s)", exc.__class__.__name__)
-            return None
-        if code is not None:
-            log.warning(
-                "Chưa có người dùng web nào. Mã cài đặt (set-up code), dùng một lần: %s — mở "
-                "%s/ trong trình duyệt để tạo quản trị viên đầu tiên (no web user yet: open the "
-                "address in a browser and create the first administrator with this one-time "
-                "code).",
-                code,
-                self.web.settings.base_url.rstrip("/"),
-            )
-        return code
+        return announce_code(self.web.engine, self.web.settings.base_url)
 
     def needed(self) -> bool:
         """Whether the installation still has no web user."""
