@@ -1,12 +1,18 @@
-"""`ingest_new`: many plainly new pulled submissions written at once, the same rows as `ingest`."""
+"""`ingest_new`: many plainly new pulled submissions written at once, the same rows as `ingest`.
+
+The rows go to the database driver directly (`insert_rows`, `select_in`): one executemany a
+table a page, each value already converted by its column's own bind processor, so the rows
+stored are the ones SQLAlchemy would store, without building and compiling statements or
+walking parameters per row (a pull writes thousands of rows a second).
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Column, Connection, Table
 
 from pcmd.db.models import utcnow
 from pcmd.db.tables import SUB, VER
@@ -14,8 +20,18 @@ from pcmd.errors import IngestError
 from pcmd.forms import contract
 from pcmd.ingest.form_lookup import FormLookup, FormVersionInfo
 from pcmd.ingest.incoming import Incoming, IngestResult
-from pcmd.ingest.instance import Instance, binary_names, parse_instance, typed_values
+from pcmd.ingest.instance import (
+    INT_MAX,
+    INT_MIN,
+    Instance,
+    binary_names,
+    parse_instance,
+    type_value,
+    typed_values,
+)
 from pcmd.ingest.submit import COMMUNE_FIELD, activity_date
+
+CHUNK = 500  # values in one IN (...): well under SQLite's and PostgreSQL's parameter limits
 
 
 def ingest_new(
@@ -25,13 +41,15 @@ def ingest_new(
 
     An incoming is taken here only when `ingest` would create a submission and nothing else:
     its XML and form are fine, no stored version has its instanceID, no submission has its
-    root, its deprecatedID (if any) names no stored version, it names no attachment and it
-    has no commune scope. Then the rows written are the ones `ingest` writes (tests compare
-    them), in a few multi-row statements. Every other incoming gets None and goes to `ingest`.
+    root, its deprecatedID (if any) names no stored version, it names no attachment, and
+    where the sender is limited to some communes, its commune is one of them. Then the rows
+    written are the ones `ingest` writes (tests compare them), in a few multi-row statements.
+    Every other incoming gets None and goes to `ingest` (which refuses, with its message, what
+    must be refused). Pulls use it a page at a time, the OpenRosa group commit a group.
     """
     candidates: list[tuple[int, Incoming, Instance, FormVersionInfo, dict[str, Any]]] = []
     for at, incoming in enumerate(incomings):
-        if incoming.files or incoming.communes is not None:
+        if incoming.files:
             continue
         try:
             inst = incoming.parsed or parse_instance(incoming.xml)
@@ -39,13 +57,15 @@ def ingest_new(
                 # `ingest` replaces UIC answers (ingest/uic.py) and keeps cases (ingest/cases.py)
                 continue
             form = forms.get(conn, incoming.project_id, inst)
-            data = typed_values(inst.values, form.fields)
+            data = fast_typed(inst.values, form.fields)
         except IngestError:
             continue  # `ingest` raises it with its message
         if form.state == "closed":
             continue
         if binary_names(inst.values, form.fields):
             continue
+        if incoming.communes and _commune(data) not in incoming.communes:
+            continue  # `ingest` answers 403, naming the commune
         candidates.append((at, incoming, inst, form, data))
     if not candidates:
         return [None] * len(incomings)
@@ -53,16 +73,8 @@ def ingest_new(
         c[2].deprecated_id for c in candidates if c[2].deprecated_id
     }
     roots = {c[1].root_instance_id or c[2].instance_id for c in candidates}
-    known_versions: set[str] = set()
-    known_roots: set[str] = set()
-    for chunk in _chunks(sorted(ids)):
-        known_versions.update(
-            conn.execute(select(VER.c.instance_id).where(VER.c.instance_id.in_(chunk))).scalars()
-        )
-    for chunk in _chunks(sorted(roots)):
-        known_roots.update(
-            conn.execute(select(SUB.c.instance_id).where(SUB.c.instance_id.in_(chunk))).scalars()
-        )
+    known_versions = set(select_in(conn, VER, ("instance_id",), "instance_id", sorted(ids)))
+    known_roots = set(select_in(conn, SUB, ("instance_id",), "instance_id", sorted(roots)))
     now = utcnow()
     taken: list[tuple[int, Incoming, Instance, FormVersionInfo, dict[str, Any], str]] = []
     for at, incoming, inst, form, data in candidates:
@@ -80,57 +92,87 @@ def ingest_new(
     if not taken:
         return results
     # Plain executemany, then the new ids by their unique keys: SQLite cannot promise the
-    # order of a multi-row RETURNING, and SQLAlchemy then sends one INSERT per row.
-    conn.execute(
-        insert(SUB),
+    # order of a multi-row RETURNING.
+    insert_rows(
+        conn,
+        SUB,
+        (
+            "instance_id",
+            "form_pk",
+            "source",
+            "review_state",
+            "deleted",
+            "submitted_at",
+            "updated_at",
+            "commune_code",
+            "activity_date",
+        ),
         [
-            {
-                "instance_id": root,
-                "form_pk": form.form_pk,
-                "source": incoming.source,
-                "review_state": "received",
-                "deleted": False,
-                "submitted_at": incoming.submitted_at or now,
-                "updated_at": now,
-                "commune_code": _commune(data),
-                "activity_date": activity_date(data, inst.form_id),
-            }
+            (
+                root,
+                form.form_pk,
+                incoming.source,
+                "received",
+                False,
+                incoming.submitted_at or now,
+                now,
+                _commune(data),
+                activity_date(data, inst.form_id),
+            )
             for _at, incoming, inst, form, data, root in taken
         ],
     )
-    by_root = _ids(conn, SUB, [t[5] for t in taken])
+    by_root = dict(
+        select_in(conn, SUB, ("instance_id", "id"), "instance_id", [t[5] for t in taken])
+    )
     submission_ids = [by_root[t[5]] for t in taken]
-    conn.execute(
-        insert(VER),
+    insert_rows(
+        conn,
+        VER,
+        (
+            "submission_id",
+            "instance_id",
+            "deprecated_id",
+            "form_version",
+            "xml",
+            "xml_sha256",
+            "data",
+            "attachments_expected",
+            "source",
+            "source_ref",
+            "submitter",
+            "device_id",
+            "received_at",
+        ),
         [
-            {
-                "submission_id": sid,
-                "instance_id": inst.instance_id,
-                "deprecated_id": inst.deprecated_id,
-                "form_version": inst.version,
-                "xml": incoming.xml.decode("utf-8"),
-                "xml_sha256": hashlib.sha256(incoming.xml).hexdigest(),
-                "data": data,
-                "attachments_expected": [],
-                "source": incoming.source,
-                "source_ref": incoming.source_ref,
-                "submitter": incoming.submitter,
-                "device_id": incoming.device_id,
-                "received_at": now,
-            }
+            (
+                sid,
+                inst.instance_id,
+                inst.deprecated_id,
+                inst.version,
+                incoming.xml.decode("utf-8"),
+                hashlib.sha256(incoming.xml).hexdigest(),
+                data,
+                [],
+                incoming.source,
+                incoming.source_ref,
+                incoming.submitter,
+                incoming.device_id,
+                now,
+            )
             for sid, (_at, incoming, inst, _form, data, _root) in zip(
                 submission_ids, taken, strict=True
             )
         ],
     )
     # each of these submissions has exactly the one version just written: point at it
-    only_version = select(VER.c.id).where(VER.c.submission_id == SUB.c.id).scalar_subquery()
-    for at in range(0, len(submission_ids), 500):
-        conn.execute(
-            update(SUB)
-            .where(SUB.c.id.in_(submission_ids[at : at + 500]))
-            .values(current_version_id=only_version)
-        )
+    point = (
+        "UPDATE submissions SET current_version_id = (SELECT v.id FROM submission_versions v"
+        " WHERE v.submission_id = submissions.id) WHERE id IN "
+    )
+    for at in range(0, len(submission_ids), CHUNK):
+        chunk = tuple(submission_ids[at : at + CHUNK])
+        conn.exec_driver_sql(point + f"({_marks(conn, len(chunk))})", chunk)
     for sid, (at, _incoming, inst, _form, _data, root) in zip(submission_ids, taken, strict=True):
         results[at] = IngestResult(
             status="created",
@@ -142,21 +184,143 @@ def ingest_new(
     return results
 
 
-def _ids(conn: Connection, table: Table, instance_ids: Sequence[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for chunk in _chunks(instance_ids):
-        rows = conn.execute(
-            select(table.c.instance_id, table.c.id).where(table.c.instance_id.in_(chunk))
-        )
-        out.update({row.instance_id: row.id for row in rows})
+class _Slow(Exception):
+    """A value `typed_values` must type itself (to refuse it with its message)."""
+
+
+def _int(text: str) -> Any:
+    try:
+        value = int(text)
+    except ValueError:
+        return text  # kept as sent, as type_value keeps it
+    if not INT_MIN <= value <= INT_MAX:
+        raise _Slow
+    return value
+
+
+def _other(bind_type: str, control: str | None) -> Callable[[str], Any]:
+    def typed(text: str) -> Any:
+        value = type_value(text, bind_type, control)
+        if isinstance(value, (float, list)) and bind_type in ("decimal", "geopoint"):
+            raise _Slow  # the finiteness checks stay typed_values' own
+        return value
+
+    return typed
+
+
+Plan = dict[str, Callable[[str], Any] | None]
+_PLANS: dict[int, tuple[dict[str, Any], Plan]] = {}
+
+
+def _plan(fields: dict[str, Any]) -> Plan:
+    """path → how `type_value` types a non-empty answer (None: kept as text), once per form
+    version's fields dict (the entry holds the dict, so its id cannot be reused)."""
+    hit = _PLANS.get(id(fields))
+    if hit is not None and hit[0] is fields:
+        return hit[1]
+    plan: Plan = {}
+    for path, info in fields.items():
+        bind_type, control = info.get("type", "string"), info.get("control")
+        if control == "select":
+            plan[path] = str.split
+        elif bind_type == "int":
+            plan[path] = _int
+        elif bind_type in ("decimal", "date", "geopoint"):
+            plan[path] = _other(bind_type, control)
+        else:
+            plan[path] = None
+    if len(_PLANS) > 256:
+        _PLANS.clear()
+    _PLANS[id(fields)] = (fields, plan)
+    return plan
+
+
+def fast_typed(values: dict[str, str], fields: dict[str, Any]) -> dict[str, Any]:
+    """typed_values(values, fields), the same dict, with each path's typing looked up once
+    per form version: an empty answer is None, text stays text, numbers and lists as
+    type_value makes them. A number typed_values must check for bounds or finiteness is
+    handed to it whole (it raises its own IngestError)."""
+    plan = _plan(fields)
+    get = plan.get
+    out: dict[str, Any] = {}
+    try:
+        for path, text in values.items():
+            how = get(path)
+            out[path] = how(text) if how is not None and text else (text or None)
+    except _Slow:
+        return typed_values(values, fields)
     return out
+
+
+Processor = Callable[[Any], Any]
+_PROCESSORS: dict[tuple[str, int], Processor | None] = {}
+
+
+def _processor(conn: Connection, column: Column[Any]) -> Processor | None:
+    """The column type's bind processor for this dialect (what SQLAlchemy applies to every
+    value it sends: a datetime as SQLite's text, a dict as JSON …), looked up once."""
+    dialect = conn.dialect
+    key = (dialect.name, id(column))
+    if key not in _PROCESSORS:
+        _PROCESSORS[key] = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return _PROCESSORS[key]
+
+
+def _marks(conn: Connection, n: int) -> str:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return ", ".join([mark] * n)
+
+
+def insert_rows(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """INSERT `rows` (values in `columns`' order) through the driver in one executemany,
+    each value converted by its column's bind processor, as SQLAlchemy would."""
+    if not rows:
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    convert = [
+        (i, proc)
+        for i, name in enumerate(columns)
+        if (proc := _processor(conn, table.c[name])) is not None
+    ]
+    if convert:
+        converted = []
+        for row in rows:
+            values = list(row)
+            for i, proc in convert:
+                values[i] = proc(values[i])
+            converted.append(tuple(values))
+        params: Sequence[Sequence[Any]] = converted
+    else:
+        params = [tuple(row) for row in rows]
+    conn.exec_driver_sql(
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608 - schema names
+        f"VALUES ({_marks(conn, len(columns))})",
+        params,
+    )
+
+
+def select_in(
+    conn: Connection, table: Table, columns: Sequence[str], key: str, values: Sequence[Any]
+) -> Iterable[Any]:
+    """Rows (one value when one column, else tuples) of `table` whose `key` is among
+    `values`, in chunks, through the driver. `key` must be a column needing no conversion."""
+    quote = conn.dialect.identifier_preparer.quote
+    listed = ", ".join(quote(c) for c in columns)
+    for at in range(0, len(values), CHUNK):
+        chunk = tuple(values[at : at + CHUNK])
+        rows = conn.exec_driver_sql(
+            f"SELECT {listed} FROM {quote(table.name)} "  # noqa: S608 - schema names
+            f"WHERE {quote(key)} IN ({_marks(conn, len(chunk))})",
+            chunk,
+        )
+        if len(columns) == 1:
+            yield from (row[0] for row in rows)
+        else:
+            yield from (tuple(row) for row in rows)
 
 
 def _commune(data: dict[str, Any]) -> str | None:
     commune = data.get(COMMUNE_FIELD)
     return commune if isinstance(commune, str) else None
-
-
-def _chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
-    for at in range(0, len(items), size):
-        yield items[at : at + size]
