@@ -17,6 +17,7 @@ from pcmd.pipeline.indicators.query import indicator_rows
 from pcmd.server.accounts import Scope
 from pcmd.server.web.base import NotVisible, Web
 from pcmd.server.web.dashboard import DashboardPages
+from pcmd.server.web.figures import data_version
 
 
 class IndicatorsApi:
@@ -30,12 +31,17 @@ class IndicatorsApi:
         org = q.get("org", "VN")
         period = q.get("period", "")
 
+        level = q.get("level") or None
+
+        def compute() -> list[dict[str, Any]]:
+            return indicator_rows(self.web.engine, period=period, org=org, level=level)
+
         def load() -> list[dict[str, Any]]:
             with transaction(self.web.engine) as session:
                 self.dashboard.check_unit(session, user, org)
-                return indicator_rows(
-                    session.connection(), period=period, org=org, level=q.get("level") or None
-                )
+                version = data_version(session.connection())
+            # the same rows for every user who sees the unit: kept per data version
+            return self.web.figures.get(("api", org, period, level), version, compute)
 
         try:
             rows = await run_in_threadpool(load)

@@ -36,6 +36,7 @@ from pcmd.ingest.files import FileStore
 from pcmd.server.accounts import Scope, scope_of
 from pcmd.server.sessions import find_session, touch
 from pcmd.server.web import i18n
+from pcmd.server.web.figures import Figures
 from pcmd.server.web.freshness import PAGES_WITH_NUMBERS, FreshnessCache
 from pcmd.settings import Settings
 
@@ -71,6 +72,7 @@ class Web:
         self.templates = Jinja2Templates(directory=str(SERVER_DIR / "templates"))
         self._labels: dict[int, Labels] = {}
         self.freshness = FreshnessCache(settings, engine)
+        self.figures = Figures()  # the dashboard's, quality page's and API's, per data version
         self.idle = dt.timedelta(hours=settings.session_idle_hours)
 
     # --- plumbing -------------------------------------------------------------------------

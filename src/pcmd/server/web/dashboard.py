@@ -28,6 +28,7 @@ from pcmd.reports.charts import Bar, bar_chart, trend_chart
 from pcmd.server.accounts import Scope
 from pcmd.server.web import i18n
 from pcmd.server.web.base import NotVisible, Web
+from pcmd.server.web.figures import data_version
 from pcmd.server.web.reminder_notice import missing_notice
 
 CHART_UNITS = 30  # the chart shows the units furthest behind; the table below has them all
@@ -117,9 +118,21 @@ class DashboardPages:
         return [(c, n) for c, n in mine]
 
     def load(self, user: Scope, org: str, period: str, focus: str, lang: str) -> dict[str, Any]:
+        """The page's figures for a unit the user sees: kept per data version (figures.py), as
+        they are the same for every user who sees the unit."""
         with transaction(self.web.engine) as session:
             unit_name = self.check_unit(session, user, org)
             choices = self.unit_choices(session, user)
+            version = data_version(session.connection())
+        figures = self.web.figures.get(
+            ("dashboard", org, period, focus, lang),
+            version,
+            lambda: self.figures(org, period, focus, lang),
+        )
+        return {**figures, "unit_name": unit_name, "units": choices}
+
+    def figures(self, org: str, period: str, focus: str, lang: str) -> dict[str, Any]:
+        with transaction(self.web.engine) as session:
             conn = session.connection()
             programme = active_programmes(conn)[DEFAULT_PROGRAMME]
             rows = indicator_rows(conn, period=period, org=org)
@@ -200,11 +213,9 @@ class DashboardPages:
         )
         return {
             "org": org,
-            "unit_name": unit_name,
             "period": period,
             "rows": rows,
             "has_ytd": bool(ytd),
-            "units": choices,
             "focus": focus,
             "focus_rows": focus_rows,
             "breakdown_chart": chart,

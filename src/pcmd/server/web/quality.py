@@ -19,6 +19,7 @@ from pcmd.pipeline.validate.catalogue import rule_rows
 from pcmd.reports.quality import months_of_year, reporting_grid
 from pcmd.server.accounts import Scope
 from pcmd.server.web.base import Web
+from pcmd.server.web.figures import data_version
 
 
 class QualityPages:
@@ -56,7 +57,33 @@ class QualityPages:
                 ).all()
                 if user.sees(c, org)
             ]
-            visible = [c for c, _n in communes]
+            version = data_version(session.connection())
+        # the same for every user who sees these communes: kept per data version
+        grid, issues = self.web.figures.get(
+            ("quality", year, today, tuple(communes)),
+            version,
+            lambda: self.figures(communes, year, today),
+        )
+        return {
+            "provinces": provinces,
+            "org": org,
+            "year": year,
+            "grid": grid,
+            "months": months_of_year(year, today),
+            "issues": issues,
+            # what a rule checks, in words: pages show no rule codes
+            "rule_titles": {
+                r["code"]: {"vi": r["title_vi"], "en": r["title_en"]} for r in rule_rows()
+            },
+            "reporting": sum(1 for row in grid if row.records),
+        }
+
+    def figures(
+        self, communes: list[tuple[str, str]], year: int, today: dt.date
+    ) -> tuple[list[Any], list[Any]]:
+        """The reporting grid and the open issues by rule of these communes in `year`."""
+        visible = [c for c, _n in communes]
+        with transaction(self.web.engine) as session:
             start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
             records = session.execute(
                 select(
@@ -83,20 +110,7 @@ class QualityPages:
                 .order_by(func.count().desc())
             ).all()
         grid = reporting_grid(communes, [(c, a, s) for c, a, s in records if c and a])
-        months = months_of_year(year, today)
-        return {
-            "provinces": provinces,
-            "org": org,
-            "year": year,
-            "grid": grid,
-            "months": months,
-            "issues": issues,
-            # what a rule checks, in words: pages show no rule codes
-            "rule_titles": {
-                r["code"]: {"vi": r["title_vi"], "en": r["title_en"]} for r in rule_rows()
-            },
-            "reporting": sum(1 for row in grid if row.records),
-        }
+        return grid, list(issues)
 
     async def page(self, request: Request, user: Scope) -> Response:
         today = dt.date.today()
