@@ -11,7 +11,7 @@ from pcmd.ingest.files import FileStore
 from pcmd.ingest.incoming import Incoming
 from pcmd.ingest.submit import ingest_with_retry
 from tests.server.collect import OTHER_COMMUNE, new_id, outreach_xml
-from tests.server.web.conftest import Site, signed_in
+from tests.server.web.conftest import Site, csrf_of, signed_in
 
 DA_NANG_COMMUNE = "20194"  # Phường Hải Vân, Đà Nẵng (48)
 
@@ -75,3 +75,23 @@ def test_provinces__side_by_side_for_a_national_user(site: Site) -> None:
     with signed_in(site, "hoa.qng") as client:
         assert client.get("/provinces").status_code == 403
         assert 'href="/provinces"' not in client.get("/submissions").text
+
+
+def test_provinces__kept_summary__new_record_and_review_seen_at_once(site: Site) -> None:
+    with signed_in(site, "admin") as client:
+        qng = _row(client.get("/provinces").text, "51")
+        assert '<a href="/submissions?province=51">1</a>' in qng
+        assert '<a href="/submissions?province=51&amp;state=received">1</a>' in qng
+        _send(site, OTHER_COMMUNE)  # a second record: counted, awaiting review
+        qng = _row(client.get("/provinces").text, "51")
+        assert '<a href="/submissions?province=51">2</a>' in qng
+        assert '<a href="/submissions?province=51&amp;state=received">2</a>' in qng
+        page = client.get(f"/submissions/{site.sub_id}")
+        approved = client.post(
+            f"/submissions/{site.sub_id}/review",
+            data={"csrf": csrf_of(page.text), "action": "approved"},
+        )
+        assert approved.status_code == 200
+        qng = _row(client.get("/provinces").text, "51")  # one approved: one left to review
+        assert '<a href="/submissions?province=51">2</a>' in qng
+        assert '<a href="/submissions?province=51&amp;state=received">1</a>' in qng

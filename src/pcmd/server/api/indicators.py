@@ -39,7 +39,7 @@ class IndicatorsApi:
         def load() -> list[dict[str, Any]]:
             with transaction(self.web.engine) as session:
                 self.dashboard.check_unit(session, user, org)
-                version = data_version(session.connection())
+                version = data_version(session.connection(), submissions=False)
             # the same rows for every user who sees the unit: kept per data version
             return self.web.figures.get(("api", org, period, level), version, compute)
 

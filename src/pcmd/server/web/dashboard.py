@@ -123,7 +123,7 @@ class DashboardPages:
         with transaction(self.web.engine) as session:
             unit_name = self.check_unit(session, user, org)
             choices = self.unit_choices(session, user)
-            version = data_version(session.connection())
+            version = data_version(session.connection(), submissions=False)
         figures = self.web.figures.get(
             ("dashboard", org, period, focus, lang),
             version,

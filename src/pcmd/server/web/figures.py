@@ -33,10 +33,14 @@ KEPT = 256  # figures per process (a page's figures are a few hundred kB at most
 T = TypeVar("T")
 
 
-def data_version(conn: Connection) -> tuple[Any, ...]:
+def data_version(conn: Connection, *, submissions: bool = True) -> tuple[Any, ...]:
     """What every kept figure depends on, read cheaply: the pipeline's last run (or failure),
     the newest change to a submission and the newest submission and issue, the other inputs'
-    newest change, the programme files, and today's date in Vietnam."""
+    newest change, the programme files, and today's date in Vietnam.
+
+    `submissions=False` for figures read only from what the pipeline stores (indicator values,
+    the cube): they change with its runs, not with each record received, so they stay kept
+    while records keep arriving."""
 
     def top(column: Any) -> Any:
         return select(func.max(column)).scalar_subquery()  # each one an index look-up
@@ -49,11 +53,10 @@ def data_version(conn: Connection) -> tuple[Any, ...]:
             STATE.c.source == STATE_SOURCE
         )
     ).first()
+    records = (top(SUB.c.updated_at), top(SUB.c.id), top(ISSUE.c.id)) if submissions else ()
     newest = conn.execute(
         select(
-            top(SUB.c.updated_at),
-            top(SUB.c.id),
-            top(ISSUE.c.id),
+            *records,
             top(EST.c.updated_at),
             count(EST),
             top(ORG.c.id),

@@ -3,6 +3,8 @@ an open error, and the last one received — one row per province, each linking 
 
 Counted by commune from the submissions table in one grouped pass (and one for open errors),
 then rolled up to provinces by the org-unit tree; a province with no record still has its row.
+The summary is kept per data version (server/web/figures.py): one pass per change, not per
+request.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pcmd.db.models import OrgUnit, Submission, ValidationIssue
 from pcmd.errors import AuthError
 from pcmd.server.accounts import Scope
 from pcmd.server.web.base import Web
+from pcmd.server.web.figures import data_version
 
 PENDING = ("received", "has_issues", "edited")  # states a reviewer still has to look at
 
@@ -108,9 +111,15 @@ class ProvincePages:
         if not user.everywhere:
             raise AuthError("forbidden", status=403)
 
-        def load() -> list[ProvinceRow]:
+        def summary() -> list[ProvinceRow]:
             with transaction(self.web.engine) as session:
                 return province_summary(session)
+
+        def load() -> list[ProvinceRow]:
+            with self.web.engine.connect() as conn:
+                version = data_version(conn)
+            # one grouped pass over every record: done once per data version, not per request
+            return self.web.figures.get(("provinces",), version, summary)
 
         rows = await run_in_threadpool(load)
         return self.web.render(
