@@ -11,14 +11,16 @@ indicator is stored. On SQLite the generated database is kept
 in --workdir (`web-<tree>-<n>-<schema>.db`) and copied for each run, so reruns start in seconds; a
 PostgreSQL database is emptied and filled each time.
 
-Then `pcmd serve` starts as it does by default (its default workers, its scheduler on), a
-national administrator signs in through the login form, and each page is fetched by 1 user and
-then by 8 users at once (each user its own signed-in session and connection), --requests times
-each: the dashboard, the review list (first page, filtered by form and province, a deep page),
-a drill-down at country level (the first link from the dashboard to an indicator's records),
-the quality page, one record, and the indicator API. Printed: p50 and p95 per page and level of
-concurrency. Every answer must be a 200; with --baseline the same runs on that commit's checkout
-too, and the ratios of the p95s are printed.
+Then `pcmd serve` starts as it does by default (its default workers unless --workers, its
+scheduler on unless --no-scheduler), a national administrator signs in through the login form,
+and each page is fetched by 1 user and then by 8 users at once (each user its own signed-in
+session and connection), --requests times each: the dashboard, the review list (first page,
+filtered by form and province, a deep page), a drill-down at country level (the first link from
+the dashboard to an indicator's records), the quality page, the provinces side by side, one
+record, and the indicator API. Printed: p50 and p95 per page and level of concurrency, the
+server's CPU time per request (its processes' user + system time, which the machine's load moves
+much less than the wall clock), the load. Every answer must be a 200; with --baseline the same
+runs on that commit's checkout too, and the ratios of the p95s are printed.
 """
 
 from __future__ import annotations
@@ -256,9 +258,32 @@ def pages(url: str, client: httpx.Client) -> dict[str, str]:
         "review list, deep page": f"/submissions?after={deep_after}&page={(total or 0) // 60}",
         "drill-down, country": (drill.group(1) if drill else "/submissions").replace("&amp;", "&"),
         "quality": "/quality",
+        "provinces": "/provinces",
         "a record": f"/submissions/{(low + high) // 2}",
         "indicator API": "/api/v1/indicators?org=VN&period=2026",
     }
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the server and its worker processes."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    used: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += used.get(current, 0.0)
+        todo.extend(children.get(current, []))
+    return total
 
 
 def fetch(client: httpx.Client, path: str, times: list[float], errors: list[str]) -> None:
@@ -315,7 +340,15 @@ def measure(args: argparse.Namespace, label: str, tree: Path) -> dict[tuple[str,
     )
     print(f"  server log: {log}")
     server = subprocess.Popen(
-        [sys.executable, "-m", "pcmd", "serve", "--port", str(args.port)],
+        [
+            sys.executable,
+            "-m",
+            "pcmd",
+            "serve",
+            "--port",
+            str(args.port),
+            *(["--workers", str(args.workers)] if args.workers else []),
+        ],
         env={**os.environ, **env_for(tree), **env},
         stdout=subprocess.DEVNULL,
         stderr=log.open("w"),
@@ -337,13 +370,22 @@ def measure(args: argparse.Namespace, label: str, tree: Path) -> dict[tuple[str,
         for name, path in pages(url, clients[0]).items():
             if args.pages and name not in args.pages:
                 continue
+            cpu = server_cpu(server.pid)
+            started = time.perf_counter()
             clients[0].get(path)  # once, unmeasured: the first read warms the caches
+            print(
+                f"  {name:24} first request: {(time.perf_counter() - started) * 1000:7.0f} ms, "
+                f"server CPU {(server_cpu(server.pid) - cpu) * 1000:7.0f} ms  ({load()})"
+            )
             for users in (1, USERS):
+                cpu = server_cpu(server.pid)
                 p50, p95 = measure_page(clients, path, users, args.requests)
+                cpu_each = (server_cpu(server.pid) - cpu) / (users * args.requests) * 1000
                 p95s[(name, users)] = p95
                 print(
                     f"  {name:24} {users} user{'s' if users > 1 else ' '}: p50 {p50:7.0f} ms, "
-                    f"p95 {p95:7.0f} ms   {path[:60]}  ({load()})",
+                    f"p95 {p95:7.0f} ms, server CPU {cpu_each:5.1f} ms/request   {path[:60]}  "
+                    f"({load()})",
                     flush=True,
                 )
     finally:
@@ -363,6 +405,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10, help="per user and page")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--baseline", help="also run this commit (a git worktree)")
+    parser.add_argument("--workers", type=int, help="server processes (default: pcmd's own)")
     parser.add_argument(
         "--no-scheduler",
         dest="scheduler",
