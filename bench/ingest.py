@@ -182,14 +182,32 @@ async def run(
     return time.perf_counter() - started, latencies
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and all its descendants (Linux /proc): the
+    server's work, which moves far less with the machine's load than wall time does."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                kids = (task / "children").read_text().split()
+                todo.extend(int(k) for k in kids)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def measure(args: argparse.Namespace, tree: Path) -> dict[int, tuple[float, float, float]]:
+def measure(args: argparse.Namespace, tree: Path) -> dict[int, tuple[float, float, float, float]]:
     """One run of pcmd serve from checkout `tree` on a fresh database: per concurrency level,
-    (submissions/s, p50 ms, p99 ms). Exits if the database does not hold exactly what was sent."""
+    (submissions/s, p50 ms, p99 ms, server CPU µs a submission). Exits if the database does not hold exactly what was sent."""
     tmp = Path(tempfile.mkdtemp(prefix="pcmd-bench-"))
     url = args.database_url or f"sqlite:///{tmp / 'pcmd.db'}"
     if url.startswith("postgresql"):
@@ -221,7 +239,7 @@ def measure(args: argparse.Namespace, tree: Path) -> dict[int, tuple[float, floa
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    figures: dict[int, tuple[float, float, float]] = {}
+    figures: dict[int, tuple[float, float, float, float]] = {}
     try:
         deadline = time.monotonic() + 300  # a loaded machine starts it slowly
         while True:
@@ -234,16 +252,19 @@ def measure(args: argparse.Namespace, tree: Path) -> dict[int, tuple[float, floa
                 time.sleep(0.3)
         sent = 1
         for concurrency in (1, 8):
+            cpu_before = tree_cpu_seconds(server.pid)
             seconds, lat = asyncio.run(
                 run("127.0.0.1", args.port, path, args.n, concurrency, args.photo_kb)
             )
+            cpu_us = (tree_cpu_seconds(server.pid) - cpu_before) / args.n * 1e6
             sent += args.n
-            figures[concurrency] = (args.n / seconds, pct(lat, 0.5), pct(lat, 0.99))
+            figures[concurrency] = (args.n / seconds, pct(lat, 0.5), pct(lat, 0.99), cpu_us)
             print(
                 f"  concurrency {concurrency}: {args.n} submissions in {seconds:.2f} s = "
                 f"{args.n / seconds:,.0f}/s; latency p50 {pct(lat, 0.5):.1f} ms, "
                 f"p95 {pct(lat, 0.95):.1f} ms, p99 {pct(lat, 0.99):.1f} ms "
-                f"(mean {statistics.mean(lat) * 1000:.1f} ms); {load()}"
+                f"(mean {statistics.mean(lat) * 1000:.1f} ms); server CPU "
+                f"{cpu_us:,.0f} µs a submission; {load()}"
             )
     finally:
         server.terminate()
@@ -279,7 +300,7 @@ def main() -> None:
         f"pcmd serve --workers {args.workers}; photo {args.photo_kb} kB; scheduler "
         f"{'on' if args.scheduler else 'off'}; {load()}"
     )
-    results: dict[str, list[dict[int, tuple[float, float, float]]]] = {}
+    results: dict[str, list[dict[int, tuple[float, float, float, float]]]] = {}
     for _round in range(args.rounds):
         for label, tree in trees(args.baseline):
             print(f"{label} ({tree}):")
@@ -290,6 +311,10 @@ def main() -> None:
             b = statistics.median(r[c][0] for r in base)
             w = statistics.median(r[c][0] for r in new)
             print(ratio(f"concurrency {c}, submissions/s (median of {args.rounds})", b, w))
+        for c in (1, 8):
+            b = statistics.median(r[c][3] for r in base)
+            w = statistics.median(r[c][3] for r in new)
+            print(ratio(f"concurrency {c}, server CPU µs a submission", b, w, higher_is_better=False))
         b99 = statistics.median(r[8][2] for r in base)
         w99 = statistics.median(r[8][2] for r in new)
         print(ratio("concurrency 8, p99 ms", b99, w99, higher_is_better=False))

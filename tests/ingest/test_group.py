@@ -24,7 +24,15 @@ from pcmd.ingest.group import GroupCommitter
 from pcmd.server.app import create_app
 from pcmd.settings import Settings
 from tests.live_server import expect_5xx, free_port, serve_in_thread
-from tests.server.collect import Server, new_id, outreach_xml, post, prepare
+from tests.server.collect import (
+    COMMUNE,
+    OTHER_COMMUNE,
+    Server,
+    new_id,
+    outreach_xml,
+    post,
+    prepare,
+)
 from tests.server.openrosa.conftest import counts, message
 
 
@@ -63,21 +71,23 @@ class Rig:
     engine: Engine  # the served app's engine
     pool: ThreadPoolExecutor
 
-    def send(self, xml: bytes) -> Future[httpx.Response]:
+    def send(self, xml: bytes, token: str | None = None) -> Future[httpx.Response]:
         def one() -> httpx.Response:
             with httpx.Client(timeout=60) as client:
-                return post(client, self.server, xml)
+                return post(client, self.server, xml, token=token)
 
         return self.pool.submit(one)
 
-    def grouped(self, blocker: bytes, xmls: list[bytes]) -> tuple[httpx.Response, list[Any]]:
+    def grouped(
+        self, blocker: bytes, xmls: list[bytes], token: str | None = None
+    ) -> tuple[httpx.Response, list[Any]]:
         """The blocker held alone in the writer, then `xmls` queued behind it in this order, then
         all let go: the blocker commits alone and `xmls` as one group."""
-        first = self.send(blocker)
+        first = self.send(blocker, token)
         self.gate.wait_for(lambda: self.gate.groups == [1])
         sent = []
         for xml in xmls:
-            sent.append(self.send(xml))
+            sent.append(self.send(xml, token))
             self.gate.wait_queued(len(sent))
         self.gate.opened.set()
         return first.result(60), [f.result(60) for f in sent]
@@ -139,6 +149,22 @@ def test_group__all_new__one_commit_no_savepoint(rig: Rig) -> None:
     assert commits == [1, 2]  # the blocker's, then the group's
     assert savepoints == []
     assert stored(rig.engine) == dict.fromkeys(ids, 1)
+
+
+def test_group__app_user_of_one_commune__out_of_scope_refused_alone(rig: Rig) -> None:
+    # the group's new submissions go in a few multi-row statements; scope is checked there too
+    ids = [new_id() for _ in range(4)]
+    xmls = [outreach_xml(ids[1]), outreach_xml(ids[2], commune=OTHER_COMMUNE)]
+    xmls += [outreach_xml(ids[3])]
+    first, answers = rig.grouped(outreach_xml(ids[0]), xmls, rig.server.scoped_token)
+    assert rig.gate.groups == [1, 3]
+    assert [first.status_code, *(a.status_code for a in answers)] == [201, 201, 403, 201]
+    assert OTHER_COMMUNE in message(answers[1])
+    assert stored(rig.engine) == {ids[0]: 1, ids[1]: 1, ids[3]: 1}
+    with transaction(rig.engine) as s:
+        versions = s.scalars(select(SubmissionVersion)).all()
+        assert {v.submitter for v in versions} == {"appuser:xa-cam-thanh"}
+        assert {v.data["where/commune"] for v in versions} == {COMMUNE}
 
 
 def test_group__one_bad_and_one_conflict__others_stored(rig: Rig) -> None:

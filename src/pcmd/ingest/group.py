@@ -3,8 +3,9 @@ sync to disk; each sender hears its outcome only once that commit is durable.
 
 A writer thread takes the first submission waiting, then every other one already waiting (up
 to `max_group`), and ingests them in one write transaction — first plainly, since nearly every
-group is new submissions all accepted; if one is refused or races, the transaction is rolled
-back and the group written again with a savepoint each: a submission refused (a 4xx
+group is new submissions all accepted (those are written in a few multi-row statements,
+`ingest_new`); if one is refused or races, the transaction is rolled back and the group
+written again with a savepoint each: a submission refused (a 4xx
 `IngestError`, a 503 `StorageError`) rolls back its own savepoint only, and a unique-key race is
 tried again with the lookup, as `ingest_with_retry` does. Nobody waits for a group to
 fill: while one group commits, the next gathers by itself. If the transaction itself fails (the
@@ -26,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pcmd.db.engine import write_connection
 from pcmd.errors import PcmdError
+from pcmd.ingest.bulk import ingest_new
 from pcmd.ingest.files import FileStore
 from pcmd.ingest.form_lookup import FormLookup
 from pcmd.ingest.incoming import Incoming, IngestResult
@@ -132,7 +134,7 @@ class GroupCommitter:
                     if careful:
                         outcomes = [self._one(conn, job.incoming) for job in jobs]
                     else:
-                        outcomes = [self._plain(conn, job.incoming) for job in jobs]
+                        outcomes = self._plain_group(conn, jobs)
                 break
             except _Again:  # one of them was refused or raced: again, a savepoint each
                 continue
@@ -148,6 +150,18 @@ class GroupCommitter:
                 job.future.set_exception(outcome)
             else:
                 job.future.set_result(outcome)
+
+    def _plain_group(self, conn: Connection, jobs: list[_Job]) -> list[IngestResult]:
+        """The group without savepoints: its plainly new submissions in a few multi-row
+        statements (`ingest_new`, the rows `ingest` writes), the others one by one."""
+        try:
+            quick = ingest_new(conn, [job.incoming for job in jobs], self.forms)
+        except (IntegrityError, PcmdError) as exc:
+            raise _Again from exc
+        return [
+            done if done is not None else self._plain(conn, job.incoming)
+            for done, job in zip(quick, jobs, strict=True)
+        ]
 
     def _plain(self, conn: Connection, incoming: Incoming) -> IngestResult:
         """One submission without a savepoint (the common group: all new, all accepted); any
