@@ -28,7 +28,7 @@ from pcmd.ingest.submit import ingest_with_retry
 from pcmd.pipeline.indicators.programme import EXAMPLE_PLAN, shipped_text
 from pcmd.pipeline.indicators.query import indicator_rows, submission_ids
 from pcmd.pipeline.programmes import add_programme, remove_programme
-from pcmd.pipeline.run import run_pipeline
+from pcmd.pipeline.run import reaggregate, run_pipeline
 from pcmd.pipeline.state import load_state
 from pcmd.settings import Settings
 from tests.pipeline import records
@@ -135,6 +135,37 @@ def test_run__incremental__same_as_full(world: World) -> None:
     assert incremental[1] == cube_rows(engine)
     assert incremental[0] == stored(engine)
     assert {k[0] for k in incremental[0]} == {"pcmd_1629", "ke_hoach_51_2026"}
+
+
+def test_reaggregate__writes_only_the_periods_that_changed(world: World) -> None:
+    """Should write nothing when every value is as stored; write again exactly the period of a
+    row deleted behind the pipeline's back; and write again the periods an incremental run
+    touched (their fingerprints are forgotten), leaving the values a full recompute gives."""
+    engine = world.engine
+    before = stored(engine)
+    assert reaggregate(engine, today=TODAY).values_written == 0
+    assert stored(engine) == before
+
+    with transaction(engine, write=True) as s:
+        s.execute(
+            delete(IndicatorValue).where(
+                IndicatorValue.programme == "pcmd_1629",
+                IndicatorValue.period == "2025",
+                IndicatorValue.org_code == "VN",
+                IndicatorValue.indicator == "TT1",
+            )
+        )
+    again = reaggregate(engine, today=TODAY)
+    assert again.values_written == sum(1 for k in before if k[:2] == ("pcmd_1629", "2025"))
+    assert stored(engine) == before
+
+    touch(engine, world.ids["O1"], review_state="rejected")
+    run_pipeline(engine, today=TODAY)
+    incremental = stored(engine)
+    rewritten = reaggregate(engine, today=TODAY)
+    assert 0 < rewritten.values_written < len(incremental)
+    assert stored(engine) == incremental
+    assert reaggregate(engine, today=TODAY).values_written == 0
 
 
 def test_run__edits_are_seen(world: World) -> None:

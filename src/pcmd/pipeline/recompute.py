@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, delete, func, select
 
 from pcmd.db.models import utcnow
 from pcmd.db.tables import IV
@@ -24,6 +24,7 @@ from pcmd.pipeline.cells import (
 )
 from pcmd.pipeline.indicators import cube
 from pcmd.pipeline.indicators.cube_memory import Loaded
+from pcmd.pipeline.indicators.digest import only_periods, period_digests
 from pcmd.pipeline.indicators.engine import Context
 from pcmd.pipeline.indicators.model import Indicator, Programme
 from pcmd.pipeline.indicators.part_periods import months_read
@@ -39,40 +40,93 @@ def recompute_all(
     chosen: Sequence[Indicator] | None = None,
     *,
     cleared: bool = False,
+    digests: dict[str, Any] | None = None,
 ) -> int:
     """Every stored value of the programme (or of `chosen` indicators), from the cube held in
-    memory; `cleared` when the caller has already emptied indicator_values."""
+    memory; `cleared` when the caller has already emptied indicator_values. With `digests`
+    (the programme's period fingerprints from the last run, updated in place), only the
+    periods whose values differ from the stored ones are written again."""
     inds = list(chosen if chosen is not None else programme.indicators)
     loaded = Loaded(conn, [PRESENCE, *(p for i in inds for p in i.parts())], slots)
     computed = []
     for level in levels_of(programme, tree):
         level_periods = [p for p in periods if is_stored(level, p)]
-        computed.append(
-            compute_cells(
-                conn,
-                programme,
-                slots,
-                tree,
-                ctx,
-                level,
-                level_periods,
-                None,
-                chosen,
-                with_data_only=True,
-                loaded=loaded,
-            )
+        values = compute_cells(
+            conn,
+            programme,
+            slots,
+            tree,
+            ctx,
+            level,
+            level_periods,
+            None,
+            chosen,
+            with_data_only=True,
+            loaded=loaded,
         )
+        computed.append((level, values))
     del loaded
-    if not cleared:
-        cond = [IV.c.programme == programme.id]
-        if chosen is not None:
-            cond.append(IV.c.indicator.in_([i.id for i in chosen]))
-        conn.execute(delete(IV).where(*cond))
     now = utcnow()
+    if digests is not None and chosen is None:
+        new: dict[str, Any] = {}
+        for level, values in computed:
+            new.update(period_digests(values, level))
+        stale = None if cleared else _stale_periods(conn, programme.id, digests, new)
+        digests.clear()
+        digests.update(new)
+        if stale is not None:
+            _delete_periods(conn, programme.id, stale)
+            computed = [(level, only_periods(values, stale)) for level, values in computed]
+    else:
+        if digests is not None:
+            digests.clear()  # some indicators only: the fingerprints no longer hold
+        if not cleared:
+            cond = [IV.c.programme == programme.id]
+            if chosen is not None:
+                cond.append(IV.c.indicator.in_([i.id for i in chosen]))
+            conn.execute(delete(IV).where(*cond))
     written = 0
-    for values in computed:
+    for _level, values in computed:
         written += write_values(conn, to_records(values, programme.id, now))
     return written
+
+
+def _stale_periods(
+    conn: Connection, programme: str, old: Mapping[str, Any], new: Mapping[str, Any]
+) -> set[str]:
+    """Periods to write again: a level's fingerprint differs, or the stored rows are not as
+    many as the fingerprints say (rows written or deleted by anything else)."""
+    stored = {
+        str(period): int(count)
+        for period, count in cube.fetch(
+            conn,
+            select(IV.c.period, func.count())
+            .where(IV.c.programme == programme)
+            .group_by(IV.c.period),
+        )
+    }
+    expected: dict[str, int] = {}
+    stale: set[str] = set()
+    for key in set(old) | set(new):
+        period = key.split(":", 1)[1]
+        if key in new:
+            expected[period] = expected.get(period, 0) + int(new[key][1])
+        if key not in old or key not in new or list(old[key]) != list(new[key]):
+            stale.add(period)
+    for period in set(stored) | set(expected):
+        if stored.get(period, 0) != expected.get(period, 0):
+            stale.add(period)
+    return stale
+
+
+def _delete_periods(conn: Connection, programme: str, periods: Iterable[str]) -> None:
+    chosen = sorted(periods)
+    for start in range(0, len(chosen), 900):
+        conn.execute(
+            delete(IV).where(
+                IV.c.programme == programme, IV.c.period.in_(chosen[start : start + 900])
+            )
+        )
 
 
 def touched_cells(
@@ -113,10 +167,12 @@ def recompute_cells(
     tree: OrgTree,
     ctx: Context,
     touched: Mapping[str, Mapping[str, set[str]]],
+    digests: dict[str, Any] | None = None,
 ) -> int:
     """Recompute and replace the stored values of the touched (level, period, org) cells:
     one reduction per level over the touched units and periods, then only the touched cells
-    are kept."""
+    are kept. The touched periods' fingerprints (`digests`) are forgotten: the next full
+    recompute writes those periods again."""
     written = 0
     now = utcnow()
     memo: dict[Any, Any] = {}  # lets the country reuse the provinces' commune counts
@@ -140,6 +196,10 @@ def recompute_cells(
             with_data_only=True,
             memo=memo,
         )
+        if digests is not None:
+            for code in by_period:
+                for key in [k for k in digests if k.endswith(f":{code}")]:
+                    del digests[key]
         delete_cells(conn, programme.id, cells, None)
         written += write_values(conn, to_records(values, programme.id, now))
     return written

@@ -33,6 +33,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, select
 
@@ -194,9 +195,16 @@ def _run(
 
         done = _timed(summary, "indicators")
         ctx = load_context(conn, tree, today, prints)
-        if rebuild:
-            # Every programme is recomputed: empty the table at once (SQLite truncates a
-            # DELETE without WHERE, far faster than deleting a million rows by programme).
+        # The period fingerprints of each programme's stored values (recompute.py): with
+        # them, recomputing everything writes only the periods whose values changed.
+        known = (state or {}).get("digests")
+        digests: dict[str, dict[str, Any]] = {
+            pid: dict((known or {}).get(pid, {})) for pid in programmes
+        }
+        cleared = rebuild and known is None
+        if cleared:
+            # Nothing to compare with: empty the table at once (SQLite truncates a DELETE
+            # without WHERE, far faster than deleting a million rows by programme).
             conn.execute(delete(IV))
         old_digests: dict[str, str] = (state or {}).get("programmes", {})
         for programme in programmes.values():
@@ -223,7 +231,14 @@ def _run(
                         )
                     )
                 summary.values_written += recompute_all(
-                    conn, programme, slots, tree, ctx, periods, cleared=rebuild
+                    conn,
+                    programme,
+                    slots,
+                    tree,
+                    ctx,
+                    periods,
+                    cleared=cleared,
+                    digests=digests[programme.id],
                 )
                 continue
             assert state is not None
@@ -231,10 +246,19 @@ def _run(
             if chosen:
                 summary.reasons.extend(f"{programme.id}: {w}" for w in why)
                 summary.values_written += recompute_all(
-                    conn, programme, slots, tree, ctx, periods, chosen
+                    conn,
+                    programme,
+                    slots,
+                    tree,
+                    ctx,
+                    periods,
+                    chosen,
+                    digests=digests[programme.id],
                 )
             touched = touched_cells(programme, tree, result.cells, periods)
-            summary.values_written += recompute_cells(conn, programme, slots, tree, ctx, touched)
+            summary.values_written += recompute_cells(
+                conn, programme, slots, tree, ctx, touched, digests[programme.id]
+            )
         conn.execute(delete(IV).where(IV.c.programme.not_in(list(programmes))))
         done()
 
@@ -248,6 +272,7 @@ def _run(
                 "month": month,
                 "today": today.isoformat(),
                 "programmes": {p.id: p.digest for p in programmes.values()},
+                "digests": digests,
                 "periods": {
                     p.id: [x.code for x in stored_periods(p, today)] for p in programmes.values()
                 },
