@@ -5,6 +5,7 @@
 // only show and send what waits.
 import { createApp, h } from 'vue';
 import { OdkWebForm, POST_SUBMIT__NEW_INSTANCE, webFormsPlugin } from '@getodk/web-forms';
+import { keepDraft } from './draft.js';
 import { drafts, queue } from './store.js';
 import { enqueue, flush, showCount, watch } from './outbox.js';
 import { texts } from './texts.js';
@@ -98,26 +99,7 @@ async function mountForm(host, words) {
   if (draft) say(words.restored);
 
   let app = null;
-  let saveTimer = null;
-  let touched = false;
-
-  const saveDraft = async () => {
-    const root = app && findFormRoot(host);
-    if (!root || !touched) return;
-    const payload = await root.prepareInstancePayload({ payloadType: 'monolithic' });
-    const { xml, files } = await payloadFiles(payload);
-    await drafts.put(cfg.draftKey, { xml, files, savedAt: Date.now() });
-    host.dataset.draftSaved = String(Date.now());
-  };
-  const soon = () => {
-    touched = true;
-    clearTimeout(saveTimer);
-    saveTimer = setTimeout(saveDraft, 250);
-  };
-  for (const type of ['input', 'change', 'click', 'keyup', 'focusout']) {
-    host.addEventListener(type, soon, true);
-  }
-  document.addEventListener('visibilitychange', () => document.hidden && saveDraft());
+  const draftKept = keepDraft(host, cfg.draftKey, formXml, () => app && findFormRoot(host), payloadFiles);
 
   const onSubmit = async (payload, callback) => {
     const { xml, files } = await payloadFiles(payload);
@@ -130,10 +112,8 @@ async function mountForm(host, words) {
       files: [new File([fixed.xml], XML_FILE, { type: 'text/xml' }), ...files],
       queuedAt: Date.now(),
     };
-    clearTimeout(saveTimer);
-    touched = false;
     await enqueue(item, words);
-    await drafts.remove(cfg.draftKey);
+    await draftKept.forget(); // queued first, then the draft gone: the answers are always kept
     await flush(words);
     const left = (await queue.all()).find((i) => i.id === item.id);
     if (!left) {

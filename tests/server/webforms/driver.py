@@ -85,9 +85,11 @@ def number(page: Page, label: str, value: int) -> None:
     field.press("Tab")
 
 
-def fill_outreach(page: Page) -> None:
+def fill_outreach(page: Page, skip: tuple[str, ...] = ()) -> None:
+    """The outreach form's answers, all but the questions (by label) in `skip`."""
     wait_ready(page)
-    pick(page, "Tỉnh, thành phố", PROVINCE)
+    if "Tỉnh, thành phố" not in skip:
+        pick(page, "Tỉnh, thành phố", PROVINCE)
     pick(page, "Xã, phường, đặc khu", COMMUNE)
     date = question(page, "Ngày tổ chức hoạt động").locator("input")
     date.fill("")
@@ -95,13 +97,11 @@ def fill_outreach(page: Page) -> None:
     date.press("Enter")
     date.press("Escape")
     for label, values in CHOICES.items():
-        if label == "Cơ quan, tổ chức báo cáo":
-            # a radio ticked again stays ticked (a restored draft may have it already)
-            question(page, label).locator('input[id$="_phu_nu"]').check()
-        else:
+        if label not in skip:
             tick(page, label, *values)
     for label, value in NUMBERS.items():
-        number(page, label, value)
+        if label not in skip:
+            number(page, label, value)
 
 
 def send(page: Page) -> None:
