@@ -16,8 +16,14 @@ from pcmd.errors import PcmdError
 @click.command()
 @click.option("--province", default="51", show_default=True, help="Province code to fill.")
 @click.option("--years", default=2, show_default=True, help="Years of records up to today.")
+@click.option(
+    "--months",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Months of records up to today, this one included (instead of --years): a smaller demo.",
+)
 @pass_ctx
-def demo(ctx: Context, province: str, years: int) -> None:
+def demo(ctx: Context, province: str, years: int, months: int | None) -> None:
     """Tạo dữ liệu mẫu cho một tỉnh (fill an empty database with a demo province). Set
     PCMD_DEMO_PASSWORD to also create the web user `demo` (reviewer of that province)."""
     import random
@@ -65,7 +71,9 @@ def demo(ctx: Context, province: str, years: int) -> None:
             raise PcmdError(f"Tỉnh {province} không có xã nào (no communes under {province}).")
         rng = random.Random(1629)  # noqa: S311 - seeded on purpose: the same demo every time
         today = dt.date.today()
-        start = dt.date(today.year - years + 1, 1, 1)
+        start = (
+            dt.date(today.year - years + 1, 1, 1) if months is None else _months_back(today, months)
+        )
         register = generator.establishments(communes, rng)
         with transaction(engine, write=True) as session:
             import_establishments(
@@ -164,6 +172,12 @@ def demo(ctx: Context, province: str, years: int) -> None:
             )
         else:
             run_pipeline(engine, full=True)
+
+
+def _months_back(today: dt.date, months: int) -> dt.date:
+    """The first day of the month `months - 1` months before today's (1: this month)."""
+    index = today.year * 12 + today.month - 1 - (months - 1)
+    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def _form_versions(engine: Engine) -> dict[str, str]:
