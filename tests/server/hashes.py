@@ -1,23 +1,45 @@
-"""Cheap argon2 for tests that create many web users: the same hashing and checking code, with
-the smallest work factors (a full-cost hash takes a second on the shared test machine)."""
+"""Cheap argon2 for tests: the same hashing and checking code, with the smallest work factors
+(a full-cost hash takes a second on the shared test machine). tests/conftest.py makes it the
+default for the whole run; `full_cost_hashes` restores the real cost for a test that times a
+sign-in."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from argon2 import PasswordHasher
 
 from pcmd.server import accounts
 
+CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def use_cheap_hashes() -> None:
+    """Cheap hashes from now on in this process (the unknown-name hash is made anew)."""
+    accounts._hasher = CHEAP
+    accounts._dummy_hash.cache_clear()
+
+
+@contextmanager
+def full_cost_hashes() -> Iterator[None]:
+    """argon2's real parameters inside the block; the unknown-name hash, made once per process,
+    is made at full cost here and does not outlive the block."""
+    before = accounts._hasher
+    accounts._hasher = PasswordHasher()
+    accounts._dummy_hash.cache_clear()
+    try:
+        yield
+    finally:
+        accounts._hasher = before
+        accounts._dummy_hash.cache_clear()
+
 
 @pytest.fixture
 def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(
-        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
-    # the unknown-name hash is made once per process: a cheap one must not outlive this test
-    # (a later test times an unknown name against a full-cost wrong password)
+    """Kept for the tests that ask for it by name; cheap hashing is the default already."""
+    monkeypatch.setattr(accounts, "_hasher", CHEAP)
     accounts._dummy_hash.cache_clear()
     yield
     accounts._dummy_hash.cache_clear()
