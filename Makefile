@@ -54,8 +54,12 @@ lint:
 typecheck:
 	$(BIN)/mypy
 
+# One pytest worker per core (pytest-xdist), each with its own PostgreSQL database, temporary
+# folders and ports (tests/conftest.py); a test file stays on one worker, so its module
+# fixtures are built once. PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= auto
 pytest:
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache webforms/node_modules src/pcmd/server/static/webforms
