@@ -75,7 +75,8 @@ class OpenRosa:
     def base_path(self, token: str, project: int) -> str:
         return f"{self.settings.base_url}/v1/key/{token}/projects/{project}"
 
-    def _caller(self, session: Session, token: str, project: int) -> Caller:
+    def caller(self, session: Session, token: str, project: int) -> Caller:
+        """The app user of a token in that project (AuthError 401/403 if none or revoked)."""
         user: AppUser = authenticate(session, token)
         if user.project_id != project or session.get(Project, project) is None:
             raise AuthError(

@@ -22,7 +22,8 @@ from pcmd.server.openrosa.endpoint import PREFIX, Caller, OpenRosa
 
 
 class FormEndpoints(OpenRosa):
-    def _open_forms(self, session: Session, project: int) -> list[tuple[Form, FormVersion]]:
+    def open_forms(self, session: Session, project: int) -> list[tuple[Form, FormVersion]]:
+        """The project's open forms with their current versions, by title."""
         rows = session.execute(
             select(Form, FormVersion)
             .join(FormVersion, FormVersion.id == Form.current_version_id)
@@ -31,8 +32,9 @@ class FormEndpoints(OpenRosa):
         ).all()
         return [(f, v) for f, v in rows]
 
-    def _form(self, session: Session, project: int, form_id: str) -> tuple[Form, FormVersion]:
-        for form, version in self._open_forms(session, project):
+    def open_form(self, session: Session, project: int, form_id: str) -> tuple[Form, FormVersion]:
+        """One open form and its current version (IngestError 404 if not open here)."""
+        for form, version in self.open_forms(session, project):
             if form.form_id == form_id:
                 return form, version
         raise IngestError(
@@ -44,8 +46,8 @@ class FormEndpoints(OpenRosa):
 
         def work(token: str, project: int) -> Response:
             with transaction(self.engine) as session:
-                self._caller(session, token, project)
-                forms = self._open_forms(session, project)
+                self.caller(session, token, project)
+                forms = self.open_forms(session, project)
             base = self.base_path(token, project)
             items = []
             for form, version in forms:
@@ -81,15 +83,16 @@ class FormEndpoints(OpenRosa):
 
         def work(token: str, project: int) -> Response:
             with transaction(self.engine) as session:
-                self._caller(session, token, project)
-                _form, version = self._form(session, project, form_id)
+                self.caller(session, token, project)
+                _form, version = self.open_form(session, project, form_id)
             return self.xml(version.xform)
 
         return await self._run(request, work)
 
-    def _media(
+    def form_media(
         self, session: Session, form: Form, version: FormVersion, caller: Caller
     ) -> dict[str, media.MediaFile]:
+        """The version's media files by name, as that caller gets them (scoped to its communes)."""
         rows = session.scalars(select(FormMedia).where(FormMedia.form_pk == form.id)).all()
         files = {
             r.filename: media.MediaFile(r.filename, r.content, r.content_type)
@@ -108,9 +111,9 @@ class FormEndpoints(OpenRosa):
 
         def work(token: str, project: int) -> Response:
             with transaction(self.engine) as session:
-                caller = self._caller(session, token, project)
-                form, version = self._form(session, project, form_id)
-                files = self._media(session, form, version, caller)
+                caller = self.caller(session, token, project)
+                form, version = self.open_form(session, project, form_id)
+                files = self.form_media(session, form, version, caller)
             base = f"{self.base_path(token, project)}/forms/{quote(form_id, safe='')}"
             items = "".join(
                 # Collect (v2024.3+) keeps an entity list in its entity store
@@ -136,9 +139,9 @@ class FormEndpoints(OpenRosa):
 
         def work(token: str, project: int) -> Response:
             with transaction(self.engine) as session:
-                caller = self._caller(session, token, project)
-                form, version = self._form(session, project, form_id)
-                files = self._media(session, form, version, caller)
+                caller = self.caller(session, token, project)
+                form, version = self.open_form(session, project, form_id)
+                files = self.form_media(session, form, version, caller)
             item = files.get(filename)
             if item is None:
                 raise IngestError(

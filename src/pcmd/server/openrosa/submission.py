@@ -142,7 +142,7 @@ class SubmissionEndpoints(OpenRosa):
 
     def _auth_only(self, token: str, project: int) -> Caller:
         with transaction(self.engine) as session:
-            caller = self._caller(session, token, project)
+            caller = self.caller(session, token, project)
         if len(self._callers) > 10_000:
             self._callers.clear()
         self._callers[token] = (time.monotonic(), caller)

@@ -63,7 +63,7 @@ class StaffForms:
             with transaction(self.web.engine) as session:
                 return [
                     (f.title or f.form_id, f"/forms/{quote(f.form_id, safe='')}/fill")
-                    for f, _v in self.openrosa._open_forms(session, PROJECT)
+                    for f, _v in self.openrosa.open_forms(session, PROJECT)
                 ]
 
         links = await run_in_threadpool(load) if user.can_review else []
@@ -77,7 +77,7 @@ class StaffForms:
         def load() -> str:
             with transaction(self.web.engine) as session:
                 try:
-                    form, _v = self.openrosa._form(session, PROJECT, form_id)
+                    form, _v = self.openrosa.open_form(session, PROJECT, form_id)
                 except IngestError:
                     raise NotVisible from None
                 return form.title or form.form_id
@@ -102,7 +102,7 @@ class StaffForms:
         def load() -> str:
             with transaction(self.web.engine) as session:
                 try:
-                    return self.openrosa._form(session, PROJECT, form_id)[1].xform
+                    return self.openrosa.open_form(session, PROJECT, form_id)[1].xform
                 except IngestError:
                     raise NotVisible from None
 
@@ -117,11 +117,11 @@ class StaffForms:
         def load() -> tuple[bytes, str]:
             with transaction(self.web.engine) as session:
                 try:
-                    form, version = self.openrosa._form(session, PROJECT, form_id)
+                    form, version = self.openrosa.open_form(session, PROJECT, form_id)
                 except IngestError:
                     raise NotVisible from None
                 caller = Caller(0, user.username, communes or frozenset(), PROJECT)
-                item = self.openrosa._media(session, form, version, caller).get(filename)
+                item = self.openrosa.form_media(session, form, version, caller).get(filename)
             if item is None:
                 raise NotVisible
             return item.content, item.content_type

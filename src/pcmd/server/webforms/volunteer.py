@@ -49,14 +49,14 @@ class VolunteerForms:
 
     def _load(self, token: str, project: int, form_id: str | None) -> dict[str, Any]:
         with transaction(self.web.engine) as session:
-            caller: Caller = self.openrosa._caller(session, token, project)
+            caller: Caller = self.openrosa.caller(session, token, project)
             forms = [
                 (form.form_id, form.title or form.form_id)
-                for form, _v in self.openrosa._open_forms(session, project)
+                for form, _v in self.openrosa.open_forms(session, project)
             ]
             title = None
             if form_id is not None:
-                form, _version = self.openrosa._form(session, project, form_id)
+                form, _version = self.openrosa.open_form(session, project, form_id)
                 title = form.title or form.form_id
         return {"caller": caller, "forms": forms, "title": title}
 
@@ -110,7 +110,7 @@ class VolunteerForms:
 
         def who() -> Caller:
             with transaction(self.web.engine) as session:
-                return self.openrosa._caller(session, token, project)
+                return self.openrosa.caller(session, token, project)
 
         try:
             caller = await run_in_threadpool(who)
