@@ -20,10 +20,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 def free_port() -> int:
+    """A port free now; another process may take it before it is used (prefer bound_socket)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def bound_socket() -> socket.socket:
+    """A localhost socket bound to a port the OS chose, held until the server listens on it:
+    no other test (another pytest worker's server) can take the port in between."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @dataclass
@@ -77,15 +86,25 @@ def expect_5xx(*statuses: int) -> None:
 
 @contextmanager
 def serve_in_thread(
-    app: ASGIApp, port: int | None = None, *, allow_5xx: bool = False
+    app: ASGIApp,
+    port: int | None = None,
+    *,
+    allow_5xx: bool = False,
+    sock: socket.socket | None = None,
 ) -> Iterator[str]:
-    """Serve `app` on `port` (default: a free localhost port); yields its base URL."""
-    port = port or free_port()
+    """Serve `app` on `sock` (a bound_socket), or on `port`, or else on a port the OS chooses;
+    yields its base URL."""
+    if sock is None and port is None:
+        sock = bound_socket()
+    if sock is not None:
+        port = int(sock.getsockname()[1])
+    assert port is not None
     errors = ServerErrors()
     served = app if allow_5xx else RecordServerErrors(app, errors)
     config = uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    sockets = [sock] if sock is not None else None
+    thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
@@ -99,5 +118,7 @@ def serve_in_thread(
         CURRENT.remove(errors)
         server.should_exit = True
         thread.join(timeout=10)
+        if sock is not None:
+            sock.close()
     unexpected = errors.unexpected()
     assert not unexpected, f"the server answered 5xx: {unexpected}"

@@ -20,7 +20,7 @@ from pcmd.server.app import create_app
 from pcmd.server.keys import secret_key
 from pcmd.server.openrosa.appusers import create_app_user, revoke_app_user
 from pcmd.settings import Settings
-from tests.live_server import free_port, serve_in_thread
+from tests.live_server import bound_socket, serve_in_thread
 
 VERSION = "2026112301"
 # Quảng Ngãi (51): Phường Cẩm Thành 21025, Phường Nghĩa Lộ 21028.
@@ -134,10 +134,11 @@ def prepare(settings: Settings, engine: Engine) -> tuple[str, str, str]:
 @contextmanager
 def running_server(settings: Settings, engine: Engine) -> Iterator[Server]:
     token, scoped, revoked = prepare(settings, engine)
-    port = free_port()
+    sock = bound_socket()  # held until uvicorn listens: no other worker takes the port
+    port = sock.getsockname()[1]
     # Phones reach the server at base_url, which every URL in a form list is built from.
     settings = replace(settings, base_url=f"http://127.0.0.1:{port}")
-    with serve_in_thread(create_app(settings), port) as url:
+    with serve_in_thread(create_app(settings), sock=sock) as url:
         yield Server(url, engine, settings, token, scoped, revoked)
 
 
