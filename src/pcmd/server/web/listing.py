@@ -9,6 +9,7 @@ over every submission.
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ from pcmd.server.web.issue_words import family_of
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
+SLICE = 2_000  # ids of a drill-down checked per statement
 
 
 @dataclass
@@ -65,7 +67,7 @@ def _current_open(sid: Any) -> Any:
     )
 
 
-def build_query(filters: Filters, communes: list[str] | None, extra_ids: Any = None) -> Select[Any]:
+def build_query(filters: Filters, communes: list[str] | None) -> Select[Any]:
     """The ids of the submissions matching `filters` inside `communes` (None: every commune)."""
     query = select(Submission.id).where(Submission.deleted.is_(False))
     if communes is not None:
@@ -101,8 +103,6 @@ def build_query(filters: Filters, communes: list[str] | None, extra_ids: Any = N
         query = query.where(Submission.activity_date <= filters.date_to)
     if filters.ids:
         query = query.where(Submission.id.in_(filters.ids))
-    if extra_ids is not None:
-        query = query.where(Submission.id.in_(extra_ids))
     return query
 
 
@@ -114,6 +114,47 @@ def load_page(session: Session, query: Select[Any], after: int | None) -> Page:
     total = int(counted or 0)
     paged = query if after is None else query.where(Submission.id < after)
     ids = list(session.scalars(paged.order_by(Submission.id.desc()).limit(PAGE_SIZE + 1)))
+    more = len(ids) > PAGE_SIZE
+    ids = ids[:PAGE_SIZE]
+    return Page(
+        rows=_rows(session, ids),
+        total=min(total, COUNT_CAP),
+        capped=total > COUNT_CAP,
+        next_after=ids[-1] if more and ids else None,
+        cap=COUNT_CAP,
+    )
+
+
+def load_page_among(
+    session: Session, query: Select[Any], among: list[int], after: int | None
+) -> Page:
+    """One page of `query` restricted to the ids `among` (ascending, e.g. a drill-down's tens
+    of thousands), newest first below `after`, as load_page gives it — but the ids are walked
+    from the top in slices, each checked against the filters, never sent as one huge list: the
+    count stops past COUNT_CAP, the page after PAGE_SIZE + 1 rows."""
+    total = 0
+    for top in range(len(among), 0, -SLICE):
+        chunk = among[max(0, top - SLICE) : top]
+        total += int(
+            session.scalar(
+                select(func.count()).select_from(query.where(Submission.id.in_(chunk)).subquery())
+            )
+            or 0
+        )
+        if total > COUNT_CAP:
+            break
+    below = bisect_left(among, after) if after is not None else len(among)
+    ids: list[int] = []
+    for top in range(below, 0, -SLICE):
+        chunk = among[max(0, top - SLICE) : top]
+        found = session.scalars(
+            query.where(Submission.id.in_(chunk))
+            .order_by(Submission.id.desc())
+            .limit(PAGE_SIZE + 1 - len(ids))
+        )
+        ids.extend(found)
+        if len(ids) > PAGE_SIZE:
+            break
     more = len(ids) > PAGE_SIZE
     ids = ids[:PAGE_SIZE]
     return Page(

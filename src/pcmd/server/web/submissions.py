@@ -24,8 +24,9 @@ from pcmd.pipeline.indicators.programme import DEFAULT_PROGRAMME
 from pcmd.server.accounts import Scope
 from pcmd.server.web import i18n
 from pcmd.server.web.base import NotVisible, Web
+from pcmd.server.web.figures import data_version
 from pcmd.server.web.issue_words import FAMILIES, family_name
-from pcmd.server.web.listing import Filters, build_query, load_page
+from pcmd.server.web.listing import Filters, build_query, load_page, load_page_among
 
 KEYS = ("form", "province", "commune", "state", "family", "issues", "from", "to", "period")
 
@@ -110,8 +111,11 @@ class SubmissionPages:
         drill: DrillDown | None = None
         if shown["indicator"] and shown["org"] and shown["period"]:
             drill = self._drill(session, user, shown)
-        query = build_query(filters, communes, drill.ids if drill is not None else None)
-        page = load_page(session, query, filters.after)
+        query = build_query(filters, communes)
+        if drill is None:
+            page = load_page(session, query, filters.after)
+        else:  # the drill-down's ids are walked in slices, newest first (keyset too)
+            page = load_page_among(session, query, drill.ids, filters.after)
         return {
             "rows": page.rows,
             "total": page.total,
@@ -167,13 +171,19 @@ class SubmissionPages:
             ancestors.append("VN")
         if not user.sees_unit(org, ancestors):
             raise NotVisible
+        conn = session.connection()
         try:
-            return drill_down(
-                session.connection(),
-                indicator=shown["indicator"],
-                period=shown["period"],
-                org=org,
-                programme=DEFAULT_PROGRAMME,
+            # read from what the pipeline stores: kept until its next run (figures.py)
+            return self.web.figures.get(
+                ("drill", shown["indicator"], shown["period"], org),
+                data_version(conn, submissions=False),
+                lambda: drill_down(
+                    conn,
+                    indicator=shown["indicator"],
+                    period=shown["period"],
+                    org=org,
+                    programme=DEFAULT_PROGRAMME,
+                ),
             )
         except (PeriodError, PcmdError):
             return DrillDown([], "", "")
