@@ -88,6 +88,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         admin.dispose()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding a test marked slow run first: with a file per worker, a long file started
+    last would keep one worker busy while the other has nothing left to do."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: each file's order is kept
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_url" in metafunc.fixturenames:
         kinds = ["sqlite"] + (["postgresql"] if PG_URL else [])

@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from pcmd.cli import demo_data
@@ -78,6 +79,7 @@ def test_generator__seeded_and_valid_instances() -> None:
             assert int(inst.values["reach/n_female"]) <= sum(parts)
 
 
+@pytest.mark.slow
 def test_demo__fills_empty_database_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'p.db'}"
     env = {
