@@ -6,19 +6,29 @@ HTTP (another province's record, a viewer, CSRF, the communes a province user's 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from pcmd.db.engine import transaction
-from pcmd.db.models import AppUser, Attachment, AuditLog, Submission, SubmissionVersion
+from pcmd.db.models import (
+    AppUser,
+    Attachment,
+    AuditLog,
+    Submission,
+    SubmissionVersion,
+    WebUser,
+)
 from pcmd.server.openrosa.appusers import qr_png
+from pcmd.server.sessions import end_user_sessions
 from tests.server.collect import multipart, new_id, outreach_xml
 from tests.server.web.conftest import PASSWORD, Site, csrf_of, signed_in, site  # noqa: F401
 from tests.server.webforms.driver import (
     browser,  # noqa: F401  (the module's Chromium)
+    fill_outreach,
     number,
     outside,
     question,
@@ -84,6 +94,60 @@ def test_reviewer_corrects__new_version_by_them__old_kept(
         assert [(a.actor, a.target) for a in audit] == [("user:hoa.qng", str(sub.id))]
 
 
+def sign_in(page: Page, url: str, username: str) -> None:
+    page.goto(f"{url}/login")
+    page.fill('input[name="username"]', username)
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('main button[type="submit"]')
+    page.wait_for_url(re.compile(r"/dashboard"))
+
+
+@pytest.mark.slow
+def test_officer_session_ends_while_queued__said_kept_then_sent_once_signed_in(
+    browser: Browser,  # noqa: F811
+    site: Site,  # noqa: F811
+) -> None:
+    url = site.server.url
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
+    page = context.new_page()
+    sign_in(page, url, "hoa.qng")
+    page.goto(f"{url}/forms/pcmd_outreach/fill")
+    fill_outreach(page)
+    context.set_offline(True)
+    send(page)
+    waiting = page.locator("#wf-queue")
+    expect(waiting).to_contain_text("Đang chờ gửi: 1", timeout=30_000)
+    with transaction(site.server.engine) as session:  # the session ends (as after idle hours)
+        user_id = session.scalar(select(WebUser.id).where(WebUser.username == "hoa.qng"))
+        assert user_id is not None
+        end_user_sessions(session, user_id)
+    context.set_offline(False)  # back online: pcmd answers 401, not the sign-in page
+    signin = page.locator("#wf-signin")
+    expect(signin).to_contain_text("hãy đăng nhập lại", timeout=30_000)
+    expect(signin).to_contain_text("sign in again")
+    expect(waiting).to_contain_text("Đang chờ gửi: 1")  # kept and counted, not refused
+    expect(page.locator("#wf-refused")).to_be_hidden()
+    shot(page, "officer-session-ended-360")
+    assert web_versions(site) == []
+
+    sign_in(page, url, "hoa.qng")
+    page.goto(f"{url}/forms")  # the Forms page sends what waits, with the new session
+    expect(page.locator("#wf-queue")).to_be_hidden(timeout=30_000)
+    expect(page.locator("#wf-signin")).to_be_hidden()
+    context.close()
+    assert web_versions(site) == [("user:hoa.qng", 40)]
+
+
+def web_versions(site: Site) -> list[tuple[str | None, Any]]:  # noqa: F811
+    with transaction(site.server.engine) as session:
+        rows = session.execute(
+            select(SubmissionVersion.submitter, SubmissionVersion.data).where(
+                SubmissionVersion.source == "web"
+            )
+        ).all()
+    return [(who, data["reach/n_students"]) for who, data in rows]
+
+
 def test_staff_pages__scope_viewer_and_csrf(site: Site) -> None:  # noqa: F811
     sid = site.sub_id
     with signed_in(site, "minh.dng") as other:  # Đà Nẵng's reviewer: the record is not theirs
@@ -133,6 +197,11 @@ def test_staff_pages__signed_out__sent_to_sign_in(site: Site) -> None:  # noqa: 
         response = client.get(f"/submissions/{site.sub_id}/edit")
         assert response.status_code == 303
         assert response.headers["location"].startswith("/login")
+        # the outbox's post is answered in JSON it can say, never by the sign-in page
+        sent = client.post("/forms/submission", **multipart(outreach_xml(new_id())))  # type: ignore[arg-type]
+        assert sent.status_code == 401
+        assert sent.json()["signin"] == "session"
+        assert "đăng nhập lại" in sent.json()["message"]
 
 
 def test_app_user_page__web_forms_link_and_its_qr_code(site: Site) -> None:  # noqa: F811

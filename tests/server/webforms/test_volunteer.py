@@ -16,8 +16,11 @@ from sqlalchemy import Engine, select
 
 from pcmd.db.engine import transaction
 from pcmd.db.models import Submission, SubmissionVersion
+from pcmd.server.keys import secret_key
+from pcmd.server.openrosa.appusers import create_app_user, revoke_app_user
 from pcmd.settings import Settings
 from tests.server.collect import (
+    COMMUNE,
     OTHER_COMMUNE,
     multipart,
     new_id,
@@ -183,6 +186,52 @@ def test_volunteer__reload_then_offline_send__kept_counted_and_stored_once(
     assert data["channel"] == "hoi_nghi"
     assert data["reach/n_general"] == 5
     assert data["reach/n_total"] == "45"  # 0 + 0 + 40 + 5
+
+
+@pytest.mark.slow
+def test_volunteer__link_revoked_while_queued__said_kept_then_sent_by_new_link(
+    browser: Browser,  # noqa: F811
+    settings: Settings,
+    engine: Engine,
+) -> None:
+    with running_server(settings, engine) as server:
+        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
+        page = context.new_page()
+        page.goto(f"{server.key_url(server.scoped_token)}/web/pcmd_outreach")
+        fill_outreach(page)
+        context.set_offline(True)
+        send(page)
+        waiting = page.locator("#wf-queue")
+        expect(waiting).to_contain_text("Đang chờ gửi: 1", timeout=30_000)
+        # the province revokes the link while the form waits in the phone
+        with transaction(engine) as session:
+            revoke_app_user(session, "xa-cam-thanh")
+        context.set_offline(False)  # back online: the outbox tries, pcmd answers 403
+        signin = page.locator("#wf-signin")
+        expect(signin).to_contain_text("xin cán bộ phụ trách một đường dẫn", timeout=30_000)
+        expect(signin).to_contain_text("ask your officer for a new link")
+        expect(waiting).to_contain_text("Đang chờ gửi: 1")  # kept and counted, not refused
+        expect(page.locator("#wf-refused")).to_be_hidden()
+        shot(page, "volunteer-link-revoked-360")
+        assert stored(engine, "web") == []
+
+        # the new link, opened in the same browser, sends what waits
+        with transaction(engine) as session:
+            _user, new_token = create_app_user(
+                session, "xa-cam-thanh-moi", [COMMUNE], secret_key(settings)
+            )
+        page.goto(f"{server.key_url(new_token)}/web")
+        expect(page.locator("#wf-queue")).to_be_hidden(timeout=30_000)
+        expect(page.locator("#wf-signin")).to_be_hidden()
+        context.close()
+
+    web = stored(engine, "web")
+    assert len(web) == 1
+    submission, version = web[0]
+    assert version.submitter == "appuser:xa-cam-thanh-moi"
+    assert version.deprecated_id is None
+    assert submission.commune_code == "21025"
+    assert version.data["reach/n_students"] == 40
 
 
 def test_volunteer_pages__list_and_refusals_over_http(settings: Settings, engine: Engine) -> None:

@@ -27,7 +27,7 @@ from pcmd.server.openrosa.forms import FormEndpoints
 from pcmd.server.web import i18n
 from pcmd.server.web.base import NotVisible, Web
 from pcmd.server.webforms.receive import WebReceiver
-from pcmd.server.webforms.words import page_texts, word
+from pcmd.server.webforms.words import OUTBOX, page_texts, word
 
 PROJECT = 1
 
@@ -50,7 +50,16 @@ class StaffForms:
 
     def _context(self, request: Request, **extra: Any) -> dict[str, Any]:
         lang = self.web.lang(request)
-        return {"texts": page_texts(), "w": lambda key: word(key, lang), "nav": "forms", **extra}
+        # what the outbox sends with: this session's CSRF token (a queued form made under an
+        # ended session is sent with it once signed in again)
+        outbox = {"csrf": self.web.csrf(request)}
+        return {
+            "texts": page_texts(),
+            "w": lambda key: word(key, lang),
+            "nav": "forms",
+            "outbox": outbox,
+            **extra,
+        }
 
     def _form_page(self, request: Request, context: dict[str, Any]) -> Response:
         response = self.web.render(request, "webform.html", context)
@@ -193,11 +202,25 @@ class StaffForms:
         return Response(xml, media_type="text/xml; charset=utf-8")
 
     # --- what the browser sends --------------------------------------------------------------
+    async def submit_endpoint(self, request: Request) -> Response:
+        """The browser's outbox posts here: JSON answers only, never a redirect to the sign-in
+        page (a fetch would follow it and read a 200); no session is a 401 it can say."""
+        user = await run_in_threadpool(self.web.user, request)
+        if user is None or user.must_change_password:
+            return JSONResponse({"message": OUTBOX["signIn"], "signin": "session"}, status_code=401)
+        try:
+            return await self.submit(request, user)
+        except (AuthError, NotVisible):
+            body = {"message": i18n.text("forbidden", self.web.lang(request))}
+            return JSONResponse(body, status_code=403)
+
     async def submit(self, request: Request, user: Scope) -> Response:
         lang = self.web.lang(request)
         sent = request.headers.get("x-csrf-token", "")
         if not sent or not hmac.compare_digest(sent, self.web.csrf(request)):
-            return JSONResponse({"message": i18n.text("bad_csrf", lang)}, status_code=403)
+            # a session signed in again since the page was opened: the page asks to sign in
+            body = {"message": i18n.text("bad_csrf", lang), "signin": "session"}
+            return JSONResponse(body, status_code=403)
         if not user.can_review:
             return JSONResponse({"message": i18n.text("forbidden", lang)}, status_code=403)
         communes = await run_in_threadpool(self._communes, user)
@@ -224,7 +247,7 @@ class StaffForms:
         g = self.web.guarded
         return [
             Route("/forms", g(self.forms_page)),
-            Route("/forms/submission", g(self.submit), methods=["POST"]),
+            Route("/forms/submission", self.submit_endpoint, methods=["POST"]),
             Route("/forms/{form_id}/fill", g(self.fill_page)),
             Route("/forms/{form_id}/form.xml", g(self.form_xml)),
             Route("/forms/{form_id}/media/{filename}", g(self.media_file)),

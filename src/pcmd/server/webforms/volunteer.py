@@ -74,6 +74,8 @@ class VolunteerForms:
             "reporter": found["caller"].name,
             "texts": page_texts(),
             "w": lambda key: word(key, lang),
+            # a form queued under a link since revoked is sent by this (new) link's address
+            "outbox": {"key-url": f"{base}{WEB_PATH}/submission"},
         }
         if form_id is None:
             links = [
@@ -115,7 +117,9 @@ class VolunteerForms:
         try:
             caller = await run_in_threadpool(who)
         except AuthError as exc:
-            return JSONResponse({"message": exc.message}, status_code=exc.status)
+            # the link itself no longer works (revoked, unknown): the page asks for a new one
+            body = {"message": exc.message, "signin": "link"}
+            return JSONResponse(body, status_code=exc.status)
         response, _result = await self.receiver.receive(
             request,
             submitter=f"appuser:{caller.name}",

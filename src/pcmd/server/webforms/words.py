@@ -14,6 +14,17 @@ OUTBOX = {
         "is kept in this browser and sent when the connection returns)."
     ),
     "failed": "Máy chủ không nhận phiếu (the server refused the form):",
+    "signIn": (
+        "Phiên đăng nhập đã hết: hãy đăng nhập lại rồi mở lại trang này để gửi. Phiếu vẫn được "
+        "giữ trong máy này (your session has ended: sign in again, then open this page again "
+        "to send. The forms are still kept in this browser)."
+    ),
+    "newLink": (
+        "Đường dẫn này không còn dùng được: hãy xin cán bộ phụ trách một đường dẫn (mã QR) mới "
+        "rồi mở lại biểu mẫu bằng đường dẫn đó trên máy này để gửi. Phiếu vẫn được giữ trong "
+        "máy này (this link no longer works: ask your officer for a new link or QR code and "
+        "open it in this browser to send. The forms are still kept in this browser)."
+    ),
     "restored": (
         "Đã mở lại các câu trả lời đang điền dở (the answers you were filling in are back)."
     ),
