@@ -354,6 +354,45 @@ def set_password(
     return ended
 
 
+def set_access(
+    session: Session, username: str, role: str, org_codes: Sequence[str], *, actor: str = "cli"
+) -> int:
+    """A new role and units for a user (each checked as at creation). Every session of the
+    user ends, so nothing keeps the old rights. Returns how many sessions were ended."""
+    user = _user(session, username)
+    codes = list(dict.fromkeys(c.strip() for c in org_codes if c.strip()))
+    if role not in ROLES or not codes:
+        raise PcmdError(
+            f"Vai trò {role!r} không có hoặc chưa chọn đơn vị (unknown role or no unit chosen)."
+        )
+    levels = _levels_in_force(session, codes)
+    unknown = sorted(set(codes) - set(levels))
+    if unknown:
+        raise PcmdError(
+            f"Không có đơn vị đang hiệu lực mã {', '.join(unknown)} (no org unit in force with "
+            f"code(s) {', '.join(unknown)})."
+        )
+    _check_role_units(role, codes, levels)
+    before_role = user.role
+    before = sorted(
+        session.scalars(select(WebUserScope.org_code).where(WebUserScope.user_id == user.id))
+    )
+    session.execute(delete(WebUserScope).where(WebUserScope.user_id == user.id))
+    session.add_all(WebUserScope(user_id=user.id, org_code=code) for code in codes)
+    user.role = role
+    ended = end_user_sessions(session, user.id)
+    audit.record(
+        session,
+        actor,
+        "user.access",
+        user.username,
+        province=audit.province_of(session, codes) or audit.province_of(session, before),
+        details={"role": role, "org": codes, "before": {"role": before_role, "org": before}},
+    )
+    session.flush()
+    return ended
+
+
 def disable_user(session: Session, username: str, *, actor: str = "cli") -> int:
     """The user can no longer sign in, and every session of theirs ends at once."""
     user = _user(session, username)

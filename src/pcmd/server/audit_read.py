@@ -30,6 +30,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "issue.override": ("Chấp nhận cảnh báo của phiếu", "Accepted a warning"),
     "establishment.accept": ("Đưa cơ sở vào danh sách quản lý", "Added an establishment"),
     "user.create": ("Tạo người dùng", "Created a web user"),
+    "user.access": ("Đổi vai trò, đơn vị của người dùng", "Changed a web user's role and units"),
     "user.password": ("Đặt lại mật khẩu", "Reset a password"),
     "user.disable": ("Khoá người dùng", "Disabled a web user"),
     "user.enable": ("Mở khoá người dùng", "Enabled a web user"),

@@ -1,5 +1,6 @@
 """Accounts run by the province: which web users and app users an administrator manages, which
-roles and units it may grant, and the changes it makes (create, new password, disable, revoke).
+roles and units it may grant, and the changes it makes (create, change role and units, new
+password, disable, revoke).
 
 A national administrator manages every account. A province administrator manages the accounts
 whose units all lie in its province: it grants at most its own role, only units of its
@@ -237,6 +238,40 @@ def reset_password(session: Session, actor: Scope, user_id: int) -> tuple[str, s
         session, user.username, password, actor=f"user:{actor.username}", temporary=True
     )
     return user.username, password
+
+
+def change_access(
+    session: Session,
+    actor: Scope,
+    user_id: int,
+    role: str,
+    province: str,
+    chosen: Sequence[str],
+) -> str:
+    """A new role and units for a user the administrator runs — within the administrator's
+    reach both before and after (a province's officer never becomes another province's)."""
+    user = managed_user(session, actor, user_id)
+    if user.id == actor.user_id:
+        raise PcmdError(
+            "Không thể tự đổi vai trò của mình (you cannot change your own role): ask another "
+            "administrator."
+        )
+    codes = units_for(session, actor, role, province, chosen)
+    accounts.set_access(session, user.username, role, codes, actor=f"user:{actor.username}")
+    return user.username
+
+
+def current_access(session: Session, actor: Scope, user_id: int) -> UserRow:
+    """The user as the access page shows it (404 outside the administrator's reach)."""
+    user = managed_user(session, actor, user_id)
+    return UserRow(
+        user.id,
+        user.username,
+        user.display_name,
+        user.role,
+        _codes(session, user.id),
+        user.disabled_at is not None,
+    )
 
 
 def set_disabled(session: Session, actor: Scope, user_id: int, disabled: bool) -> str:

@@ -50,6 +50,14 @@ def walk(browser: Browser, site: Site, width: int) -> None:  # noqa: F811
     assert page.locator('tr[data-username="can.bo.camthanh"]').count() == 1
     check(page, f"w{width}-users-created")
 
+    # a user's role and units, on a page of their own
+    page.click('tr[data-username="hoa.qng"] a[href^="/users/"]')
+    page.wait_for_url(re.compile(r"/users/\d+$"))
+    assert page.locator('#user-access select[name="role"]').input_value() == "province_reviewer"
+    check(page, f"w{width}-user-access")
+    page.click('main a[href="/users"]')  # back to the list
+    page.wait_for_url(re.compile(r"/users$"))
+
     # an app user for the same commune, and its QR code
     page.click('nav.tabs a[href="/appusers"]')
     page.wait_for_url(re.compile(r"/appusers$"))

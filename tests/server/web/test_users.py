@@ -344,3 +344,112 @@ def test_accounts__bad_input__clear_message_database_unchanged(accounts: Site) -
         assert "không hợp lệ" in spaces.text
         assert "<script>" not in spaces.text.split("<main>")[1].replace("&lt;script&gt;", "")
     assert snapshot(accounts) == before
+
+
+def test_users__change_access__reviewer_made_officer_of_one_commune_sessions_end(
+    accounts: Site,
+) -> None:
+    target = ids(accounts)["hoa.qng"]
+    with signed_in_at(accounts, "hoa.qng", "/dashboard") as reviewer:
+        with signed_in_at(accounts, "qt.qng", "/users") as admin:
+            listing = admin.get("/users")
+            assert f'href="/users/{target}"' in listing.text
+            page = admin.get(f"/users/{target}")
+            assert page.status_code == 200
+            assert page.headers["cache-control"] == "no-store"
+            assert 'value="province_reviewer" selected' in page.text
+            assert f'name="commune" value="{NGHIA_LO}"> Phường Nghĩa Lộ' in page.text  # 51's
+            changed = admin.post(
+                f"/users/{target}/access",
+                data={
+                    "csrf": csrf_of(page.text),
+                    "role": "commune_officer",
+                    "province": "51",
+                    "commune": NGHIA_LO,
+                },
+            )
+            assert changed.url.path == "/users"
+            assert "Đã đổi vai trò, đơn vị của hoa.qng" in changed.text
+            again = admin.get(f"/users/{target}")
+            assert f'name="commune" value="{NGHIA_LO}" checked> Phường Nghĩa Lộ' in again.text
+        # the reviewer's open session ended with its old rights
+        assert reviewer.get("/dashboard").url.path == "/login"
+    with transaction(accounts.server.engine) as s:
+        user = s.scalar(select(WebUser).where(WebUser.username == "hoa.qng"))
+        assert user is not None
+        assert user.role == "commune_officer"
+        codes = s.scalars(select(WebUserScope.org_code).where(WebUserScope.user_id == user.id))
+        assert list(codes) == [NGHIA_LO]
+        entry = s.scalar(select(AuditLog).where(AuditLog.action == "user.access"))
+        assert entry is not None
+        assert (entry.actor, entry.target, entry.province_code) == ("user:qt.qng", "hoa.qng", "51")
+        assert entry.details == {
+            "role": "commune_officer",
+            "org": [NGHIA_LO],
+            "before": {"role": "province_reviewer", "org": ["51"]},
+        }
+    with signed_in_at(accounts, "hoa.qng", "/dashboard") as officer:
+        # now an officer of Nghĩa Lộ: Cẩm Thành's submission is not its to see
+        assert officer.get(f"/submissions/{accounts.sub_id}").status_code == 404
+    with signed_in_at(accounts, "admin", "/audit") as national:
+        assert "Đổi vai trò, đơn vị của người dùng" in national.get("/audit").text
+
+
+def test_users__change_access__hostile_or_wrong__refused_database_unchanged(
+    accounts: Site,
+) -> None:
+    known = ids(accounts)
+    before = snapshot(accounts)
+    with signed_in_at(accounts, "qt.qng", "/users") as admin:
+        csrf = csrf_of(admin.get("/users").text)
+        hoa = f"/users/{known['hoa.qng']}/access"
+        refusals = [
+            # a higher role than its own
+            (admin.post(hoa, data={"csrf": csrf, "role": "national_admin", "province": "51"}), 403),
+            # a commune of another province, another province's user, the national administrator
+            (
+                admin.post(
+                    hoa,
+                    data={
+                        "csrf": csrf,
+                        "role": "commune_officer",
+                        "province": "51",
+                        "commune": HAI_VAN,
+                    },
+                ),
+                404,
+            ),
+            (admin.post(hoa, data={"csrf": csrf, "role": "province_admin", "province": "48"}), 404),
+            (
+                admin.post(
+                    f"/users/{known['minh.dng']}/access",
+                    data={"csrf": csrf, "role": "province_reviewer", "province": "51"},
+                ),
+                404,
+            ),
+            (admin.get(f"/users/{known['minh.dng']}"), 404),
+            (admin.get(f"/users/{known['admin']}"), 404),
+            # no CSRF token
+            (admin.post(hoa, data={"role": "province_admin", "province": "51"}), 403),
+        ]
+        for response, status in refusals:
+            assert response.status_code == status, (response.request.url, response.text[:300])
+            assert "Traceback" not in response.text
+        own = admin.post(
+            f"/users/{known['qt.qng']}/access",
+            data={"csrf": csrf, "role": "province_reviewer", "province": "51"},
+        )
+        assert "Không thể tự đổi vai trò của mình" in own.text
+        no_commune = admin.post(
+            hoa, data={"csrf": csrf, "role": "commune_officer", "province": "51"}
+        )
+        assert "Hãy chọn ít nhất một xã" in no_commune.text
+    with signed_in_at(accounts, "hoa.qng", "/dashboard") as reviewer:
+        page = reviewer.get(f"/users/{known['hoa.qng']}")
+        assert page.status_code == 403
+        forged = reviewer.post(
+            f"/users/{known['hoa.qng']}/access",
+            data={"csrf": csrf_of(page.text), "role": "province_admin", "province": "51"},
+        )
+        assert forged.status_code == 403
+    assert snapshot(accounts) == before

@@ -1,5 +1,6 @@
 """The web users page (Tài khoản) for administrators: list, create with a temporary password,
-new temporary password, disable and enable — within the administrator's provinces.
+change a user's role and units, new temporary password, disable and enable — within the
+administrator's provinces.
 
 Every check is server-side in server/manage.py; an account outside the administrator's reach is
 a 404, a role above its own a 403. A temporary password is shown once, in the answer to the
@@ -19,6 +20,7 @@ from pcmd.db.engine import transaction
 from pcmd.errors import AuthError, PcmdError
 from pcmd.server import manage
 from pcmd.server.accounts import Scope
+from pcmd.server.audit import provinces_of
 from pcmd.server.audit_read import ROLE_WORDS
 from pcmd.server.manage import NotManaged
 from pcmd.server.web.base import NotVisible, Web
@@ -103,6 +105,67 @@ class UserPages:
             request, user, {"shown": {"username": name, "password": password, "new": True}}
         )
 
+    async def access_page(self, request: Request, user: Scope) -> Response:
+        """One user's role and units, to change (a commune officer moved, a reviewer made an
+        officer of some communes …)."""
+        manage.require_admin(user)
+        user_id = int(request.path_params["uid"])
+
+        def context() -> dict[str, Any]:
+            with transaction(self.web.engine) as session:
+                target = manage.current_access(session, user, user_id)
+                mine = {c for c, _ in manage.provinces(session, user)}
+                theirs = sorted(provinces_of(session, target.org_codes) & mine)
+            # the user's own province first; another one of the administrator's if asked for
+            province = chosen_province(self.web, request, user, "")
+            if "province" not in request.query_params and theirs:
+                province = theirs[0]
+            return {
+                "target": target,
+                "roles": manage.grantable_roles(user),
+                "role_words": ROLE_WORDS,
+                "picked": list(target.org_codes),
+                **picker_context(self.web, user, province),
+            }
+
+        try:
+            data = await run_in_threadpool(context)
+        except NotManaged:
+            raise NotVisible from None
+        response = self.web.render(
+            request, "user_access.html", {"user": user, "nav": "accounts", **data}
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    async def access(self, request: Request, user: Scope) -> Response:
+        manage.require_admin(user)
+        form = await self.web.check_csrf(request)
+        user_id = int(request.path_params["uid"])
+        province = str(form.get("province", ""))
+        communes = [str(c) for c in (await request.form()).getlist("commune")]
+
+        def apply() -> str:
+            with transaction(self.web.engine, write=True) as session:
+                return manage.change_access(
+                    session, user, user_id, str(form.get("role", "")), province, communes
+                )
+
+        try:
+            name = await run_in_threadpool(apply)
+        except NotManaged:
+            raise NotVisible from None
+        except AuthError:
+            raise
+        except PcmdError as exc:
+            request.session["flash_error"] = exc.message
+            return RedirectResponse(f"/users/{user_id}?province={province}", status_code=303)
+        request.session["flash"] = (
+            f"Đã đổi vai trò, đơn vị của {name}; người dùng đăng nhập lại để dùng quyền mới "
+            f"(role and units of {name} changed; the user signs in again)."
+        )
+        return RedirectResponse("/users", status_code=303)
+
     async def password(self, request: Request, user: Scope) -> Response:
         manage.require_admin(user)
         await self.web.check_csrf(request)
@@ -154,6 +217,8 @@ class UserPages:
         return [
             Route("/users", g(self.page)),
             Route("/users", g(self.create), methods=["POST"]),
+            Route("/users/{uid:int}", g(self.access_page)),
+            Route("/users/{uid:int}/access", g(self.access), methods=["POST"]),
             Route("/users/{uid:int}/password", g(self.password), methods=["POST"]),
             Route("/users/{uid:int}/disable", g(self.disable), methods=["POST"]),
             Route("/users/{uid:int}/enable", g(self.enable), methods=["POST"]),
