@@ -90,7 +90,7 @@ def count_by_day(
     of each period, that its rule counts on the period's reference day."""
     rows = _in_scope(rows, scope)
     pieces: list[pd.Series] = []
-    for period in periods:
+    for period in periods if not rows.empty else ():
         lo, hi = window(part, period, today)
         chosen = rows[(rows["month"] >= lo) & (rows["month"] <= hi)]
         if chosen.empty:

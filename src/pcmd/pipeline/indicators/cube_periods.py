@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import ColumnElement
 
@@ -69,6 +70,9 @@ def coded(frame: pd.DataFrame, kind: str, wanted: set[str]) -> pd.DataFrame:
     """(org, pkey) index → (org, period code), keeping the periods asked for."""
     orgs = frame.index.get_level_values(0).astype(str)
     keys = frame.index.get_level_values(1)
-    codes = keys.astype(str) if kind == "years" else keys.map(lambda k: period_code(k, kind))
+    # each distinct key converted once
+    at, uniques = pd.factorize(keys)
+    names = [str(k) if kind == "years" else period_code(k, kind) for k in uniques.tolist()]
+    codes = np.asarray(names, dtype=object)[at] if len(names) else np.array([], dtype=object)
     frame = frame.set_axis(pd.MultiIndex.from_arrays([orgs, codes], names=["org", "period"]))
     return frame[frame.index.get_level_values("period").isin(wanted)]

@@ -14,6 +14,8 @@ import hashlib
 from collections.abc import Iterable
 
 import numpy as np
+import pandas as pd
+from pandas.util import hash_array
 
 from pcmd.pipeline.indicators.engine import Values
 
@@ -30,27 +32,32 @@ def period_digests(values: Values, level: str) -> dict[str, tuple[str, int]]:
     n = len(values.orgs)
     if n == 0 or not values.indicators:
         return {}
-    periods = values.periods.astype(str)
-    order = np.lexsort((values.orgs.astype(str), periods))
-    sorted_periods = periods[order]
-    codes, starts = np.unique(sorted_periods, return_index=True)
-    ends = [*starts[1:], n]
+    # Cells keep the order compute_cells gives them (units, then periods, both sorted).
+    codes, uniques = pd.factorize(values.periods)
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(len(uniques)))
+    ends = [*starts[1:].tolist(), n]
     head = "\x1f".join(values.indicators).encode()
+    # Codes and statuses as 64-bit hashes, computed at once (pandas' fixed-key SipHash).
+    orgs = hash_array(np.asarray(values.orgs, dtype=object))
+    status = hash_array(np.asarray(values.status, dtype=object).ravel()).reshape(
+        values.status.shape
+    )
     out: dict[str, tuple[str, int]] = {}
-    for code, start, end in zip(codes.tolist(), starts.tolist(), ends, strict=True):
+    for code, start, end in zip(uniques.tolist(), starts.tolist(), ends, strict=True):
         cells = order[start:end]
         h = hashlib.blake2b(head, digest_size=16)
-        h.update("\x1f".join(values.orgs[cells].astype(str).tolist()).encode())
+        h.update(orgs[cells].tobytes())
         for array in (values.numerator, values.denominator, values.value, values.target):
             h.update(_bytes(array[:, cells]))
-        h.update("\x1f".join(values.status[:, cells].ravel().astype(str).tolist()).encode())
+        h.update(np.ascontiguousarray(status[:, cells]).tobytes())
         out[f"{level}:{code}"] = (h.hexdigest(), len(cells) * len(values.indicators))
     return out
 
 
 def only_periods(values: Values, periods: Iterable[str]) -> Values:
     """The cells of `values` in these periods."""
-    keep = np.isin(values.periods.astype(str), np.array(sorted(set(periods)), dtype=str))
+    keep = np.asarray(pd.Index(values.periods).isin(list(set(periods))))
     return Values(
         orgs=values.orgs[keep],
         periods=values.periods[keep],

@@ -131,8 +131,10 @@ def _floats(values: object) -> np.ndarray:
 
 
 def _by_org(orgs: pd.Index, values: Mapping[str, float]) -> np.ndarray:
-    # Index.map with a dict is a hash join in pandas; a unit without a value becomes NaN.
-    return _floats(orgs.map(dict(values)))
+    """Each org's value (NaN without one): looked up once per distinct org, then spread."""
+    codes, uniques = pd.factorize(orgs)
+    found = np.array([values.get(u, np.nan) for u in np.asarray(uniques, dtype=object)], float)
+    return _floats(found[codes]) if len(uniques) else np.full(len(orgs), np.nan)
 
 
 def _denominator(

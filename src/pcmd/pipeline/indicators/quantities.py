@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
@@ -123,19 +124,24 @@ def _shifted(
     )
     if got.empty:
         return _empty(list(base))
-    by_code = {str(code): frame for code, frame in got.groupby(level="period")}
-    pieces = []
+    # Relabel in one go: each row of a shifted period becomes a row of every period asked
+    # for that reads it (usually one).
+    wanted: dict[str, list[str]] = {}
     for code, other in targets.items():
-        if other is None or other.code not in by_code:
-            continue
-        frame = by_code[other.code]
-        orgs = frame.index.get_level_values("org")
-        pieces.append(
-            frame.set_axis(
-                pd.MultiIndex.from_arrays([orgs, [code] * len(frame)], names=["org", "period"])
-            )
-        )
-    if not pieces:
+        if other is not None:
+            wanted.setdefault(other.code, []).append(code)
+    read = got.index.get_level_values("period")
+    codes, uniques = pd.factorize(read)
+    lists = [wanted.get(str(u), []) for u in uniques]
+    counts = np.array([len(x) for x in lists], dtype=np.int64)[codes]
+    if not counts.any():
         return _empty(list(base))
-    out = pd.concat(pieces, axis=0)
+    rows = np.repeat(np.arange(len(got)), counts)
+    labels = [code for c in codes.tolist() for code in lists[c]]
+    orgs = got.index.get_level_values("org").to_numpy()[rows]
+    out = pd.DataFrame(
+        got.to_numpy()[rows],
+        columns=got.columns,
+        index=pd.MultiIndex.from_arrays([orgs, labels], names=["org", "period"]),
+    )
     return out.rename(columns={b.id: pid for pid, b in base.items()})[list(base)]

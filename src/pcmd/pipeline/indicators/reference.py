@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from pcmd.masterdata.tree import OrgTree
@@ -29,7 +30,9 @@ class Reference:
         if frame is None:
             return {}
         upto = frame[frame["year"] <= year]
-        return {str(k): float(v) for k, v in upto.groupby("org")["value"].last().items()}
+        last = upto.groupby("org")["value"].last()
+        orgs = np.asarray(last.index, dtype=object).tolist()
+        return dict(zip(map(str, orgs), last.to_numpy(dtype=float).tolist(), strict=True))
 
     def own(self, key: str, org: str, year: int) -> float | None:
         return self.own_values(key, year).get(org)
