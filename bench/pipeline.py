@@ -738,7 +738,7 @@ def phase(name: str, url: str, validate: bool) -> dict[str, Any]:
         rng = random.Random(int.from_bytes(os.urandom(8), "big"))  # new records each time
         store = FileStore(Path(tempfile.mkdtemp(prefix="pcmd-bench-att-")))
         new_submissions(engine, world_from_db(engine, rng), store, rng)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     if name == "first":
         summary = pipeline_run.run_pipeline(engine, full=True, today=TODAY)
     elif name == "recompute":
@@ -748,10 +748,13 @@ def phase(name: str, url: str, validate: bool) -> dict[str, Any]:
     else:
         raise SystemExit(f"unknown phase {name}")
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     engine.dispose()
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu,
+        "load": os.getloadavg()[0],
         "max_rss_mb": rss,
         "values_written": summary.values_written,
         "changed": summary.changed,
@@ -879,14 +882,18 @@ def main() -> None:
         first = run_phase("first", url, args.validate)
         print(
             f"first run (normalise every submission, cube, every value): "
-            f"{first['seconds']:.1f} s, {first['values_written']:,} values, "
+            f"{first['seconds']:.1f} s "
+            f"(CPU {first['cpu_seconds']:.2f} s, load {first['load']:.1f}), "
+            f"{first['values_written']:,} values, "
             f"peak {first['max_rss_mb']:.0f} MB"
         )
         for attempt in range(3):
             full = run_phase("recompute", url, args.validate)
             print(
                 f"full recompute #{attempt + 1} (cube + every stored value): "
-                f"{full['seconds']:.1f} s, {full['values_written']:,} values, "
+                f"{full['seconds']:.2f} s "
+                f"(CPU {full['cpu_seconds']:.2f} s, load {full['load']:.1f}), "
+                f"{full['values_written']:,} values, "
                 f"peak {full['max_rss_mb']:.0f} MB "
                 f"{json.dumps({k: round(v, 2) for k, v in full['timings'].items()})}"
             )
@@ -911,6 +918,7 @@ def main() -> None:
         inc = run_phase("incremental", url, args.validate)
         print(
             f"incremental after 1,000 new submissions, new process: {inc['seconds']:.2f} s "
+            f"(CPU {inc['cpu_seconds']:.2f} s, load {inc['load']:.1f}) "
             f"({inc['changed']} changed, {inc['values_written']:,} values) "
             f"{json.dumps({k: round(v, 3) for k, v in inc['timings'].items()})}"
         )
@@ -918,7 +926,8 @@ def main() -> None:
             inc = run_phase("incremental-warm", url, args.validate)
             print(
                 f"incremental after 1,000 new submissions, running process #{attempt + 1}: "
-                f"{inc['seconds']:.2f} s ({inc['changed']} changed, "
+                f"{inc['seconds']:.2f} s (CPU {inc['cpu_seconds']:.2f} s, load {inc['load']:.1f}; "
+                f"{inc['changed']} changed, "
                 f"{inc['values_written']:,} values) "
                 f"{json.dumps({k: round(v, 3) for k, v in inc['timings'].items()})}"
             )
@@ -926,7 +935,8 @@ def main() -> None:
         inc = run_phase("incremental", url, args.validate)
         print(
             f"incremental after 100 review decisions on 2021–2026 records: "
-            f"{inc['seconds']:.2f} s ({inc['values_written']:,} values)"
+            f"{inc['seconds']:.2f} s (CPU {inc['cpu_seconds']:.2f} s, load {inc['load']:.1f}; "
+            f"{inc['values_written']:,} values)"
         )
         if args.check:
             problems = compare(engine, reference_rows(engine, TODAY))
