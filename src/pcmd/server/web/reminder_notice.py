@@ -12,6 +12,7 @@ from pcmd.jobs.reminders import last_month, missing_reports
 from pcmd.masterdata.periods import vietnam_today
 from pcmd.server.accounts import Scope
 from pcmd.server.web.base import Web
+from pcmd.server.web.figures import data_version
 
 SHOWN = 10  # names listed; the rest counted
 
@@ -27,6 +28,13 @@ def missing_notice(web: Web, user: Scope) -> Notice | None:
     """None when a mail server sends the reminders, or nothing is missing."""
     if web.settings.smtp_host:
         return None
+    with web.engine.connect() as conn:
+        version = data_version(conn)
+    # every commune's last monthly report looked up: kept per data version and scope
+    return web.figures.get(("notice", user.org_codes), version, lambda: _missing_notice(web, user))
+
+
+def _missing_notice(web: Web, user: Scope) -> Notice | None:
     today = vietnam_today()
     with web.engine.connect() as conn:
         communes = {
