@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -58,16 +58,14 @@ def province_summary(session: Session) -> list[ProvinceRow]:
     parent: dict[str, str] = {code: province for code, province in communes if province}
     pending = func.sum(case((Submission.review_state.in_(PENDING), 1), else_=0))
     live = Submission.deleted.is_(False)
+    # Grouped on an expression, not the column: SQLite would otherwise walk the commune index
+    # and look every row up in the table (3× the CPU of one pass over the table at a million).
+    commune = func.coalesce(Submission.commune_code, "")
     by_commune: list[Any] = list(
         session.execute(
-            select(
-                Submission.commune_code,
-                func.count(),
-                pending,
-                func.max(Submission.submitted_at),
-            )
+            select(commune, func.count(), pending, func.max(Submission.submitted_at))
             .where(live)
-            .group_by(Submission.commune_code)
+            .group_by(commune)
         ).all()
     )
     for commune, records, waiting, last in by_commune:
@@ -78,10 +76,19 @@ def province_summary(session: Session) -> list[ProvinceRow]:
         row.pending += int(waiting or 0)
         if last is not None and (row.last_received is None or last > row.last_received):
             row.last_received = last
+    # From the open errors to their records (a few thousand look-ups by id), not from every
+    # record to its issues (a million).
     errors: list[Any] = list(
         session.execute(
             select(Submission.commune_code, func.count(func.distinct(Submission.id)))
-            .join(ValidationIssue, ValidationIssue.version_id == Submission.current_version_id)
+            .select_from(ValidationIssue)
+            .join(
+                Submission,
+                and_(
+                    Submission.id == ValidationIssue.submission_id,
+                    Submission.current_version_id == ValidationIssue.version_id,
+                ),
+            )
             .where(live, ValidationIssue.status == "open", ValidationIssue.severity == "error")
             .group_by(Submission.commune_code)
         ).all()
