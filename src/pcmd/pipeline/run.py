@@ -52,6 +52,7 @@ from pcmd.pipeline.programmes import active_programmes
 from pcmd.pipeline.recompute import dependents, recompute_all, recompute_cells, touched_cells
 from pcmd.pipeline.state import (
     STATE_VERSION,
+    case_step_readers,
     changed_submissions,
     load_state,
     lock_state,
@@ -172,6 +173,9 @@ def _run(
                 # are checked again against the new one
                 checked = sorted(set(changed) | set(register_readers(conn)))
                 summary.reasons.append("danh sách cơ sở (the establishment register)")
+            if not everything:
+                # an edited case (its received date) is a new yardstick for its steps
+                checked = sorted(set(checked) | set(case_step_readers(conn, changed)))
             extra = _validate(conn, None if everything else checked, today, summary)
             done()
 

@@ -4,16 +4,18 @@ loading, saving and locking the cursor."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, or_, select, update
 from sqlalchemy.dialects import postgresql
 
 from pcmd.db.models import utcnow
-from pcmd.db.tables import FORM, STATE, SUB
+from pcmd.db.tables import CASE_STEPS, CASES, FORM, STATE, SUB
 from pcmd.pipeline.indicators import cube
 from pcmd.pipeline.validate.establishments import READS_REGISTER
+
+CHUNK = 500  # ids in one IN (...): well under SQLite's and PostgreSQL's parameter limits
 
 STATE_SOURCE = "pipeline"  # the sync_state row of the pipeline's cursor (a reserved name)
 STATE_VERSION = 2  # 2: the cube stored by month (migration 0005) must be rebuilt
@@ -110,3 +112,24 @@ def register_readers(conn: Connection) -> list[int]:
         .where(FORM.c.form_id.in_(READS_REGISTER), SUB.c.deleted.is_(False))
     )
     return [row[0] for row in cube.fetch(conn, query)]
+
+
+def case_step_readers(conn: Connection, changed: Sequence[int]) -> list[int]:
+    """The steps of the cases registered by `changed` submissions: a step's check against its
+    case's received date (a step dated before it) must run again when the case is edited."""
+    found: set[int] = set()
+    for at in range(0, len(changed), CHUNK):
+        chunk = list(changed[at : at + CHUNK])
+        query = (
+            select(CASE_STEPS.c.submission_id)
+            .join(
+                CASES,
+                or_(
+                    CASE_STEPS.c.entity_ref == CASES.c.entity_id,
+                    CASE_STEPS.c.entity_ref == CASES.c.alias,
+                ),
+            )
+            .where(CASES.c.submission_id.in_(chunk))
+        )
+        found.update(row[0] for row in conn.execute(query))
+    return sorted(found - set(changed))

@@ -325,3 +325,51 @@ def test_run_pipeline__register_imported__inspections_checked_again_and_counted(
     assert stored(engine, sid) == []
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(inspections)).scalar_one() == 1
+
+
+def test_run_pipeline__case_received_date_edited__its_steps_checked_again(
+    engine: Engine, store: FileStore
+) -> None:
+    """A case received 2026-03-01 and a step of it on 2026-03-05: fine. The case is edited to
+    say it was received 2026-03-10: the step, itself unchanged, is now dated before the case
+    (CASE_001, an error) at the next incremental run; edited back, the error goes."""
+    from pcmd.ingest.incoming import Incoming
+    from pcmd.ingest.submit import ingest_with_retry
+    from pcmd.pipeline.run import run_pipeline
+    from tests.pipeline import records
+
+    def case(iid: str, received: str, deprecated_id: str | None = None) -> None:
+        xml = records.xml(
+            "pcmd_case",
+            iid,
+            commune="21025",
+            province="51",
+            day=received,
+            deprecated_id=deprecated_id,
+            kind="to_giac",
+        )
+        ingest_with_retry(engine, store, Incoming(xml=xml, source="openrosa"))
+
+    first = records.new_id()
+    case(first, "2026-03-01")
+    step = records.xml(
+        "pcmd_case_update",
+        records.new_id(),
+        commune="21025",
+        province="51",
+        day="2026-03-05",
+        case=first.removeprefix("uuid:"),
+        step="xac_minh",
+    )
+    sid = ingest_with_retry(engine, store, Incoming(xml=step, source="openrosa")).submission_id
+    run_pipeline(engine)
+    assert [r[0] for r in stored(engine, sid)] == []
+
+    later = records.new_id()
+    case(later, "2026-03-10", deprecated_id=first)
+    run_pipeline(engine)
+    assert [r[0] for r in stored(engine, sid)] == ["CASE_001"]
+
+    case(records.new_id(), "2026-03-01", deprecated_id=later)
+    run_pipeline(engine)
+    assert [r[0] for r in stored(engine, sid)] == []
