@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import Engine, Row, select, text
 
 from pcmd.db.engine import make_engine, transaction, write_connection
 from pcmd.db.migrate import upgrade
 from pcmd.db.models import Submission, SubmissionVersion
-from pcmd.ingest.bulk import ingest_new
+from pcmd.errors import IngestError
+from pcmd.ingest.bulk import fast_typed, ingest_new
 from pcmd.ingest.files import FileStore
 from pcmd.ingest.form_lookup import FormLookup
 from pcmd.ingest.incoming import Incoming, IngestResult
+from pcmd.ingest.instance import typed_values
 from pcmd.ingest.submit import ingest
 from pcmd.settings import Settings
 from tests.server.collect import load_forms, new_id, outreach_xml
@@ -155,3 +158,54 @@ def test_ingest_new__leaves_to_ingest_what_is_not_plainly_new(
     with transaction(engine) as session:
         roots = set(session.scalars(select(Submission.instance_id)))
     assert roots == {known, edited_root, twice}
+
+
+FAST_FIELDS = {
+    "n": {"type": "int", "control": "input"},
+    "days": {"type": "decimal", "control": "input"},
+    "on": {"type": "date", "control": "input"},
+    "where": {"type": "geopoint", "control": "input"},
+    "topics": {"type": "string", "control": "select"},
+    "one": {"type": "string", "control": "select1"},
+    "note": {"type": "string", "control": "input"},
+}
+
+
+def test_fast_typed__each_kind__typed_as_typed_values() -> None:
+    values = {
+        "n": "40",
+        "days": "2.5",
+        "on": "2026-11-20T08:00:00.000+07:00",
+        "where": "15.12 108.8 12.0 5.0",
+        "topics": "phap_luat  hiv_sti",
+        "one": "a",
+        "note": "",
+        "meta/instanceID": "uuid:1",
+        "formhub/uuid": "",
+    }
+    expected = {
+        "n": 40,
+        "days": 2.5,
+        "on": "2026-11-20",
+        "where": [15.12, 108.8, 12.0, 5.0],
+        "topics": ["phap_luat", "hiv_sti"],
+        "one": "a",
+        "note": None,
+        "meta/instanceID": "uuid:1",
+        "formhub/uuid": None,
+    }
+    assert fast_typed(values, FAST_FIELDS) == expected
+    assert typed_values(values, FAST_FIELDS) == expected
+    # what does not parse is kept as sent, by both
+    odd = {"n": "bốn", "days": "x", "on": "20/11/2026", "where": "15 north"}
+    assert fast_typed(odd, FAST_FIELDS) == odd == typed_values(odd, FAST_FIELDS)
+
+
+def test_fast_typed__number_out_of_bounds__refused_as_typed_values_refuses() -> None:
+    for values in ({"n": str(2**63)}, {"days": "inf"}, {"where": "nan 1 0 0"}):
+        with pytest.raises(IngestError) as fast:
+            fast_typed(values, FAST_FIELDS)
+        with pytest.raises(IngestError) as plain:
+            typed_values(values, FAST_FIELDS)
+        assert fast.value.message == plain.value.message
+    assert fast_typed({"n": str(2**63 - 1)}, FAST_FIELDS) == {"n": 9223372036854775807}

@@ -9,6 +9,7 @@ walking parameters per row (a pull writes thousands of rows a second).
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -201,8 +202,10 @@ def _int(text: str) -> Any:
 def _other(bind_type: str, control: str | None) -> Callable[[str], Any]:
     def typed(text: str) -> Any:
         value = type_value(text, bind_type, control)
-        if isinstance(value, (float, list)) and bind_type in ("decimal", "geopoint"):
-            raise _Slow  # the finiteness checks stay typed_values' own
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _Slow
+        if isinstance(value, list) and not all(math.isfinite(v) for v in value):
+            raise _Slow
         return value
 
     return typed
