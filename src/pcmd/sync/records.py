@@ -47,7 +47,7 @@ class FormSpec:
         return tuple(p for p, info in self.fields.items() if info.get("type") == "binary")
 
     @cached_property
-    def layouts(self) -> dict[tuple[str, ...], Layout]:
+    def layouts(self) -> dict[tuple[str, ...], _Compiled]:
         """Compiled element layouts by the record's non-field keys (see rebuild_xml)."""
         return {}
 
@@ -299,6 +299,36 @@ def _layout(form: FormSpec, keys: tuple[str, ...]) -> Layout:
 NOT_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+@dataclass(frozen=True)
+class _Compiled:
+    """A layout made ready for records whose values are all plain text: the leaves' paths in
+    order, and for each the markup before it with its open tag, its close tag, and the markup
+    before it with its empty element; then the markup after the last leaf."""
+
+    layout: Layout
+    paths: tuple[str, ...]
+    slots: tuple[tuple[str, str, str], ...]
+    tail: str
+
+
+def _compile(form: FormSpec, layout: Layout) -> _Compiled:
+    before = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f"<{form.form_id} id={quoteattr(form.form_id)} version={quoteattr(form.version)}>"
+    )
+    paths: list[str] = []
+    slots: list[tuple[str, str, str]] = []
+    for item in layout:
+        if isinstance(item, str):
+            before += item
+            continue
+        path, name = item
+        paths.append(path)
+        slots.append((f"{before}<{name}>", f"</{name}>", f"{before}<{name}/>"))
+        before = ""
+    return _Compiled(layout, tuple(paths), tuple(slots), f"{before}</{form.form_id}>")
+
+
 def rebuild(form: FormSpec, values: Mapping[str, Any]) -> tuple[bytes, Instance | None]:
     """The instance XML of a record given as flat `group/question` → text values, and what
     parse_instance would read back from it (None when only the parser can say: a repeat, a
@@ -309,11 +339,50 @@ def rebuild(form: FormSpec, values: Mapping[str, Any]) -> tuple[bytes, Instance 
     fields = form.fields
     keys = tuple(k for k in values if k not in fields)
     layouts = form.layouts
-    layout = layouts.get(keys)
-    if layout is None:
+    compiled = layouts.get(keys)
+    if compiled is None:
         if len(layouts) > 1000:  # shapes come from the remote: bound them
             layouts.clear()
-        layout = layouts[keys] = _layout(form, keys)
+        compiled = layouts[keys] = _compile(form, _layout(form, keys))
+    get = values.get
+    texts = [get(path, "") for path in compiled.paths]
+    try:
+        joined = "".join(texts)  # TypeError: a value that is not text (a repeat, a number …)
+    except TypeError:
+        return _rebuild(form, compiled.layout, values)
+    if "&" in joined or "<" in joined or ">" in joined or "\r" in joined:
+        return _rebuild(form, compiled.layout, values)  # escaped, or line ends normalised
+    out: list[str] = []
+    for (opening, closing, empty), text in zip(compiled.slots, texts, strict=True):
+        if text:
+            out += (opening, text, closing)
+        else:
+            out.append(empty)
+    out.append(compiled.tail)
+    xml = "".join(out).encode("utf-8", "surrogatepass")
+    if NOT_XML_RE.search(joined):  # the markup itself is plain ASCII names
+        return xml, None
+    leaves = dict(zip(compiled.paths, [text.strip() for text in texts], strict=True))
+    return xml, _instance(form, leaves)
+
+
+def _instance(form: FormSpec, leaves: dict[str, str]) -> Instance | None:
+    instance_id = leaves.get("meta/instanceID", "")
+    if not UUID_RE.match(instance_id):
+        return None
+    return Instance(
+        form_id=form.form_id,
+        version=form.version,
+        instance_id=instance_id,
+        deprecated_id=leaves.get("meta/deprecatedID") or None,
+        values=leaves,
+    )
+
+
+def _rebuild(
+    form: FormSpec, layout: Layout, values: Mapping[str, Any]
+) -> tuple[bytes, Instance | None]:
+    """rebuild, value by value: any record (repeats, numbers, text to escape)."""
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f"<{form.form_id} id={quoteattr(form.form_id)} version={quoteattr(form.version)}>",
@@ -348,16 +417,7 @@ def rebuild(form: FormSpec, values: Mapping[str, Any]) -> tuple[bytes, Instance 
     xml = document.encode("utf-8", "surrogatepass")
     if leaves is None or NOT_XML_RE.search(document):
         return xml, None
-    instance_id = leaves.get("meta/instanceID", "")
-    if not UUID_RE.match(instance_id):
-        return xml, None
-    return xml, Instance(
-        form_id=form.form_id,
-        version=form.version,
-        instance_id=instance_id,
-        deprecated_id=leaves.get("meta/deprecatedID") or None,
-        values=leaves,
-    )
+    return xml, _instance(form, leaves)
 
 
 def rebuild_xml(form: FormSpec, values: Mapping[str, Any]) -> bytes:
