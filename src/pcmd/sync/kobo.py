@@ -92,9 +92,24 @@ def record_id(record: Mapping[str, Any]) -> int:
         raise SyncError(f"_id không phải số nguyên (_id is not an integer): {value!r}") from None
 
 
+_OWN: dict[str, bool] = {}
+
+
+def _own(key: str) -> bool:
+    """Whether a key is one of the instance's own nodes; remembered (the same few dozen keys
+    come in every record of a project)."""
+    own = _OWN.get(key)
+    if own is None:
+        if len(_OWN) > 50_000:  # keys are the remote's: bound what it can make us keep
+            _OWN.clear()
+        own = _OWN[key] = not key.startswith("_") or VERSION_KEY_RE.match(key) is not None
+    return own
+
+
 def answers(record: Mapping[str, Any]) -> dict[str, Any]:
     """The instance's own nodes: every key but Kobo's `_…` metadata (version nodes kept)."""
-    out = {k: v for k, v in record.items() if not k.startswith("_") or VERSION_KEY_RE.match(k)}
+    own = _OWN.get
+    out = {k: v for k, v in record.items() if (o := own(k)) or (o is None and _own(k))}
     out["meta/instanceID"] = instance_id(record)
     return out
 
