@@ -27,12 +27,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from pcmd.db.models import utcnow
 from pcmd.db.tables import ATT, SR, SUB, VER
 from pcmd.errors import IngestError
-from pcmd.ingest.bulk import ingest_new
+from pcmd.ingest.bulk import ingest_new, insert_rows
 from pcmd.ingest.files import FileStore, safe_filename
 from pcmd.ingest.form_lookup import FormLookup
 from pcmd.ingest.incoming import Incoming, IncomingFile
@@ -206,6 +206,18 @@ def restore(conn: Connection, row_id: int, submission_id: int, now: dt.datetime)
     )
 
 
+LINK_COLUMNS = (
+    "source_id",
+    "remote_id",
+    "remote_seq",
+    "submission_id",
+    "instance_id",
+    "review",
+    "complete",
+    "deleted_at",
+)
+
+
 def apply_records(
     conn: Connection,
     store: FileStore,
@@ -251,7 +263,7 @@ def apply_records(
             strict=True,
         )
     )
-    links: list[dict[str, Any]] = []
+    links: list[tuple[Any, ...]] = []
     for record in records:
         k = known.get(record.remote_id)
         if record.deleted:
@@ -294,12 +306,16 @@ def apply_records(
         }
         if k is None:
             links.append(
-                {
-                    "source_id": source.id,
-                    "remote_id": record.remote_id,
-                    "remote_seq": seq(record),
-                    **values,
-                }
+                (
+                    source.id,
+                    record.remote_id,
+                    seq(record),
+                    result.submission_id,
+                    record.instance_id,
+                    record.review,
+                    not result.attachments_missing,
+                    None,
+                )
             )
         else:
             conn.execute(update(SR).where(SR.c.id == k.row_id).values(**values))
@@ -309,8 +325,7 @@ def apply_records(
             report.updated += 1
         else:
             report.unchanged += 1
-    if links:
-        conn.execute(insert(SR), links)
+    insert_rows(conn, SR, LINK_COLUMNS, links)  # the record map: one executemany a page
 
 
 def mark_range_deleted(
