@@ -31,6 +31,7 @@ from pcmd.ingest.form_lookup import FormLookup
 from pcmd.sync import kobo
 from pcmd.sync.apply import Known, apply_records, known_records, mark_range_deleted, prepare_files
 from pcmd.sync.cursor import load_cursor, save_cursor
+from pcmd.sync.gcpause import collect_young, gc_paused
 from pcmd.sync.http import HttpPolicy
 from pcmd.sync.records import FormSpec, RemoteRecord, load_form_spec
 from pcmd.sync.report import ProgressFn, SyncReport
@@ -118,18 +119,27 @@ class KoboSync:
         except ValueError:
             return  # not a timestamp this pass understands: the light scan covers edits
         where = {MODIFIED: {"$gte": moment.strftime("%Y-%m-%dT%H:%M:%S")}}
-        for page in self.client.pages(0, None, where):
-            ids = {kobo.record_id(r) for r in page.records}
-            self.apply_page(page.records, 0, 0, ids, force=False, deletions=False)
-            self.progress(len(ids), page.count)
+        with gc_paused():
+            for page in self.client.pages(0, None, where):
+                collect_young()
+                ids = {kobo.record_id(r) for r in page.records}
+                self.apply_page(page.records, 0, 0, ids, force=False, deletions=False)
+                self.progress(len(ids), page.count)
 
     def _write_cursor(self) -> None:
         cursor = dict(self.cursor)
         with_retry(self.engine, lambda conn: save_cursor(conn, self.source.name, cursor))
 
     def keyset_pass(self, after: int, *, light: bool, force: bool) -> None:
+        with gc_paused():  # collected a page at a time (see pcmd.sync.gcpause)
+            previous = self._keyset_pages(after, light=light, force=force)
+        self.check_tail(previous)
+
+    def _keyset_pages(self, after: int, *, light: bool, force: bool) -> int:
+        """Apply the keyset pages from `after`; returns the last `_id` seen."""
         previous = after
         for page in self.client.pages(after, kobo.LIGHT_FIELDS if light else None):
+            collect_young()
             ids = [kobo.record_id(r) for r in page.records]
             if light:
                 with self.engine.connect() as conn:
@@ -147,7 +157,7 @@ class KoboSync:
             self.apply_page(full_records, previous, max(ids), set(ids), force=force)
             previous = max(ids)
             self.progress(len(ids), page.count)
-        self.check_tail(previous)
+        return previous
 
     def remote(self, records: Iterable[Mapping[str, Any]]) -> list[RemoteRecord]:
         return [kobo.to_remote(r, self.form) for r in records]
