@@ -158,7 +158,10 @@ def run_size(records: int, database_url: str | None) -> dict[str, object]:
                 capture_output=True,
                 text=True,
                 check=False,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                # this checkout's pcmd first: a --baseline run imports the baseline's own
+                # (PYTHONPATH=ROOT alone let the venv's editable install win, so a baseline
+                # run measured the working tree)
+                env={**os.environ, "PYTHONPATH": os.pathsep.join((str(ROOT / "src"), str(ROOT)))},
             )
             if done.returncode:
                 raise SystemExit(f"worker failed:\n{done.stderr}")
