@@ -47,9 +47,6 @@ def load_cases(conn: Connection, communes: Collection[str] | None = None) -> lis
         if case.alias:
             refs[case.alias] = case.id
     steps: dict[int, list[Step]] = {}
-    # A step rejected or deleted since it arrived changes its case without the ingest seeing
-    # it: each such step adds one to the case's list version, so phones replace their copy.
-    dropped: dict[int, int] = {}
     rows = conn.execute(
         select(CASE_STEPS, SUB.c.deleted, SUB.c.review_state)
         .join(SUB, SUB.c.id == CASE_STEPS.c.submission_id)
@@ -61,8 +58,7 @@ def load_cases(conn: Connection, communes: Collection[str] | None = None) -> lis
         if step.commune_code != commune_of[case_id]:
             continue  # a step counts only in its case's commune
         if step.deleted or step.review_state == "rejected":
-            dropped[case_id] = dropped.get(case_id, 0) + 1
-            continue
+            continue  # its rejection or deletion moved the case's version on (cases.touch)
         steps.setdefault(case_id, []).append(Step(step.step, step.step_date, step.seq))
     out = []
     for case in cases:
@@ -70,7 +66,7 @@ def load_cases(conn: Connection, communes: Collection[str] | None = None) -> lis
         row = CaseRow(
             entity_id=case.entity_id,
             label=case.label,
-            version=case.version + dropped.get(case.id, 0),
+            version=case.version,
             received_date=case.received_date,
             commune=case.commune_code,
             kind=case.kind,

@@ -10,6 +10,7 @@ the list is read (forms/entities.py, server/openrosa/cases.py).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 from xml.etree.ElementTree import XMLParser
 
@@ -23,6 +24,7 @@ from pcmd.forms.entities import case_key
 
 FORMS = (contract.CASE, contract.CASE_UPDATE)
 MAX_ID = 100  # db/cases.py: entity ids and the `case` answer
+CHUNK = 500  # ids in one IN (...): well under SQLite's and PostgreSQL's parameter limits
 KIND_LABELS = {
     "to_giac": "Tố giác",
     "tin_bao": "Tin báo",
@@ -113,6 +115,26 @@ def _bump(conn: Connection, case_id: int) -> None:
         .where(CASES.c.id == case_id)
         .values(version=CASES.c.version + 1, updated_at=utcnow())
     )
+
+
+def touch(conn: Connection, submission_ids: Sequence[int]) -> None:
+    """A review decision, a deletion or its undoing changes whether a case or a step counts:
+    the cases concerned (registered by, or stepped by, these submissions) move their list
+    version on, so phones replace their copy. It never goes down."""
+    for at in range(0, len(submission_ids), CHUNK):
+        chunk = list(submission_ids[at : at + CHUNK])
+        refs = select(CASE_STEPS.c.entity_ref).where(CASE_STEPS.c.submission_id.in_(chunk))
+        conn.execute(
+            update(CASES)
+            .where(
+                or_(
+                    CASES.c.submission_id.in_(chunk),
+                    CASES.c.entity_id.in_(refs),
+                    CASES.c.alias.in_(refs),
+                )
+            )
+            .values(version=CASES.c.version + 1, updated_at=utcnow())
+        )
 
 
 def _label(data: dict[str, Any]) -> str:

@@ -27,6 +27,7 @@ from pcmd.db.models import (
 )
 from pcmd.db.review import SubmissionComment
 from pcmd.errors import AuthError, PcmdError
+from pcmd.ingest import cases
 from pcmd.server.accounts import Scope
 from pcmd.server.web import i18n
 from pcmd.server.web.base import NotVisible, Web
@@ -49,6 +50,7 @@ def set_review_state(
             .where(Submission.id.in_(ids[at : at + 500]))
             .values(review_state=state, updated_at=now)
         )
+    cases.touch(session.connection(), ids)  # a case or step rejected or restored
     # a rejection's reason is said as such on the audit log page
     said = {"state": state, ("reason" if state == "rejected" else "comment"): reason}
     session.add_all(
