@@ -32,6 +32,7 @@ from pcmd.ingest.instance import (
 )
 from pcmd.ingest.submit import COMMUNE_FIELD, activity_date
 
+NO_FILES: list[str] = []  # attachments_expected of every row here (never changed)
 CHUNK = 500  # values in one IN (...): well under SQLite's and PostgreSQL's parameter limits
 
 
@@ -154,7 +155,7 @@ def ingest_new(
                 incoming.xml.decode("utf-8"),
                 hashlib.sha256(incoming.xml).hexdigest(),
                 data,
-                [],
+                NO_FILES,
                 incoming.source,
                 incoming.source_ref,
                 incoming.submitter,
@@ -288,11 +289,19 @@ def insert_rows(
         if (proc := _processor(conn, table.c[name])) is not None
     ]
     if convert:
+        # the same object in every row (the page's clock, NO_FILES, False) converted once
+        last: dict[int, tuple[Any, Any]] = {}
         converted = []
         for row in rows:
             values = list(row)
             for i, proc in convert:
-                values[i] = proc(values[i])
+                value = values[i]
+                seen = last.get(i)
+                if seen is not None and seen[0] is value:
+                    values[i] = seen[1]
+                else:
+                    values[i] = proc(value)
+                    last[i] = (value, values[i])
             converted.append(tuple(values))
         params: Sequence[Sequence[Any]] = converted
     else:

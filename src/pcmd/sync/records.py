@@ -337,7 +337,7 @@ def rebuild(form: FormSpec, values: Mapping[str, Any]) -> tuple[bytes, Instance 
 
     The XML equals rebuild_xml_slow (the plain tree walk) for every record; tests check it."""
     fields = form.fields
-    keys = tuple(k for k in values if k not in fields)
+    keys = tuple([k for k in values if k not in fields])
     layouts = form.layouts
     compiled = layouts.get(keys)
     if compiled is None:
