@@ -5,7 +5,7 @@ phone sees a version go down at the upgrade — SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from pcmd.db.engine import make_engine
 from pcmd.db.migrate import alembic_config, upgrade
@@ -32,6 +32,12 @@ STEPS = [  # submission, entity ref, commune
     (5, "phone-a", "21025"),
     (6, "case-a", "21028"),
 ]
+
+
+def versions(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT entity_id, version FROM case_entities")).all()
+    return {str(entity): int(version) for entity, version in rows}
 
 
 def test_migration_0010__dropped_steps_folded_into_case_versions(settings: Settings) -> None:
@@ -74,12 +80,8 @@ def test_migration_0010__dropped_steps_folded_into_case_versions(settings: Setti
                 {"s": sid, "r": ref, "c": commune, "q": seq},
             )
     upgrade(engine)
-    with engine.connect() as conn:
-        versions = dict(conn.execute(text("SELECT entity_id, version FROM case_entities")).all())
     # A: 4 + three dropped steps (a rejected, a deleted, one by its phone id); B: unchanged
-    assert versions == {"case-a": 7, "case-b": 1}
+    assert versions(engine) == {"case-a": 7, "case-b": 1}
     command.downgrade(alembic_config(engine), "0009")
-    with engine.connect() as conn:
-        versions = dict(conn.execute(text("SELECT entity_id, version FROM case_entities")).all())
-    assert versions == {"case-a": 4, "case-b": 1}
+    assert versions(engine) == {"case-a": 4, "case-b": 1}
     engine.dispose()
