@@ -36,8 +36,8 @@ STEPS = [  # submission, entity ref, commune
 
 def versions(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT entity_id, version FROM case_entities")).all()
-    return {str(entity): int(version) for entity, version in rows}
+        rows = conn.execute(text("SELECT entity_id, version FROM case_entities")).tuples()
+        return {str(entity): version for entity, version in rows}
 
 
 def test_migration_0010__dropped_steps_folded_into_case_versions(settings: Settings) -> None:
