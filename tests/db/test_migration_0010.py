@@ -5,10 +5,11 @@ phone sees a version go down at the upgrade — SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from alembic import command
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 from pcmd.db.engine import make_engine
 from pcmd.db.migrate import alembic_config, upgrade
+from pcmd.db.tables import CASES as CASE_TABLE
 from pcmd.settings import Settings
 
 # submission id, instance id, review state, deleted
@@ -34,10 +35,10 @@ STEPS = [  # submission, entity ref, commune
 ]
 
 
-def versions(engine: Engine) -> dict[str, int]:
+def versions(engine: Engine) -> dict[str, object]:
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT entity_id, version FROM case_entities")).tuples()
-        return {str(entity): version for entity, version in rows}
+        rows = conn.execute(select(CASE_TABLE.c.entity_id, CASE_TABLE.c.version)).all()
+    return {str(entity): version for entity, version in rows}
 
 
 def test_migration_0010__dropped_steps_folded_into_case_versions(settings: Settings) -> None:
