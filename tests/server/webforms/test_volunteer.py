@@ -167,6 +167,7 @@ def test_volunteer__reload_then_offline_send__kept_counted_and_stored_once(
         expect(waiting).to_be_hidden(timeout=30_000)
         # the list page sends what waits too, and finds nothing more to send
         page.goto(f"{server.key_url(server.scoped_token)}/web")
+        expect(page.locator("#wf-queue")).to_have_attribute("data-waiting", "0")
         expect(page.locator("#wf-queue")).to_be_hidden()
         assert outside(seen, server.url) == []
         posts = [u for u in seen if u.endswith("/web/submission")]
@@ -221,7 +222,8 @@ def test_volunteer__link_revoked_while_queued__said_kept_then_sent_by_new_link(
                 session, "xa-cam-thanh-moi", [COMMUNE], secret_key(settings)
             )
         page.goto(f"{server.key_url(new_token)}/web")
-        expect(page.locator("#wf-queue")).to_be_hidden(timeout=30_000)
+        # data-waiting is set by each count: 0 only once the send has been received
+        expect(page.locator("#wf-queue")).to_have_attribute("data-waiting", "0", timeout=30_000)
         expect(page.locator("#wf-signin")).to_be_hidden()
         context.close()
 
