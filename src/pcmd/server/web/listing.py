@@ -32,6 +32,7 @@ from pcmd.server.web.issue_words import family_of
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
 SLICE = 2_000  # ids of a drill-down checked per statement
+WALK = 5_000  # newest records a page is first looked for among (_page_ids)
 
 
 @dataclass
@@ -106,14 +107,40 @@ def build_query(filters: Filters, communes: list[str] | None) -> Select[Any]:
     return query
 
 
-def load_page(session: Session, query: Select[Any], after: int | None) -> Page:
-    """One page of `query`, newest first, starting below `after`; its rows filled in."""
+def count_capped(session: Session, query: Select[Any]) -> int:
+    """How many rows `query` matches, counting no further than COUNT_CAP + 1."""
     counted = session.scalar(
         select(func.count()).select_from(query.limit(COUNT_CAP + 1).subquery())
     )
-    total = int(counted or 0)
+    return int(counted or 0)
+
+
+def _page_ids(session: Session, query: Select[Any], after: int | None) -> list[int]:
+    """Up to PAGE_SIZE + 1 ids of `query` below `after`, newest first.
+
+    First among the WALK newest records below `after` (looked up by id, newest first): a
+    filter that matches a record in a few hundred fills its page there, where the database
+    would otherwise collect every match of a form and province through their index and sort
+    them all by id. A rarer filter finds too few there and is asked again over everything."""
     paged = query if after is None else query.where(Submission.id < after)
-    ids = list(session.scalars(paged.order_by(Submission.id.desc()).limit(PAGE_SIZE + 1)))
+    newest = select(Submission.id).order_by(Submission.id.desc()).limit(WALK)
+    if after is not None:
+        newest = newest.where(Submission.id < after)
+    ordered = paged.order_by(Submission.id.desc()).limit(PAGE_SIZE + 1)
+    ids = list(session.scalars(ordered.where(Submission.id.in_(newest.scalar_subquery()))))
+    if len(ids) > PAGE_SIZE:
+        return ids
+    return list(session.scalars(ordered))
+
+
+def load_page(
+    session: Session, query: Select[Any], after: int | None, total: int | None = None
+) -> Page:
+    """One page of `query`, newest first, starting below `after`; its rows filled in. `total`:
+    the capped count when the caller has it (count_capped), else it is counted here."""
+    if total is None:
+        total = count_capped(session, query)
+    ids = _page_ids(session, query, after)
     more = len(ids) > PAGE_SIZE
     ids = ids[:PAGE_SIZE]
     return Page(

@@ -26,7 +26,13 @@ from pcmd.server.web import i18n
 from pcmd.server.web.base import NotVisible, Web
 from pcmd.server.web.figures import data_version
 from pcmd.server.web.issue_words import FAMILIES, family_name
-from pcmd.server.web.listing import Filters, build_query, load_page, load_page_among
+from pcmd.server.web.listing import (
+    Filters,
+    build_query,
+    count_capped,
+    load_page,
+    load_page_among,
+)
 
 KEYS = ("form", "province", "commune", "state", "family", "issues", "from", "to", "period")
 
@@ -113,7 +119,21 @@ class SubmissionPages:
             drill = self._drill(session, user, shown)
         query = build_query(filters, communes)
         if drill is None:
-            page = load_page(session, query, filters.after)
+            # the capped count is the same for every page and user of these filters: kept per
+            # data version (figures.py), it is not counted again for each page and user
+            compiled = query.compile()
+            key = (
+                "count",
+                str(compiled),
+                tuple(
+                    (k, tuple(v) if isinstance(v, list) else v)
+                    for k, v in sorted(compiled.params.items())
+                ),
+            )
+            total = self.web.figures.get(
+                key, data_version(session.connection()), lambda: count_capped(session, query)
+            )
+            page = load_page(session, query, filters.after, total)
         else:  # the drill-down's ids are walked in slices, newest first (keyset too)
             page = load_page_among(session, query, drill.ids, filters.after)
         return {
