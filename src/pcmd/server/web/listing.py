@@ -152,13 +152,9 @@ def load_page(
     )
 
 
-def load_page_among(
-    session: Session, query: Select[Any], among: list[int], after: int | None
-) -> Page:
-    """One page of `query` restricted to the ids `among` (ascending, e.g. a drill-down's tens
-    of thousands), newest first below `after`, as load_page gives it — but the ids are walked
-    from the top in slices, each checked against the filters, never sent as one huge list: the
-    count stops past COUNT_CAP, the page after PAGE_SIZE + 1 rows."""
+def count_among(session: Session, query: Select[Any], among: list[int]) -> int:
+    """How many of the ids `among` (ascending) `query` matches, in slices from the newest,
+    counting no further than past COUNT_CAP."""
     total = 0
     for top in range(len(among), 0, -SLICE):
         chunk = among[max(0, top - SLICE) : top]
@@ -170,6 +166,23 @@ def load_page_among(
         )
         if total > COUNT_CAP:
             break
+    return total
+
+
+def load_page_among(
+    session: Session,
+    query: Select[Any],
+    among: list[int],
+    after: int | None,
+    total: int | None = None,
+) -> Page:
+    """One page of `query` restricted to the ids `among` (ascending, e.g. a drill-down's tens
+    of thousands), newest first below `after`, as load_page gives it — but the ids are walked
+    from the top in slices, each checked against the filters, never sent as one huge list: the
+    count stops past COUNT_CAP (count_among, unless `total` is given), the page after
+    PAGE_SIZE + 1 rows."""
+    if total is None:
+        total = count_among(session, query, among)
     below = bisect_left(among, after) if after is not None else len(among)
     ids: list[int] = []
     for top in range(below, 0, -SLICE):

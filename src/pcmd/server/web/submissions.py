@@ -29,6 +29,7 @@ from pcmd.server.web.issue_words import FAMILIES, family_name
 from pcmd.server.web.listing import (
     Filters,
     build_query,
+    count_among,
     count_capped,
     load_page,
     load_page_among,
@@ -118,24 +119,26 @@ class SubmissionPages:
         if shown["indicator"] and shown["org"] and shown["period"]:
             drill = self._drill(session, user, shown)
         query = build_query(filters, communes)
+        # the capped count is the same for every page and user of these filters: kept per data
+        # version (figures.py), it is not counted again for each page and user
+        compiled = query.compile()
+        key = (
+            "count",
+            str(compiled),
+            tuple(
+                (k, tuple(v) if isinstance(v, list) else v)
+                for k, v in sorted(compiled.params.items())
+            ),
+            tuple(shown[k] for k in ("indicator", "org", "period")) if drill else None,
+        )
+        version = data_version(session.connection())
         if drill is None:
-            # the capped count is the same for every page and user of these filters: kept per
-            # data version (figures.py), it is not counted again for each page and user
-            compiled = query.compile()
-            key = (
-                "count",
-                str(compiled),
-                tuple(
-                    (k, tuple(v) if isinstance(v, list) else v)
-                    for k, v in sorted(compiled.params.items())
-                ),
-            )
-            total = self.web.figures.get(
-                key, data_version(session.connection()), lambda: count_capped(session, query)
-            )
+            total = self.web.figures.get(key, version, lambda: count_capped(session, query))
             page = load_page(session, query, filters.after, total)
         else:  # the drill-down's ids are walked in slices, newest first (keyset too)
-            page = load_page_among(session, query, drill.ids, filters.after)
+            ids = drill.ids
+            total = self.web.figures.get(key, version, lambda: count_among(session, query, ids))
+            page = load_page_among(session, query, ids, filters.after, total)
         return {
             "rows": page.rows,
             "total": page.total,
