@@ -21,6 +21,7 @@ from pcmd.server.keys import secret_key
 from pcmd.server.openrosa.appusers import create_app_user, revoke_app_user
 from pcmd.settings import Settings
 from tests.live_server import bound_socket, serve_in_thread
+from tests.server.loaded_copy import copy_loaded
 
 VERSION = "2026112301"
 # Quảng Ngãi (51): Phường Cẩm Thành 21025, Phường Nghĩa Lộ 21028.
@@ -110,7 +111,13 @@ class Server:
 
 
 def load_forms(engine: Engine) -> None:
-    """The official org units and the three shipped forms with their media."""
+    """The official org units and the shipped forms with their media (into an empty database:
+    a copy of what this loading put into one once in this process, see loaded_copy)."""
+    if not copy_loaded(engine, _load_forms):
+        _load_forms(engine)
+
+
+def _load_forms(engine: Engine) -> None:
     with transaction(engine) as session:
         load_shipped(session)
         for build in shipped_builds():
