@@ -297,13 +297,6 @@ def apply_records(
                 .values(review_state=state, updated_at=now)
             )
             changed = changed or done.rowcount > 0
-        values = {
-            "submission_id": result.submission_id,
-            "instance_id": record.instance_id,
-            "review": record.review,
-            "complete": not result.attachments_missing,
-            "deleted_at": None,
-        }
         if k is None:
             links.append(
                 (
@@ -318,7 +311,17 @@ def apply_records(
                 )
             )
         else:
-            conn.execute(update(SR).where(SR.c.id == k.row_id).values(**values))
+            conn.execute(
+                update(SR)
+                .where(SR.c.id == k.row_id)
+                .values(
+                    submission_id=result.submission_id,
+                    instance_id=record.instance_id,
+                    review=record.review,
+                    complete=not result.attachments_missing,
+                    deleted_at=None,
+                )
+            )
         if result.status == "created":
             report.new += 1
         elif changed:
