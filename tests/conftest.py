@@ -75,7 +75,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["PCMD_TEST_DATABASE_URL"] = url  # what subprocesses and fakes read too
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # here, not at unconfigure: xdist ends a worker soon after the session has finished, and
+    # dropping a database waits for a checkpoint
     if not _WORKER_DB:
         return
     base = _WORKER_DB.pop()
