@@ -41,6 +41,14 @@ from tests.server.webforms.driver import (
 pytestmark = pytest.mark.postgres
 
 
+def sign_in(page: Page, url: str, username: str) -> None:
+    page.goto(f"{url}/login")
+    page.fill('input[name="username"]', username)
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('main button[type="submit"]')
+    page.wait_for_url(re.compile(r"/dashboard"))
+
+
 @pytest.mark.slow
 def test_reviewer_corrects__new_version_by_them__old_kept(
     browser: Browser,  # noqa: F811
@@ -50,11 +58,7 @@ def test_reviewer_corrects__new_version_by_them__old_kept(
     context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
     page = context.new_page()
     seen = record_requests(page)
-    page.goto(f"{url}/login")
-    page.fill('input[name="username"]', "hoa.qng")
-    page.fill('input[name="password"]', PASSWORD)
-    page.click('main button[type="submit"]')
-    page.wait_for_url(re.compile(r"/dashboard"))
+    sign_in(page, url, "hoa.qng")
     page.goto(f"{url}/submissions/{site.sub_id}")
     page.click(f'a[href="/submissions/{site.sub_id}/edit"]')
     wait_ready(page)
@@ -92,14 +96,6 @@ def test_reviewer_corrects__new_version_by_them__old_kept(
         assert len(set(photos)) == 1  # the same photo on both versions
         audit = session.scalars(select(AuditLog).where(AuditLog.action == "submission.edit")).all()
         assert [(a.actor, a.target) for a in audit] == [("user:hoa.qng", str(sub.id))]
-
-
-def sign_in(page: Page, url: str, username: str) -> None:
-    page.goto(f"{url}/login")
-    page.fill('input[name="username"]', username)
-    page.fill('input[name="password"]', PASSWORD)
-    page.click('main button[type="submit"]')
-    page.wait_for_url(re.compile(r"/dashboard"))
 
 
 @pytest.mark.slow
@@ -140,13 +136,12 @@ def test_officer_session_ends_while_queued__said_kept_then_sent_once_signed_in(
 
 
 def web_versions(site: Site) -> list[tuple[str | None, Any]]:  # noqa: F811
+    """(submitter, students) of each version sent from a web form."""
     with transaction(site.server.engine) as session:
-        rows = session.execute(
-            select(SubmissionVersion.submitter, SubmissionVersion.data).where(
-                SubmissionVersion.source == "web"
-            )
+        versions = session.scalars(
+            select(SubmissionVersion).where(SubmissionVersion.source == "web")
         ).all()
-    return [(who, data["reach/n_students"]) for who, data in rows]
+        return [(v.submitter, v.data["reach/n_students"]) for v in versions]
 
 
 def test_staff_pages__scope_viewer_and_csrf(site: Site) -> None:  # noqa: F811
