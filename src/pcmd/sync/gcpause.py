@@ -5,7 +5,7 @@ A page is a thousand records, each a few dozen small dicts, lists and tuples tha
 until the page is written. Automatic collections that run meanwhile find nothing to free, yet
 promote every one of them to the older generations, which then trigger full collections over
 the whole heap (the interpreter, SQLAlchemy, the app): a quarter of a pull's CPU went there.
-During a pull the pull collects the young generation itself, once a page, when the page
+During a pull the pull collects the younger generations itself, once a page, when the page
 before is gone: cyclic garbage (the pull's own, or another thread's) is freed as before, and
 what survives is the one page in hand. Nested or concurrent pauses (two syncs in threads)
 re-enable the automatic collector only when the last one ends; a collector someone else
@@ -44,7 +44,8 @@ def gc_paused() -> Iterator[None]:
 
 
 def collect_young() -> int:
-    """Collect the youngest generation (what was made since the last collection): cheap, and
-    what the automatic collector would have done, at a moment when little is alive. Returns
-    how many unreachable objects it found."""
-    return gc.collect(0)
+    """Collect the two younger generations (what was made since the page before, and what
+    that page's collection left alive, now mostly gone): cheap at a moment when little is
+    alive, and no cycle made during a page outlives the next one. Returns how many
+    unreachable objects it found."""
+    return gc.collect(1)
