@@ -33,10 +33,12 @@ class _Template:
 _TEMPLATES: dict[str, _Template] = {}
 
 
-def _key(engine: Engine) -> str:
+def _key(engine: Engine, load: Callable[[Engine], None]) -> str:
+    """One template per loading function and database (kind, server and database name)."""
+    what = f"{load.__module__}.{load.__qualname__}"
     if engine.dialect.name == "sqlite":
-        return "sqlite"
-    return f"postgresql:{engine.url.host}:{engine.url.port}:{engine.url.database}"
+        return f"{what}:sqlite"
+    return f"{what}:postgresql:{engine.url.host}:{engine.url.port}:{engine.url.database}"
 
 
 def _filled(conn: Connection) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -122,7 +124,7 @@ def copy_loaded(engine: Engine, load: Callable[[Engine], None]) -> bool:
     that database is not empty or not at the newest revision."""
     if engine.dialect.name not in ("sqlite", "postgresql"):
         return False
-    key = _key(engine)
+    key = _key(engine, load)
     if key not in _TEMPLATES:
         _TEMPLATES[key] = (
             _sqlite_template(load)
