@@ -211,3 +211,33 @@ def test_rebuild__plain_text_records__fast_equals_plain_walk_and_parse(seed: int
             assert instance is None, record
             continue
         assert instance is None or instance == parsed, record
+
+
+def test_kobo_to_remote__record_read_in_place__same_as_through_answers() -> None:
+    """to_remote reads a record's nodes in place when it may: the XML and instance are those
+    of rebuild(answers(record)), also for the records it may not (no or an empty
+    meta/instanceID, a form field answers drops, a key order not seen before)."""
+    iid = "uuid:4f3b1c2e-8d9a-4b7c-9e1f-2a3b4c5d6e7f"
+    underscored = FormSpec("pcmd_outreach", "2026112301", {**FIELDS, "_hidden": {}})
+    base = {
+        "_id": 17,
+        "where/commune": "21025",
+        "formhub/uuid": "57e6",
+        "meta/instanceID": iid,
+        "_hidden": "x",
+        "__version__": "v1",
+        "_uuid": iid.removeprefix("uuid:"),
+    }
+    records = [
+        base,
+        {**base, "meta/instanceID": ""},
+        {k: v for k, v in base.items() if k != "meta/instanceID"},
+        dict(reversed(base.items())),
+        {**base, "notes": "a & b"},
+    ]
+    for form in (FORM, underscored, FORM):  # FORM twice: its shapes noted, then reused
+        for record in records:
+            remote = kobo.to_remote(record, form)
+            assert (remote.xml, remote.instance) == rebuild(form, kobo.answers(record)), record
+    assert b"<_hidden/>" in kobo.to_remote(base, underscored).xml  # answers drops it
+    assert kobo.to_remote(records[2], FORM).instance_id == iid  # `uuid:` + `_uuid`

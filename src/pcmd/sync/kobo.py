@@ -114,6 +114,30 @@ def answers(record: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _nodes(record: Mapping[str, Any], form: FormSpec) -> tuple[Mapping[str, Any], tuple[str, ...]]:
+    """(values, keys) for rebuild: what answers(record) gives and its keys that are not form
+    fields. The record itself serves as the values when it equals answers(record) wherever
+    rebuild looks, i.e. on the form's fields and the record's own non-field nodes: every form
+    field is a node answers keeps, and meta/instanceID is there as text. Which keys are nodes
+    is worked out once per record shape (the keys in order), nearly one per source."""
+    shapes = form.shapes
+    shape = tuple(record)
+    keys = shapes.get(shape, ())
+    if keys == ():
+        if len(shapes) > 1000:  # shapes come from the remote: bound them
+            shapes.clear()
+        fields = form.fields
+        plain = all(_own(path) for path in fields)
+        keys = shapes[shape] = (
+            tuple(k for k in shape if _own(k) and k not in fields) if plain else None
+        )
+    iid = record.get("meta/instanceID")
+    if keys is None or not isinstance(iid, str) or not iid:
+        values = answers(record)
+        return values, tuple([k for k in values if k not in form.fields])
+    return record, keys
+
+
 def files(record: Mapping[str, Any], form: FormSpec) -> tuple[FileRef, ...]:
     """Attachments the record's binary fields name, not deleted, with their download URLs."""
     named = {record[p] for p in form.binary_paths if isinstance(record.get(p), str) and record[p]}
@@ -136,7 +160,7 @@ def to_remote(record: Mapping[str, Any], form: FormSpec) -> RemoteRecord:
     submitter = record.get("_submitted_by")
     device = record.get("deviceid")
     time_text = record.get("_submission_time")
-    xml, parsed = rebuild(form, answers(record))
+    xml, parsed = rebuild(form, *_nodes(record, form))
     return RemoteRecord(
         remote_id=str(record_id(record)),
         instance_id=instance_id(record),

@@ -52,6 +52,11 @@ class FormSpec:
         return {}
 
     @cached_property
+    def shapes(self) -> dict[tuple[str, ...], tuple[str, ...] | None]:
+        """A client's notes on record shapes (see kobo.to_remote), by the record's keys."""
+        return {}
+
+    @cached_property
     def skeleton(self) -> Tree:
         """The element tree of the form's fields, each leaf a _Field naming its path: built
         once, so rebuilding a record only looks values up (a pull rebuilds thousands)."""
@@ -331,15 +336,20 @@ def _compile(form: FormSpec, layout: Layout) -> _Compiled:
     return _Compiled(layout, tuple(paths), tuple(slots), f"{before}</{form.form_id}>")
 
 
-def rebuild(form: FormSpec, values: Mapping[str, Any]) -> tuple[bytes, Instance | None]:
+def rebuild(
+    form: FormSpec, values: Mapping[str, Any], keys: tuple[str, ...] | None = None
+) -> tuple[bytes, Instance | None]:
     """The instance XML of a record given as flat `group/question` → text values, and what
     parse_instance would read back from it (None when only the parser can say: a repeat, a
     character XML refuses, no valid instanceID). A pull hands both to ingest, which then
     skips parsing the XML it was just given; tests check the two agree on every shape.
 
-    The XML equals rebuild_xml_slow (the plain tree walk) for every record; tests check it."""
-    fields = form.fields
-    keys = tuple([k for k in values if k not in fields])
+    The XML equals rebuild_xml_slow (the plain tree walk) for every record; tests check it.
+    `keys`, when the caller knows them: the keys of `values` that are not form fields, in
+    order (the only ones `values` may have besides the fields' paths)."""
+    if keys is None:
+        fields = form.fields
+        keys = tuple([k for k in values if k not in fields])
     layouts = form.layouts
     compiled = layouts.get(keys)
     if compiled is None:
