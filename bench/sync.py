@@ -1,6 +1,7 @@
 """Sync benchmark: N records pulled from the fake KoboToolbox over HTTP on localhost.
 
     .venv/bin/python bench/sync.py [--records 20000 100000] [--database-url URL]
+    .venv/bin/python bench/sync.py --records 20000 --baseline 828ff81 --rounds 3   # paired
 
 For each N, the fake server (tests/sync/fakes/kobo.py, the one the tests use: keyset paging,
 1,000 records a page) runs in a process of its own holding N outreach records, and a fresh
@@ -20,6 +21,7 @@ import os
 import platform
 import resource
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -108,7 +110,15 @@ def worker(records: int, url: str, database_url: str, data_dir: str) -> None:
     engine.dispose()
 
 
-def run_size(records: int, database_url: str | None) -> dict[str, object]:
+# The worker of any checkout (its bench/sync.py `worker`, importing its own pcmd): a baseline's
+# own script cannot be trusted to start it (before 1a6eb98 it let the working tree's pcmd in).
+BOOT = (
+    "import sys; tree = sys.argv[1]; sys.path[:0] = [tree + '/src', tree, tree + '/bench']; "
+    "import sync; sync.worker(int(sys.argv[2]), *sys.argv[3:])"
+)
+
+
+def run_size(records: int, database_url: str | None, tree: Path = ROOT) -> dict[str, object]:
     port = free_port()
     fake = subprocess.Popen(
         [
@@ -143,25 +153,19 @@ def run_size(records: int, database_url: str | None) -> dict[str, object]:
             done = subprocess.run(
                 [
                     sys.executable,
-                    __file__,
-                    "--worker",
-                    "--records",
+                    "-c",
+                    BOOT,
+                    str(tree),
                     str(records),
-                    "--url",
                     f"http://127.0.0.1:{port}",
-                    "--database-url",
                     url,
-                    "--data-dir",
                     tmp,
                 ],
-                cwd=ROOT,
+                cwd=tree,
                 capture_output=True,
                 text=True,
                 check=False,
-                # this checkout's pcmd first: a --baseline run imports the baseline's own
-                # (PYTHONPATH=ROOT alone let the venv's editable install win, so a baseline
-                # run measured the working tree)
-                env={**os.environ, "PYTHONPATH": os.pathsep.join((str(ROOT / "src"), str(ROOT)))},
+                env={**os.environ, "PYTHONPATH": os.pathsep.join((str(tree / "src"), str(tree)))},
             )
             if done.returncode:
                 raise SystemExit(f"worker failed:\n{done.stderr}")
@@ -172,27 +176,40 @@ def run_size(records: int, database_url: str | None) -> dict[str, object]:
         fake.wait(timeout=10)
 
 
-SIDE_BY_SIDE = [  # what --baseline compares: the first size's rate and CPU seconds
-    ("records/s (first size)", r"^\s*\d+\s+\S+\s+[\d.]+\s+([\d,.]+)\s", True),
-    ("CPU s of the sync (first size)", r"^\s*\d+\s+\S+\s+[\d.]+\s+[\d,.]+\s+([\d.]+)\s", False),
-]
+def paired(baseline: str, rounds: int, records: int, database_url: str | None) -> None:
+    """The baseline's worker and this checkout's, alternating, each on its own pcmd, against
+    this checkout's fake server; CPU µs a record and records/s, then the medians' ratio."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from baseline import load, ratio, trees  # bench/ is not a package
+
+    found: dict[str, list[tuple[float, float]]] = {}
+    for _round in range(rounds):
+        for label, tree in trees(baseline):
+            r = run_size(records, database_url, tree)
+            cpu_us = float(str(r["cpu_seconds"])) / records * 1e6
+            found.setdefault(label, []).append((cpu_us, float(str(r["per_second"]))))
+            print(
+                f"{label:>22}: {r['database']} {records} records, {cpu_us:.0f} µs CPU a record, "
+                f"{r['per_second']} records/s, RSS {r['rss_before_mb']} → {r['rss_peak_mb']} MB;"
+                f" {load()}",
+                flush=True,
+            )
+    base, new = found.values()
+    print(f"ratios (medians of {rounds} run(s) each; {load()}):")
+    for i, name, better in ((0, "CPU µs a record", False), (1, "records/s", True)):
+        b, w = (statistics.median(run[i] for run in side) for side in (base, new))
+        print("  " + ratio(name, b, w, higher_is_better=better))
 
 
 def main() -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from baseline import side_by_side  # bench/ is not a package
-
-    if side_by_side("sync.py", SIDE_BY_SIDE):  # --baseline COMMIT [--rounds R]
-        return
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, nargs="+", default=[20_000, 100_000])
     parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--url", help=argparse.SUPPRESS)
-    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", help="a commit to run side by side (first size only)")
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
-    if args.worker:
-        worker(args.records[0], args.url, args.database_url, args.data_dir)
+    if args.baseline:
+        paired(args.baseline, args.rounds, args.records[0], args.database_url)
         return
     print(
         f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
