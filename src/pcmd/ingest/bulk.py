@@ -246,14 +246,13 @@ def fast_typed(values: dict[str, str], fields: dict[str, Any]) -> dict[str, Any]
     handed to it whole (it raises its own IngestError)."""
     plan = _plan(fields)
     get = plan.get
-    out: dict[str, Any] = {}
     try:
-        for path, text in values.items():
-            how = get(path)
-            out[path] = how(text) if how is not None and text else (text or None)
+        return {
+            path: how(text) if (how := get(path)) is not None and text else (text or None)
+            for path, text in values.items()
+        }
     except _Slow:
         return typed_values(values, fields)
-    return out
 
 
 Processor = Callable[[Any], Any]
