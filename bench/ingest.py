@@ -207,7 +207,8 @@ def pct(values: list[float], q: float) -> float:
 
 def measure(args: argparse.Namespace, tree: Path) -> dict[int, tuple[float, float, float, float]]:
     """One run of pcmd serve from checkout `tree` on a fresh database: per concurrency level,
-    (submissions/s, p50 ms, p99 ms, server CPU µs a submission). Exits if the database does not hold exactly what was sent."""
+    (submissions/s, p50 ms, p99 ms, server CPU µs a submission). Exits if the database does not
+    hold exactly what was sent."""
     tmp = Path(tempfile.mkdtemp(prefix="pcmd-bench-"))
     url = args.database_url or f"sqlite:///{tmp / 'pcmd.db'}"
     if url.startswith("postgresql"):
@@ -314,7 +315,8 @@ def main() -> None:
         for c in (1, 8):
             b = statistics.median(r[c][3] for r in base)
             w = statistics.median(r[c][3] for r in new)
-            print(ratio(f"concurrency {c}, server CPU µs a submission", b, w, higher_is_better=False))
+            label = f"concurrency {c}, server CPU µs a submission"
+            print(ratio(label, b, w, higher_is_better=False))
         b99 = statistics.median(r[8][2] for r in base)
         w99 = statistics.median(r[8][2] for r in new)
         print(ratio("concurrency 8, p99 ms", b99, w99, higher_is_better=False))

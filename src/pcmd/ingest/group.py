@@ -151,7 +151,9 @@ class GroupCommitter:
             else:
                 job.future.set_result(outcome)
 
-    def _plain_group(self, conn: Connection, jobs: list[_Job]) -> list[IngestResult]:
+    def _plain_group(
+        self, conn: Connection, jobs: list[_Job]
+    ) -> list[IngestResult | PcmdError | _Alone]:
         """The group without savepoints: its plainly new submissions in a few multi-row
         statements (`ingest_new`, the rows `ingest` writes), the others one by one."""
         try:
