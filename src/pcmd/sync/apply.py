@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Engine, select, update
 from pcmd.db.models import utcnow
 from pcmd.db.tables import ATT, SR, SUB, VER
 from pcmd.errors import IngestError
+from pcmd.ingest import cases
 from pcmd.ingest.bulk import ingest_new, insert_rows
 from pcmd.ingest.files import FileStore, safe_filename
 from pcmd.ingest.form_lookup import FormLookup
@@ -194,6 +195,7 @@ def mark_deleted(conn: Connection, row_id: int, submission_id: int, now: dt.date
         .where(SUB.c.id == submission_id, SUB.c.deleted.is_(False))
         .values(deleted=True, deleted_at=now, updated_at=now)
     )
+    cases.touch(conn, [submission_id])  # a case or step gone: phones replace their list
 
 
 def restore(conn: Connection, row_id: int, submission_id: int, now: dt.datetime) -> None:
@@ -204,6 +206,7 @@ def restore(conn: Connection, row_id: int, submission_id: int, now: dt.datetime)
         .where(SUB.c.id == submission_id)
         .values(deleted=False, deleted_at=None, updated_at=now)
     )
+    cases.touch(conn, [submission_id])
 
 
 LINK_COLUMNS = (
@@ -296,6 +299,8 @@ def apply_records(
                 .where(SUB.c.id == result.submission_id, SUB.c.review_state != state)
                 .values(review_state=state, updated_at=now)
             )
+            if done.rowcount:
+                cases.touch(conn, [result.submission_id])
             changed = changed or done.rowcount > 0
         if k is None:
             links.append(
