@@ -91,15 +91,22 @@ def make_engine(database_url: str) -> Engine:
 
 
 class WriterLock:
-    """One writer at a time on a SQLite file: a thread lock, then an flock across processes."""
+    """One writer at a time on a SQLite file: a thread lock, then an flock across processes.
+
+    Re-entrant in the thread that holds it: the group committer holds it while it gathers a
+    group and writes it (write_connection inside takes it again)."""
 
     def __init__(self, path: Path) -> None:
-        self.thread_lock = threading.Lock()
+        self.thread_lock = threading.RLock()
         self.path = path
         self.fd: int | None = None
+        self.depth = 0  # only the holding thread reads or changes it
 
     def __enter__(self) -> None:
         self.thread_lock.acquire()
+        if self.depth:
+            self.depth += 1
+            return
         try:
             if self.fd is None:
                 self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -107,10 +114,12 @@ class WriterLock:
         except BaseException:
             self.thread_lock.release()
             raise
+        self.depth = 1
 
     def __exit__(self, *_exc: object) -> None:
         try:
-            if self.fd is not None:
+            self.depth -= 1
+            if self.depth == 0 and self.fd is not None:
                 fcntl.flock(self.fd, fcntl.LOCK_UN)
         finally:
             self.thread_lock.release()
@@ -118,6 +127,11 @@ class WriterLock:
 
 _WRITER_LOCKS: dict[str, WriterLock] = {}
 _WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def writer_lock(engine: Engine) -> WriterLock | None:
+    """The lock a SQLite file's writers queue on (None: PostgreSQL, or SQLite in memory)."""
+    return _writer_lock(engine)
 
 
 def _writer_lock(engine: Engine) -> WriterLock | None:

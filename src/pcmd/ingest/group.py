@@ -20,12 +20,13 @@ import logging
 import queue
 import threading
 from concurrent.futures import Future
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from pcmd.db.engine import write_connection
+from pcmd.db.engine import write_connection, writer_lock
 from pcmd.errors import PcmdError
 from pcmd.ingest.bulk import ingest_new
 from pcmd.ingest.files import FileStore
@@ -103,24 +104,31 @@ class GroupCommitter:
 
     # --- the writer thread ------------------------------------------------------------------
     def _loop(self) -> None:
+        # On SQLite the group is gathered once this thread holds the file's writer lock: what
+        # arrives while another process writes joins the group instead of waiting for the next.
+        lock = writer_lock(self.engine)
         while True:
             first = self._queue.get()
             if first is None:
                 return
-            jobs = [first]
-            stop = False
-            while len(jobs) < self.max_group:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                jobs.append(more)
-            self.write(jobs)
+            with lock if lock is not None else nullcontext():
+                jobs, stop = self._gather(first)
+                self.write(jobs)
             if stop:
                 return
+
+    def _gather(self, first: _Job) -> tuple[list[_Job], bool]:
+        """`first` and every job already waiting (up to max_group); True if told to stop."""
+        jobs = [first]
+        while len(jobs) < self.max_group:
+            try:
+                more = self._queue.get_nowait()
+            except queue.Empty:
+                return jobs, False
+            if more is None:
+                return jobs, True
+            jobs.append(more)
+        return jobs, False
 
     def write(self, jobs: list[_Job]) -> None:
         """Ingest `jobs` in one transaction and resolve their futures after its commit."""
