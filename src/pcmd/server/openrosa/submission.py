@@ -21,6 +21,7 @@ from pcmd.ingest.files import FileStore
 from pcmd.ingest.form_lookup import FormLookup
 from pcmd.ingest.group import GroupCommitter
 from pcmd.ingest.incoming import Incoming, IngestResult
+from pcmd.ingest.instance import Instance, parse_instance
 from pcmd.server.openrosa.endpoint import AUTH_TTL, PREFIX, Caller, OpenRosa, openrosa_message
 from pcmd.server.openrosa.multipart import Upload, read_upload, split_small
 from pcmd.settings import Settings
@@ -41,6 +42,13 @@ MESSAGES = {
 
 async def _chunks(body: bytes) -> AsyncIterator[bytes]:
     yield body
+
+
+def _parsed(xml: bytes | None) -> Instance | None:
+    try:
+        return parse_instance(xml) if xml else None
+    except IngestError:
+        return None
 
 
 class SubmissionEndpoints(OpenRosa):
@@ -94,6 +102,8 @@ class SubmissionEndpoints(OpenRosa):
             upload = await self._upload(request, length)
             incoming = Incoming(
                 xml=upload.xml or b"",
+                # parsed here, outside the writer's lock (a refusal is left to the ingest)
+                parsed=_parsed(upload.xml),
                 source="openrosa",
                 files=tuple(upload.files),
                 submitter=f"appuser:{caller.name}",
