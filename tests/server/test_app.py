@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import replace
 
 import httpx
@@ -77,7 +78,10 @@ def test_healthz__scheduler_heartbeat_three_intervals_old__503(
         expect_5xx(503)
         stale = httpx.get(f"{base}/healthz")
     assert stale.status_code == 503
-    assert "last heartbeat 61 s ago" in stale.json()["scheduler"]
+    said = re.search(r"last heartbeat (\d+) s ago", stale.json()["scheduler"])
+    assert said is not None, stale.json()
+    # 61 s when set, plus however long the server took to start and answer (a loaded machine)
+    assert 61 <= int(said.group(1)) <= 90
     with transaction(engine, write=True) as session:
         lock = session.get(SchedulerLock, "scheduler")
         assert lock is not None
