@@ -31,13 +31,6 @@ _WORKER_DB: list[str] = []  # the worker database this process made, dropped at 
 # Fakes of KoboToolbox and ODK Central and their fixtures, for sync, CLI and ingest tests.
 pytest_plugins = ["tests.sync.fixtures"]
 
-# Tests that measure a sign-in's cost need argon2's real work factors. A test in a file of
-# another area is named here until it carries the marker itself.
-FULL_COST_TESTS = {
-    "tests/server/web/test_login.py::"
-    "test_login__unknown_or_disabled_user__same_answer_and_time_as_wrong_password",
-}
-
 
 def _worker_database_url(base: str, worker: str, run_id: str) -> str:
     """The base URL with the database `<base db>_<worker>_<run>`: two runs at once on one
@@ -116,8 +109,7 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def _password_cost(request: pytest.FixtureRequest) -> Iterator[None]:
     """argon2 at its real cost for the tests that time a sign-in (made before their users,
     as autouse fixtures come first); everyone else keeps the cheap hashes of the session."""
-    name = request.node.nodeid.split("[", 1)[0]
-    if request.node.get_closest_marker("full_cost_hashes") or name in FULL_COST_TESTS:
+    if request.node.get_closest_marker("full_cost_hashes"):
         with full_cost_hashes():
             yield
     else:

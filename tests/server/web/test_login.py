@@ -7,6 +7,7 @@ import statistics
 import time
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from pcmd.db.engine import transaction
@@ -81,6 +82,7 @@ def _counts(site: Site) -> tuple[int, int]:
     return failed or 0, sessions or 0
 
 
+@pytest.mark.full_cost_hashes  # it times sign-ins: argon2 at its real cost
 def test_login__unknown_or_disabled_user__same_answer_and_time_as_wrong_password(
     site: Site,
 ) -> None:
