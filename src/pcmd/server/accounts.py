@@ -166,6 +166,18 @@ def _check_role_units(role: str, codes: Sequence[str], levels: dict[str, str]) -
         )
 
 
+def _check_units(session: Session, role: str, codes: Sequence[str]) -> None:
+    """Every unit in force, each of the level the role holds."""
+    levels = _levels_in_force(session, codes)
+    unknown = sorted(set(codes) - set(levels))
+    if unknown:
+        raise PcmdError(
+            f"Không có đơn vị đang hiệu lực mã {', '.join(unknown)} (no org unit in force with "
+            f"code(s) {', '.join(unknown)}): use VN, a 2-digit province or a 5-digit commune code."
+        )
+    _check_role_units(role, codes, levels)
+
+
 def create_user(
     session: Session,
     username: str,
@@ -195,14 +207,7 @@ def create_user(
     check_password(password)
     if not codes:
         raise PcmdError("Cần ít nhất một đơn vị --org (at least one --org unit is required).")
-    levels = _levels_in_force(session, codes)
-    unknown = sorted(set(codes) - set(levels))
-    if unknown:
-        raise PcmdError(
-            f"Không có đơn vị đang hiệu lực mã {', '.join(unknown)} (no org unit in force with "
-            f"code(s) {', '.join(unknown)}): use VN, a 2-digit province or a 5-digit commune code."
-        )
-    _check_role_units(role, codes, levels)
+    _check_units(session, role, codes)
     if session.scalar(select(WebUser.id).where(WebUser.username == username)) is not None:
         raise PcmdError(
             f"Đã có người dùng {username!r} (a user named {username!r} already exists)."
@@ -365,14 +370,7 @@ def set_access(
         raise PcmdError(
             f"Vai trò {role!r} không có hoặc chưa chọn đơn vị (unknown role or no unit chosen)."
         )
-    levels = _levels_in_force(session, codes)
-    unknown = sorted(set(codes) - set(levels))
-    if unknown:
-        raise PcmdError(
-            f"Không có đơn vị đang hiệu lực mã {', '.join(unknown)} (no org unit in force with "
-            f"code(s) {', '.join(unknown)})."
-        )
-    _check_role_units(role, codes, levels)
+    _check_units(session, role, codes)
     before_role = user.role
     before = sorted(
         session.scalars(select(WebUserScope.org_code).where(WebUserScope.user_id == user.id))

@@ -18,14 +18,13 @@ from starlette.routing import BaseRoute, Route
 
 from pcmd.db.engine import transaction
 from pcmd.db.models import AppUser, OrgUnit
-from pcmd.errors import AuthError, PcmdError
 from pcmd.server import manage
 from pcmd.server.accounts import Scope
 from pcmd.server.keys import secret_key
 from pcmd.server.manage import NotManaged
 from pcmd.server.openrosa import appusers
 from pcmd.server.web.base import NotVisible, Web
-from pcmd.server.web.users import chosen_province, picker_context
+from pcmd.server.web.users import apply_change, chosen_province, picker_context
 from pcmd.server.webforms.volunteer import web_url
 
 
@@ -102,14 +101,8 @@ class AppUserPages:
                 )
                 return created.id
 
-        try:
-            created_id = await run_in_threadpool(create)
-        except NotManaged:
-            raise NotVisible from None
-        except AuthError:
-            raise
-        except PcmdError as exc:
-            request.session["flash_error"] = exc.message
+        created_id = await apply_change(request, create)
+        if created_id is None:
             return RedirectResponse(f"/appusers?province={province}", status_code=303)
         request.session["flash"] = (
             "Đã tạo tài khoản. Quét mã QR bằng ODK Collect (app user created: scan the QR code "

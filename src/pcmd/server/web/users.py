@@ -9,7 +9,8 @@ POST that made it (never kept in the session cookie, answered with no-store).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -24,6 +25,8 @@ from pcmd.server.audit import provinces_of
 from pcmd.server.audit_read import ROLE_WORDS
 from pcmd.server.manage import NotManaged
 from pcmd.server.web.base import NotVisible, Web
+
+T = TypeVar("T")
 
 
 def chosen_province(web: Web, request: Request, user: Scope, sent: str = "") -> str:
@@ -42,6 +45,21 @@ def picker_context(web: Web, user: Scope, province: str) -> dict[str, Any]:
         provinces = manage.provinces(session, user)
         communes = manage.communes(session, user, province) if province else []
     return {"provinces": provinces, "province": province, "communes": communes}
+
+
+async def apply_change(request: Request, work: Callable[[], T]) -> T | None:
+    """An account change run in the thread pool. An account or unit outside the
+    administrator's reach is a 404 and a refused right a 403, as raised; a change the form
+    got wrong is said on the next page (None is returned, nothing was written)."""
+    try:
+        return await run_in_threadpool(work)
+    except NotManaged:
+        raise NotVisible from None
+    except PcmdError as exc:
+        if isinstance(exc, AuthError):
+            raise
+        request.session["flash_error"] = exc.message
+        return None
 
 
 class UserPages:
@@ -92,15 +110,10 @@ class UserPages:
                 )
                 return created.username, password
 
-        try:
-            name, password = await run_in_threadpool(create)
-        except NotManaged:
-            raise NotVisible from None
-        except AuthError:
-            raise
-        except PcmdError as exc:
-            request.session["flash_error"] = exc.message
+        made = await apply_change(request, create)
+        if made is None:
             return RedirectResponse(f"/users?province={province}", status_code=303)
+        name, password = made
         return await self._page(
             request, user, {"shown": {"username": name, "password": password, "new": True}}
         )
@@ -151,14 +164,8 @@ class UserPages:
                     session, user, user_id, str(form.get("role", "")), province, communes
                 )
 
-        try:
-            name = await run_in_threadpool(apply)
-        except NotManaged:
-            raise NotVisible from None
-        except AuthError:
-            raise
-        except PcmdError as exc:
-            request.session["flash_error"] = exc.message
+        name = await apply_change(request, apply)
+        if name is None:
             return RedirectResponse(f"/users/{user_id}?province={province}", status_code=303)
         request.session["flash"] = (
             f"Đã đổi vai trò, đơn vị của {name}; người dùng đăng nhập lại để dùng quyền mới "
@@ -198,15 +205,8 @@ class UserPages:
             with transaction(self.web.engine, write=True) as session:
                 return manage.set_disabled(session, user, user_id, disabled)
 
-        try:
-            name = await run_in_threadpool(apply)
-        except NotManaged:
-            raise NotVisible from None
-        except AuthError:
-            raise
-        except PcmdError as exc:
-            request.session["flash_error"] = exc.message
-        else:
+        name = await apply_change(request, apply)
+        if name is not None:
             request.session["flash"] = (
                 f"Đã khoá {name} (disabled)." if disabled else f"Đã mở khoá {name} (enabled)."
             )
