@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Table
 
+from pcmd.db.chunks import chunks
 from pcmd.db.models import utcnow
 from pcmd.db.tables import SUB, VER
 from pcmd.errors import IngestError
@@ -33,7 +34,6 @@ from pcmd.ingest.instance import (
 from pcmd.ingest.submit import COMMUNE_FIELD, activity_date
 
 NO_FILES: list[str] = []  # attachments_expected of every row here (never changed)
-CHUNK = 500  # values in one IN (...): well under SQLite's and PostgreSQL's parameter limits
 
 
 def ingest_new(
@@ -172,9 +172,8 @@ def ingest_new(
         "UPDATE submissions SET current_version_id = (SELECT v.id FROM submission_versions v"
         " WHERE v.submission_id = submissions.id) WHERE id IN "
     )
-    for at in range(0, len(submission_ids), CHUNK):
-        chunk = tuple(submission_ids[at : at + CHUNK])
-        conn.exec_driver_sql(point + f"({_marks(conn, len(chunk))})", chunk)
+    for chunk in chunks(submission_ids):
+        conn.exec_driver_sql(point + f"({_marks(conn, len(chunk))})", tuple(chunk))
     for sid, (at, _incoming, inst, _form, _data, root) in zip(submission_ids, taken, strict=True):
         results[at] = IngestResult(
             status="created",
@@ -319,8 +318,8 @@ def select_in(
     `values`, in chunks, through the driver. `key` must be a column needing no conversion."""
     quote = conn.dialect.identifier_preparer.quote
     listed = ", ".join(quote(c) for c in columns)
-    for at in range(0, len(values), CHUNK):
-        chunk = tuple(values[at : at + CHUNK])
+    for part in chunks(values):
+        chunk = tuple(part)
         rows = conn.exec_driver_sql(
             f"SELECT {listed} FROM {quote(table.name)} "  # noqa: S608 - schema names
             f"WHERE {quote(key)} IN ({_marks(conn, len(chunk))})",

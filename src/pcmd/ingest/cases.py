@@ -16,6 +16,7 @@ from xml.etree.ElementTree import XMLParser
 
 from sqlalchemy import Connection, insert, or_, select, update
 
+from pcmd.db.chunks import chunks
 from pcmd.db.models import OrgUnit, utcnow
 from pcmd.db.tables import CASE_STEPS, CASES
 from pcmd.errors import IngestError
@@ -24,7 +25,6 @@ from pcmd.forms.entities import case_key
 
 FORMS = (contract.CASE, contract.CASE_UPDATE)
 MAX_ID = 100  # db/cases.py: entity ids and the `case` answer
-CHUNK = 500  # ids in one IN (...): well under SQLite's and PostgreSQL's parameter limits
 KIND_LABELS = {
     "to_giac": "Tố giác",
     "tin_bao": "Tin báo",
@@ -121,8 +121,7 @@ def touch(conn: Connection, submission_ids: Sequence[int]) -> None:
     """A review decision, a deletion or its undoing changes whether a case or a step counts:
     the cases concerned (registered by, or stepped by, these submissions) move their list
     version on, so phones replace their copy. It never goes down."""
-    for at in range(0, len(submission_ids), CHUNK):
-        chunk = list(submission_ids[at : at + CHUNK])
+    for chunk in chunks(submission_ids):
         refs = select(CASE_STEPS.c.entity_ref).where(CASE_STEPS.c.submission_id.in_(chunk))
         conn.execute(
             update(CASES)

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Connection, delete, select
 
+from pcmd.db.chunks import chunks
 from pcmd.db.facts import FACT_FIELDS, FACT_TABLES, fact_column
 from pcmd.db.tables import FORM, ORG, SUB, VER
 from pcmd.pipeline.validate.counted import counted_condition
@@ -199,11 +200,6 @@ def typed_row(form_id: str, data: dict[str, Any]) -> dict[str, Any]:
     return dict(zip(shape.columns[len(COMMON) :], shape.values(data), strict=True))
 
 
-def _chunks(items: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _counted_rows(
     conn: Connection, ids: Sequence[int] | None, after: int = 0
 ) -> list[tuple[Any, ...]]:
@@ -329,7 +325,7 @@ def _normalise_plain(
         return
 
     ids = sorted(set(submission_ids))
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids, CHUNK):
         had: set[int] = set()
         for table in plain:
             old = conn.execute(

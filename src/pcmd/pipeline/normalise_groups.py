@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, or_, select
 
+from pcmd.db.chunks import chunks
 from pcmd.db.facts import FACT_TABLES
 from pcmd.db.tables import CASES, FORM, SUB, VER
 from pcmd.forms import contract as c
@@ -132,7 +133,7 @@ def _latest(
             _latest_groups(conn, form_id, _counted(conn, [form_id]), None, places, result)
             continue
         groups: set[tuple[str, int]] = set()
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids, CHUNK):
             old = conn.execute(
                 select(table.c.commune_code, table.c.month).where(table.c.submission_id.in_(chunk))
             ).all()
@@ -147,7 +148,7 @@ def _latest(
                 for r in new
                 if r.commune_code and r.activity_date
             )
-        for batch in _chunks(sorted(groups)):
+        for batch in chunks(sorted(groups), CHUNK):
             cond = or_(*(and_(table.c.commune_code == g, table.c.month == m) for g, m in batch))
             _forget(conn, form_id, cond, result)
             communes = sorted({g for g, _m in batch})
@@ -200,11 +201,6 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 # --- cases and their steps --------------------------------------------------------------------
 
 
@@ -220,7 +216,7 @@ def _cases(
         )
         return
     keys: set[str] = set()
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids, CHUNK):
         keys.update(
             r[0]
             for r in conn.execute(
@@ -241,7 +237,7 @@ def _cases(
                 keys.add(case_key(r.data[c.CASE_REF]))
     aliases = _resolve(conn, keys)
     keys = {aliases.get(k, k) for k in keys}
-    for batch in _chunks(sorted(keys)):
+    for batch in chunks(sorted(keys), CHUNK):
         _forget(conn, c.CASE, cases_t.c.case_id.in_(batch), result)
         _forget(conn, c.CASE_UPDATE, steps_t.c.case_ref.in_(batch), result)
         instance_ids = [*batch, *(f"uuid:{k}" for k in batch)]
@@ -257,7 +253,7 @@ def _resolve(conn: Connection, refs: Iterable[str]) -> dict[str, str]:
     """Step references that are a phone's own id for a case (the entity list's alias) → the
     case's entity id; a reference that is already an entity id is not in the result."""
     out: dict[str, str] = {}
-    for chunk in _chunks(sorted(set(refs))):
+    for chunk in chunks(sorted(set(refs)), CHUNK):
         rows = conn.execute(
             select(CASES.c.alias, CASES.c.entity_id).where(CASES.c.alias.in_(chunk))
         )

@@ -10,12 +10,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, or_, select, update
 from sqlalchemy.dialects import postgresql
 
+from pcmd.db.chunks import chunks
 from pcmd.db.models import utcnow
 from pcmd.db.tables import CASE_STEPS, CASES, FORM, STATE, SUB
 from pcmd.pipeline.indicators import cube
 from pcmd.pipeline.validate.establishments import READS_REGISTER
-
-CHUNK = 500  # ids in one IN (...): well under SQLite's and PostgreSQL's parameter limits
 
 STATE_SOURCE = "pipeline"  # the sync_state row of the pipeline's cursor (a reserved name)
 STATE_VERSION = 2  # 2: the cube stored by month (migration 0005) must be rebuilt
@@ -118,8 +117,7 @@ def case_step_readers(conn: Connection, changed: Sequence[int]) -> list[int]:
     """The steps of the cases registered by `changed` submissions: a step's check against its
     case's received date (a step dated before it) must run again when the case is edited."""
     found: set[int] = set()
-    for at in range(0, len(changed), CHUNK):
-        chunk = list(changed[at : at + CHUNK])
+    for chunk in chunks(changed):
         query = (
             select(CASE_STEPS.c.submission_id)
             .join(

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
+from pcmd.db.chunks import chunks
 from pcmd.db.models import utcnow
 from pcmd.db.tables import ATT, SR, SUB, VER
 from pcmd.errors import IngestError
@@ -59,7 +60,7 @@ class Known:
 def known_records(conn: Connection, source_id: int, remote_ids: Sequence[str]) -> dict[str, Known]:
     out: dict[str, Known] = {}
     ids = list(dict.fromkeys(remote_ids))
-    for at in range(0, len(ids), 500):
+    for chunk in chunks(ids):
         rows = conn.execute(
             select(
                 SR.c.id,
@@ -72,7 +73,7 @@ def known_records(conn: Connection, source_id: int, remote_ids: Sequence[str]) -
                 SUB.c.instance_id.label("root"),
             )
             .join(SUB, SUB.c.id == SR.c.submission_id)
-            .where(SR.c.source_id == source_id, SR.c.remote_id.in_(ids[at : at + 500]))
+            .where(SR.c.source_id == source_id, SR.c.remote_id.in_(chunk))
         )
         for row in rows:
             out[row.remote_id] = Known(

@@ -10,7 +10,7 @@ belongs to the province recorded in its fact rows. Reading it: cube_read.py, cub
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -28,6 +28,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from pcmd.db.chunks import chunks
 from pcmd.db.facts import ACTIVITY_CUBE, CUBE_SLOTS, FACT_TABLES, fact_column
 from pcmd.errors import PipelineError
 from pcmd.pipeline.indicators.model import Condition, Measure
@@ -156,11 +157,6 @@ def rebuild_cube(conn: Connection, measures: Sequence[Measure], slots: SlotMap, 
     _commune_rows(conn, measures, slots, None, None)
     _insert(conn, _rollup_rows("province", root, used, None), used)
     _insert(conn, _rollup_rows("country", root, used, None), used)
-
-
-def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def update_cube(

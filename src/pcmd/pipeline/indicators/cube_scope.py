@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, literal
 
-from pcmd.pipeline.indicators.cube import CUBE, ORG_CHUNK, chunks
+from pcmd.db.chunks import chunks
+from pcmd.pipeline.indicators.cube import CUBE, ORG_CHUNK
 
 Level = str  # country | province | commune
 LEVELS = ("commune", "province", "country")

@@ -5,12 +5,13 @@ date with one in it."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Row, and_, select
 
+from pcmd.db.chunks import chunks
 from pcmd.db.tables import CASES, EST, FORM, FVER, ISSUE, ORG, SUB, VER
 from pcmd.forms import contract as c
 from pcmd.masterdata.periods import VIETNAM
@@ -56,11 +57,6 @@ class Other:
     instance_id: str
     device: str | None
     data: dict[str, Any]
-
-
-def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def aware(moment: dt.datetime) -> dt.datetime:
@@ -157,7 +153,7 @@ def load_batch(conn: Connection, ids: Sequence[int] | None) -> list[Record]:
     if ids is None:
         return [_record(r) for r in conn.execute(_BATCH.order_by(SUB.c.id))]
     records: list[Record] = []
-    for chunk in chunks(sorted(set(ids))):
+    for chunk in chunks(sorted(set(ids)), CHUNK):
         records.extend(_record(r) for r in conn.execute(_BATCH.where(SUB.c.id.in_(chunk))))
     return records
 
@@ -168,7 +164,7 @@ def expand(conn: Connection, ids: Sequence[int]) -> list[int]:
     wanted = set(ids)
     other = SUB.alias("other")
     roots: set[str] = set()
-    for chunk in chunks(sorted(wanted)):
+    for chunk in chunks(sorted(wanted), CHUNK):
         same_day = (
             select(other.c.id)
             .join(
@@ -219,7 +215,7 @@ def same_day_others(conn: Connection, batch: Sequence[Record]) -> list[Other]:
         .where(counted_condition())
     )  # no DISTINCT: PostgreSQL cannot compare json values; repeats are dropped below
     others: dict[int, Other] = {}
-    for chunk in chunks(sorted(in_batch)):
+    for chunk in chunks(sorted(in_batch), CHUNK):
         for row in conn.execute(query.where(this.c.id.in_(chunk))):
             if row.id in in_batch or row.id in others:
                 continue

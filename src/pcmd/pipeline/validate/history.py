@@ -28,9 +28,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from pcmd.db.chunks import chunks
 from pcmd.db.tables import FORM, SUB, VER
 from pcmd.forms import contract as c
-from pcmd.pipeline.validate.batch import Record, chunks
+from pcmd.pipeline.validate.batch import CHUNK, Record
 from pcmd.pipeline.validate.counted import counted_condition
 from pcmd.pipeline.validate.outliers import OUTLIER_MIN_EXCESS, OUTLIER_WINDOW, size_of
 
@@ -74,7 +75,7 @@ def history_points(conn: Connection, batch: Sequence[Record]) -> list[_Point]:
         # A large batch: whole (form, commune) histories, read once.
         pairs = {(r.form_pk, r.commune) for r in batch if r.commune is not None}
         query = query.where(SUB.c.form_pk.in_(sorted({form_pk for form_pk, _ in pairs})))
-        for communes in chunks(sorted({commune for _, commune in pairs})):
+        for communes in chunks(sorted({commune for _, commune in pairs}), CHUNK):
             rows.extend(
                 r
                 for r in conn.execute(query.where(SUB.c.commune_code.in_(communes)))
@@ -83,7 +84,7 @@ def history_points(conn: Connection, batch: Sequence[Record]) -> list[_Point]:
     else:
         # Ids first, from the submissions index alone; then the sizes of those rows only (a
         # join to the versions inside the windowed query reads every row before the LIMIT).
-        for ids in chunks(sorted(_recent_ids(conn, batch) - in_batch)):
+        for ids in chunks(sorted(_recent_ids(conn, batch) - in_batch), CHUNK):
             rows.extend(conn.execute(query.where(SUB.c.id.in_(ids))))
     points = []
     for r in rows:

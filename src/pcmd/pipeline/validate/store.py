@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
+from pcmd.db.chunks import chunks
 from pcmd.db.models import utcnow
 from pcmd.db.tables import AUDIT, ISSUE, SUB
 from pcmd.errors import PipelineError
-from pcmd.pipeline.validate.batch import Record, chunks
+from pcmd.pipeline.validate.batch import CHUNK, Record
 
 
 @dataclass
@@ -63,7 +64,7 @@ def existing_issues(
     else:
         rows = (
             row
-            for chunk in chunks(sorted(ids))
+            for chunk in chunks(sorted(ids), CHUNK)
             for row in conn.execute(query.where(ISSUE.c.submission_id.in_(chunk)))
         )
     out: dict[int, list[_Stored]] = {}
@@ -150,7 +151,7 @@ def store_issues(
         if blocked:
             summary.excluded.add(rec.id)
         summary.kept += len(matched)
-    for chunk in chunks(deletes):
+    for chunk in chunks(deletes, CHUNK):
         conn.execute(delete(ISSUE).where(ISSUE.c.id.in_(chunk)))
     if updates:
         conn.execute(_UPDATE, updates)

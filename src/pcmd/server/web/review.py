@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from pcmd.db.chunks import chunks
 from pcmd.db.engine import transaction
 from pcmd.db.models import (
     AuditLog,
@@ -44,10 +45,10 @@ def set_review_state(
     `updated_at` moves so the incremental pipeline run counts them anew."""
     now = utcnow()
     ids = [sub.id for sub in subs]
-    for at in range(0, len(ids), 500):  # one statement per 500 records, any number of them
+    for chunk in chunks(ids):  # a statement per IN_LIMIT records, any number of them
         session.execute(
             update(Submission)
-            .where(Submission.id.in_(ids[at : at + 500]))
+            .where(Submission.id.in_(chunk))
             .values(review_state=state, updated_at=now)
         )
     cases.touch(session.connection(), ids)  # a case or step rejected or restored
