@@ -48,6 +48,7 @@ import httpx
 from sqlalchemy import create_engine, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import web_pg
 from baseline import env_for, load, ratio, trees  # bench/ is not a package
 
 PASSWORD = "bench-password-1629"
@@ -89,7 +90,11 @@ def make_data(tree: Path, url: str, n: int, generated: int) -> None:
     gen.fill(engine, world, min(n, generated), rng)
     engine.dispose()
     if n > generated:
-        copies = replicate(url, n // generated)
+        copies = (
+            web_pg.replicate(url, n // generated, COPIED, POINTERS)
+            if url.startswith("postgresql")
+            else replicate(url, n // generated)
+        )
         print(f"  {generated:,} generated, copied to {copies * generated:,} submissions")
     first = gen.run_phase("first", url, False)
     print(f"  first pipeline run {first['seconds']:.0f} s, {first['values_written']:,} values")
@@ -138,8 +143,6 @@ POINTERS = {
 def replicate(url: str, copies: int) -> int:
     """Each submission, its versions and issues copied `copies - 1` times under new ids and
     instanceIDs (suffixed ~k), in one transaction; returns `copies`."""
-    if not url.startswith("sqlite:///"):
-        raise SystemExit("copying generated data is for SQLite; use --generate N for PostgreSQL")
     conn = sqlite3.connect(url[len("sqlite:///") :], isolation_level=None)
     conn.execute("PRAGMA foreign_keys=OFF")  # submissions and versions point at each other
     conn.execute("BEGIN")
@@ -180,13 +183,12 @@ def schema_fingerprint(tree: Path) -> str:
 def database_for(args: argparse.Namespace, label: str, tree: Path) -> tuple[str, Path]:
     """The database URL a run uses (filled), and the run's data folder."""
     run_dir = Path(tempfile.mkdtemp(prefix="pcmd-bench-web-run-"))
+    Path(args.workdir).mkdir(parents=True, exist_ok=True)  # the server's log
+    name = "baseline" if label.startswith("baseline") else "work"
     if args.database_url:
-        print(f"  generating {args.n:,} submissions into {args.database_url} …", flush=True)
-        _generate(tree, args.database_url, args.n, args.n)
-        return args.database_url, run_dir
+        return _postgres(args, name, tree), run_dir
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    name = "baseline" if label.startswith("baseline") else "work"
     cached = workdir / f"web-{name}-{args.n}-{schema_fingerprint(tree)}.db"
     if not cached.exists():
         building = workdir / "building"
@@ -202,6 +204,23 @@ def database_for(args: argparse.Namespace, label: str, tree: Path) -> tuple[str,
         print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)
     shutil.copy(cached, run_dir / "pcmd.db")
     return f"sqlite:///{run_dir / 'pcmd.db'}", run_dir
+
+
+def _postgres(args: argparse.Namespace, name: str, tree: Path) -> str:
+    """The URL's database made afresh from the kept one (built once, under a name with the
+    schema's hash, as on SQLite)."""
+    kept = web_pg.kept_name(args.database_url, name, args.n, schema_fingerprint(tree))
+    if not web_pg.exists(args.database_url, kept):
+        building = web_pg.create_empty(args.database_url, f"{kept[:54]}_building")
+        print(f"  generating {args.n:,} submissions into {kept} (once) …", flush=True)
+        started = time.perf_counter()
+        _generate(tree, building, args.n, args.generate)
+        web_pg.rename(args.database_url, f"{kept[:54]}_building", kept)
+        print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)
+    started = time.perf_counter()
+    url = web_pg.copy_of(args.database_url, kept)
+    print(f"  {url} copied from {kept} in {time.perf_counter() - started:.0f} s", flush=True)
+    return url
 
 
 def _generate(tree: Path, url: str, n: int, generate: int) -> None:
@@ -356,6 +375,17 @@ def measure(args: argparse.Namespace, label: str, tree: Path) -> dict[tuple[str,
         stderr=log.open("w"),
     )
     base = f"http://127.0.0.1:{args.port}"
+    database = url.rsplit("/", 1)[1] if url.startswith("postgresql") else ""
+
+    def database_cpu() -> float:
+        return web_pg.database_cpu(database) if database else 0.0
+
+    def database_says(before: float, requests: int) -> str:
+        """PostgreSQL's own CPU a request (its backends are not the server's children)."""
+        used = (database_cpu() - before) / max(requests, 1) * 1000
+        each = "/request" if requests else ""  # 0: the total (the warm-up)
+        return f", database CPU {used:5.1f} ms{each}" if database else ""
+
     p95s: dict[tuple[str, int], float] = {}
     clients: list[httpx.Client] = []
     try:
@@ -372,7 +402,7 @@ def measure(args: argparse.Namespace, label: str, tree: Path) -> dict[tuple[str,
         for name, path in pages(url, clients[0]).items():
             if args.pages and name not in args.pages:
                 continue
-            cpu = server_cpu(server.pid)
+            cpu, db_cpu = server_cpu(server.pid), database_cpu()
             started = time.perf_counter()
             # unmeasured: the first reads warm the caches — 8 at once, so that every worker
             # process computes its kept figures (printed: the slowest and all their CPU)
@@ -384,16 +414,19 @@ def measure(args: argparse.Namespace, label: str, tree: Path) -> dict[tuple[str,
             slowest = (time.perf_counter() - started) * 1000
             print(
                 f"  {name:24} warm-up, {USERS} at once: {slowest:7.0f} ms, "
-                f"server CPU {(server_cpu(server.pid) - cpu) * 1000:7.0f} ms  ({load()})"
+                f"server CPU {(server_cpu(server.pid) - cpu) * 1000:7.0f} ms"
+                f"{database_says(db_cpu, 0)}  ({load()})"
             )
             for users in (1, USERS):
-                cpu = server_cpu(server.pid)
+                cpu, db_cpu = server_cpu(server.pid), database_cpu()
                 p50, p95 = measure_page(clients, path, users, args.requests)
                 cpu_each = (server_cpu(server.pid) - cpu) / (users * args.requests) * 1000
+                db_each = database_says(db_cpu, users * args.requests)
                 p95s[(name, users)] = p95
                 print(
                     f"  {name:24} {users} user{'s' if users > 1 else ' '}: p50 {p50:7.0f} ms, "
-                    f"p95 {p95:7.0f} ms, server CPU {cpu_each:5.1f} ms/request   {path[:60]}  "
+                    f"p95 {p95:7.0f} ms, server CPU {cpu_each:5.1f} ms/request{db_each}  "
+                    f" {path[:60]}  "
                     f"({load()})",
                     flush=True,
                 )
@@ -409,7 +442,10 @@ def measure(args: argparse.Namespace, label: str, tree: Path) -> dict[tuple[str,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=1_000_000, help="submissions (default 1,000,000)")
-    parser.add_argument("--database-url", help="PostgreSQL (emptied and filled); default SQLite")
+    parser.add_argument(
+        "--database-url",
+        help="PostgreSQL: this database is made afresh from a kept copy (default SQLite)",
+    )
     parser.add_argument("--workdir", default="/tmp/pcmd-bench-web", help="SQLite data kept here")
     parser.add_argument("--requests", type=int, default=10, help="per user and page")
     parser.add_argument("--port", type=int, default=8766)
@@ -422,7 +458,7 @@ def main() -> None:
         help="serve without the scheduler (a database the pipeline has not caught up with)",
     )
     parser.add_argument(
-        "--generate", type=int, default=50_000, help="SQLite: generate this many, copy the rest"
+        "--generate", type=int, default=50_000, help="generate this many, copy the rest"
     )
     parser.add_argument("--pages", nargs="*", help="only these pages (their printed names)")
     parser.add_argument("--make-data", help=argparse.SUPPRESS)
