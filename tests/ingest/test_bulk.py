@@ -12,6 +12,7 @@ from pcmd.db.engine import make_engine, transaction, write_connection
 from pcmd.db.migrate import upgrade
 from pcmd.db.models import Submission, SubmissionVersion
 from pcmd.errors import IngestError
+from pcmd.ingest import bulk as bulk_module
 from pcmd.ingest.bulk import fast_typed, ingest_new
 from pcmd.ingest.files import FileStore
 from pcmd.ingest.form_lookup import FormLookup
@@ -84,9 +85,17 @@ def columns(engine: Engine) -> list[tuple[object, ...]]:
     return [tuple(repr(v) for v in row) for row in subs]
 
 
+@pytest.mark.parametrize("pieces", ["whole", "in pieces"])
 def test_ingest_new__same_rows_as_ingest_one_by_one(
-    engine: Engine, settings: Settings, reference_url: str
+    engine: Engine,
+    settings: Settings,
+    reference_url: str,
+    pieces: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    if pieces == "in pieces":  # lookups one table at a time, inserts two rows a statement
+        monkeypatch.setattr(bulk_module, "IN_LIMIT", 3)
+        monkeypatch.setattr(bulk_module, "RETURNING_ROWS", 2)
     incomings = batch()
     store = FileStore(settings.data_dir / "attachments")
     load_forms(engine)
@@ -123,9 +132,13 @@ def test_ingest_new__same_rows_as_ingest_one_by_one(
     one_by_one.dispose()
 
 
+@pytest.mark.parametrize("pieces", ["whole", "in pieces"])
 def test_ingest_new__leaves_to_ingest_what_is_not_plainly_new(
-    engine: Engine, settings: Settings
+    engine: Engine, settings: Settings, pieces: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if pieces == "in pieces":
+        monkeypatch.setattr(bulk_module, "IN_LIMIT", 3)
+        monkeypatch.setattr(bulk_module, "RETURNING_ROWS", 2)
     load_forms(engine)
     store = FileStore(settings.data_dir / "attachments")
     known, edited_root = new_id(), new_id()

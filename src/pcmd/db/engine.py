@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    OperationalError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from pcmd.errors import DatabaseError, StorageError
@@ -45,6 +51,30 @@ def _postgres_settings(dbapi_conn: Any, _record: Any) -> None:
     with dbapi_conn.cursor() as cur:
         cur.execute("SET synchronous_commit TO on")
     dbapi_conn.commit()
+
+
+# A pooled PostgreSQL connection idle longer than this is checked before use (a server restart
+# or a firewall may have dropped it); one used more recently is not: the check is a round trip,
+# and on the ingest path it cost as much as a statement. A connection that died within the
+# window fails its one request, and SQLAlchemy then replaces every pooled connection.
+IDLE_CHECK_SECONDS = 10.0
+_IDLE_SINCE = "pcmd_idle_since"
+
+
+def _returned(_dbapi_conn: Any, record: Any) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _check_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    since = record.info.get(_IDLE_SINCE)
+    if since is None or time.monotonic() - since < IDLE_CHECK_SECONDS:
+        return
+    try:
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        dbapi_conn.rollback()
+    except Exception as exc:  # the pool discards it and connects afresh
+        raise DisconnectionError(f"idle connection lost: {exc}") from exc
 
 
 def _private_file(path: Path) -> None:
@@ -79,8 +109,10 @@ def make_engine(database_url: str) -> Engine:
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
             return engine
-        engine = create_engine(database_url, pool_pre_ping=True)
+        engine = create_engine(database_url)
         event.listen(engine, "connect", _postgres_settings)
+        event.listen(engine, "checkin", _returned)
+        event.listen(engine, "checkout", _check_if_idle)
         return engine
     except (ArgumentError, ImportError, OSError) as exc:
         raise DatabaseError(

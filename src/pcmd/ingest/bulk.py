@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Table
 
-from pcmd.db.chunks import chunks
+from pcmd.db.chunks import IN_LIMIT, chunks
 from pcmd.db.models import utcnow
 from pcmd.db.tables import SUB, VER
 from pcmd.errors import IngestError
@@ -75,8 +75,7 @@ def ingest_new(
         c[2].deprecated_id for c in candidates if c[2].deprecated_id
     }
     roots = {c[1].root_instance_id or c[2].instance_id for c in candidates}
-    known_versions = set(select_in(conn, VER, ("instance_id",), "instance_id", sorted(ids)))
-    known_roots = set(select_in(conn, SUB, ("instance_id",), "instance_id", sorted(roots)))
+    known_versions, known_roots = _known(conn, sorted(ids), sorted(roots))
     now = utcnow()
     taken: list[tuple[int, Incoming, Instance, FormVersionInfo, dict[str, Any], str]] = []
     for at, incoming, inst, form, data in candidates:
@@ -93,39 +92,38 @@ def ingest_new(
     results: list[IngestResult | None] = [None] * len(incomings)
     if not taken:
         return results
-    # Plain executemany, then the new ids by their unique keys: SQLite cannot promise the
-    # order of a multi-row RETURNING.
-    insert_rows(
-        conn,
-        SUB,
-        (
-            "instance_id",
-            "form_pk",
-            "source",
-            "review_state",
-            "deleted",
-            "submitted_at",
-            "updated_at",
-            "commune_code",
-            "activity_date",
-        ),
-        [
-            (
-                root,
-                form.form_pk,
-                incoming.source,
-                "received",
-                False,
-                incoming.submitted_at or now,
-                now,
-                _commune(data),
-                activity_date(data, inst.form_id),
-            )
-            for _at, incoming, inst, form, data, root in taken
-        ],
-    )
+    # New ids by their unique keys: SQLite does not promise the order of a multi-row RETURNING.
     by_root = dict(
-        select_in(conn, SUB, ("instance_id", "id"), "instance_id", [t[5] for t in taken])
+        insert_returning(
+            conn,
+            SUB,
+            (
+                "instance_id",
+                "form_pk",
+                "source",
+                "review_state",
+                "deleted",
+                "submitted_at",
+                "updated_at",
+                "commune_code",
+                "activity_date",
+            ),
+            [
+                (
+                    root,
+                    form.form_pk,
+                    incoming.source,
+                    "received",
+                    False,
+                    incoming.submitted_at or now,
+                    now,
+                    _commune(data),
+                    activity_date(data, inst.form_id),
+                )
+                for _at, incoming, inst, form, data, root in taken
+            ],
+            ("instance_id", "id"),
+        )
     )
     submission_ids = [by_root[t[5]] for t in taken]
     insert_rows(
@@ -281,34 +279,87 @@ def insert_rows(
     if not rows:
         return
     quote = conn.dialect.identifier_preparer.quote
-    convert = [
-        (i, proc)
-        for i, name in enumerate(columns)
-        if (proc := _processor(conn, table.c[name])) is not None
-    ]
-    if convert:
-        # the same object in every row (the page's clock, NO_FILES, False) converted once
-        last: dict[int, tuple[Any, Any]] = {}
-        converted = []
-        for row in rows:
-            values = list(row)
-            for i, proc in convert:
-                value = values[i]
-                seen = last.get(i)
-                if seen is not None and seen[0] is value:
-                    values[i] = seen[1]
-                else:
-                    values[i] = proc(value)
-                    last[i] = (value, values[i])
-            converted.append(tuple(values))
-        params: Sequence[Sequence[Any]] = converted
-    else:
-        params = [tuple(row) for row in rows]
+    params = _converted(conn, table, columns, rows)
     conn.exec_driver_sql(
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608 - schema names
         f"VALUES ({_marks(conn, len(columns))})",
         params,
     )
+
+
+def _converted(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> list[tuple[Any, ...]]:
+    """`rows` with each value converted by its column's bind processor, as SQLAlchemy would."""
+    convert = [
+        (i, proc)
+        for i, name in enumerate(columns)
+        if (proc := _processor(conn, table.c[name])) is not None
+    ]
+    if not convert:
+        return [tuple(row) for row in rows]
+    # the same object in every row (the page's clock, NO_FILES, False) converted once
+    last: dict[int, tuple[Any, Any]] = {}
+    converted = []
+    for row in rows:
+        values = list(row)
+        for i, proc in convert:
+            value = values[i]
+            seen = last.get(i)
+            if seen is not None and seen[0] is value:
+                values[i] = seen[1]
+            else:
+                values[i] = proc(value)
+                last[i] = (value, values[i])
+        converted.append(tuple(values))
+    return converted
+
+
+# rows in one multi-row INSERT … RETURNING: well under both databases' parameter limits
+RETURNING_ROWS = 200
+
+
+def insert_returning(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    returning: Sequence[str],
+) -> list[tuple[Any, ...]]:
+    """INSERT `rows` in multi-row statements, returning `returning` of each inserted row (in
+    no promised order). One round trip per RETURNING_ROWS rows instead of an INSERT and a
+    SELECT of the new keys."""
+    quote = conn.dialect.identifier_preparer.quote
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES "  # noqa: S608 - schema names
+    tail = f" RETURNING {', '.join(quote(c) for c in returning)}"
+    one = f"({_marks(conn, len(columns))})"
+    out: list[tuple[Any, ...]] = []
+    for part in chunks(_converted(conn, table, columns, rows), RETURNING_ROWS):
+        flat = tuple(value for row in part for value in row)
+        result = conn.exec_driver_sql(head + ", ".join([one] * len(part)) + tail, flat)
+        out.extend(tuple(row) for row in result)
+    return out
+
+
+def _known(
+    conn: Connection, version_ids: Sequence[str], roots: Sequence[str]
+) -> tuple[set[str], set[str]]:
+    """Which of `version_ids` a stored version has, and which of `roots` a submission has:
+    one round trip (both lookups in one statement) for a group's usual handful."""
+    versions: set[str] = set()
+    found: set[str] = set()
+    if not version_ids or not roots or len(version_ids) + len(roots) > IN_LIMIT:
+        versions.update(select_in(conn, VER, ("instance_id",), "instance_id", version_ids))
+        found.update(select_in(conn, SUB, ("instance_id",), "instance_id", roots))
+        return versions, found
+    query = (
+        "SELECT 1, instance_id FROM submission_versions WHERE instance_id IN "  # noqa: S608 - marks only
+        f"({_marks(conn, len(version_ids))}) UNION ALL SELECT 2, instance_id FROM submissions "
+        f"WHERE instance_id IN ({_marks(conn, len(roots))})"
+    )
+    for kind, instance_id in conn.exec_driver_sql(query, (*version_ids, *roots)):
+        (versions if kind == 1 else found).add(str(instance_id))
+    return versions, found
 
 
 def select_in(
