@@ -1,10 +1,10 @@
 """Every province side by side, for a national user: records, those awaiting review, those with
 an open error, and the last one received — one row per province, each linking to its list.
 
-Counted by commune from the submissions table in one grouped pass (and one for open errors),
-then rolled up to provinces by the org-unit tree; a province with no record still has its row.
-The summary is kept per data version (server/web/figures.py): one pass per change, not per
-request.
+Counted by commune from the process's columns of every submission (server/web/quality_ledger.py,
+brought up to date from what changed), the open errors from the issues to their records, then
+rolled up to provinces by the org-unit tree; a province with no record still has its row. The
+summary is kept per data version (server/web/figures.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -26,6 +26,7 @@ from pcmd.errors import AuthError
 from pcmd.server.accounts import Scope
 from pcmd.server.web.base import Web
 from pcmd.server.web.figures import data_version
+from pcmd.server.web.quality_ledger import ledger_of
 
 PENDING = ("received", "has_issues", "edited")  # states a reviewer still has to look at
 
@@ -56,26 +57,17 @@ def province_summary(session: Session) -> list[ProvinceRow]:
         ).all()
     )
     parent: dict[str, str] = {code: province for code, province in communes if province}
-    pending = func.sum(case((Submission.review_state.in_(PENDING), 1), else_=0))
-    live = Submission.deleted.is_(False)
-    # Grouped on an expression, not the column: SQLite would otherwise walk the commune index
-    # and look every row up in the table (3× the CPU of one pass over the table at a million).
-    commune = func.coalesce(Submission.commune_code, "")
-    by_commune: list[Any] = list(
-        session.execute(
-            select(commune, func.count(), pending, func.max(Submission.submitted_at))
-            .where(live)
-            .group_by(commune)
-        ).all()
-    )
-    for commune, records, waiting, last in by_commune:
-        row = provinces.get(parent.get(commune or "", ""))
+    # counted from the process's columns, brought up to date from what changed since
+    for count in ledger_of(session.get_bind()).province_counts(session.connection(), PENDING):
+        row = provinces.get(parent.get(count.commune, ""))
         if row is None:
             continue
-        row.records += int(records)
-        row.pending += int(waiting or 0)
+        row.records += count.records
+        row.pending += count.pending
+        last = count.last_received
         if last is not None and (row.last_received is None or last > row.last_received):
             row.last_received = last
+    live = Submission.deleted.is_(False)
     # From the open errors to their records (a few thousand look-ups by id), not from every
     # record to its issues (a million).
     errors: list[Any] = list(

@@ -16,10 +16,11 @@ from pcmd.db.engine import transaction
 from pcmd.db.models import OrgUnit, Submission, ValidationIssue
 from pcmd.errors import AuthError
 from pcmd.pipeline.validate.catalogue import rule_rows
-from pcmd.reports.quality import months_of_year, reporting_grid
+from pcmd.reports.quality import months_of_year
 from pcmd.server.accounts import Scope
 from pcmd.server.web.base import Web
 from pcmd.server.web.figures import data_version
+from pcmd.server.web.quality_ledger import ledger_of
 
 
 class QualityPages:
@@ -85,16 +86,8 @@ class QualityPages:
         visible = [c for c, _n in communes]
         with transaction(self.web.engine) as session:
             start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
-            records = session.execute(
-                select(
-                    Submission.commune_code, Submission.activity_date, Submission.submitted_at
-                ).where(
-                    Submission.deleted.is_(False),
-                    Submission.commune_code.in_(visible),
-                    Submission.activity_date >= start,
-                    Submission.activity_date <= end,
-                )
-            ).all()
+            # counted from the process's columns, brought up to date from what changed
+            grid = ledger_of(self.web.engine).reporting_grid(session.connection(), communes, year)
             issues = session.execute(
                 select(ValidationIssue.rule, ValidationIssue.severity, func.count())
                 .join(Submission, Submission.id == ValidationIssue.submission_id)
@@ -109,7 +102,6 @@ class QualityPages:
                 .group_by(ValidationIssue.rule, ValidationIssue.severity)
                 .order_by(func.count().desc())
             ).all()
-        grid = reporting_grid(communes, [(c, a, s) for c, a, s in records if c and a])
         return grid, list(issues)
 
     async def page(self, request: Request, user: Scope) -> Response:
