@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from pcmd.errors import SettingsError
-from pcmd.settings import SETTINGS, ReportSettings, Settings, load_settings
+from pcmd.settings import Settings, load_settings
+from pcmd.settings.catalogue import SETTINGS
+from pcmd.settings.report import ReportSettings
 
 
 def test_load_settings__defaults__sqlite_in_data_dir() -> None:

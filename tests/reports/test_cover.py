@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from pcmd.reports.cover import cover_sheet, period_words, place_and_date
-from pcmd.settings import ReportSettings
+from pcmd.settings.report import ReportSettings
 
 SETTINGS = ReportSettings(
     parent_agency="UBND tỉnh Quảng Ngãi",

@@ -20,7 +20,7 @@ from pcmd.pipeline.programmes import active_programmes
 from pcmd.reports import dhis2
 from pcmd.reports.excel import ReportData, csv_tables, workbook
 from pcmd.reports.labelled import labelled_form
-from pcmd.settings import ReportSettings
+from pcmd.settings.report import ReportSettings
 
 REPORT_PERIODS = ("month", "quarter", "year")
 # format → (media type, file extension)

@@ -19,7 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from pcmd.masterdata.periods import parse_period
 from pcmd.reports.formulas import put
-from pcmd.settings import ReportSettings
+from pcmd.settings.report import ReportSettings
 
 NATIONAL = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"

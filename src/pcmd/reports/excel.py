@@ -30,7 +30,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pcmd.reports.cover import cover_sheet
 from pcmd.reports.formulas import csv_row, put
 from pcmd.reports.labelled import FormRows
-from pcmd.settings import ReportSettings
+from pcmd.settings.report import ReportSettings
 
 STATUS_VI = {
     "met": "Đạt",

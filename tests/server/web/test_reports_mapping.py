@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pcmd.settings import ReportSettings, Settings
+from pcmd.settings import Settings
+from pcmd.settings.report import ReportSettings
 from tests.server.web.conftest import Site, signed_in
 
 
