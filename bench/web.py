@@ -215,6 +215,7 @@ def _postgres(args: argparse.Namespace, name: str, tree: Path) -> str:
         print(f"  generating {args.n:,} submissions into {kept} (once) …", flush=True)
         started = time.perf_counter()
         _generate(tree, building, args.n, args.generate)
+        web_pg.vacuum(building)
         web_pg.rename(args.database_url, f"{kept[:54]}_building", kept)
         print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)
     started = time.perf_counter()

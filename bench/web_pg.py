@@ -126,6 +126,16 @@ def replicate(url: str, copies: int, tables: tuple[str, ...], pointers: dict[str
     return copies
 
 
+def vacuum(url: str) -> None:
+    """The whole database vacuumed and analysed once built (the pipeline's tables too): what
+    autovacuum does for a database that has been running a while, so that counts are
+    index-only and plans have statistics."""
+    engine = create_engine(url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
+
+
 def database_cpu(database: str) -> float:
     """CPU seconds (user + system) used so far by the PostgreSQL backends serving `database`
     (a backend's command line reads `postgres: … <user> <database> <host> …`)."""
