@@ -1,6 +1,21 @@
-"""The cube held in memory: a full recompute loads the commune rows (and the rows distinct
-counts read) once and reduces every level and period from them with pandas, giving what the
-SQL reductions of cube_read.py give."""
+"""The cube held in memory as arrays, for the full recompute: every measure of every
+commune × month in one matrix, so that every level and period is reduced by a few numpy
+operations instead of one group-by per level, period kind and part.
+
+- A part's quantity per (commune, province) pair and month is the sum of its slots. Pairs,
+  not communes: a commune-month's cube row carries the province of its fact rows, which may
+  change over the years; communes and provinces are sums over pairs.
+- Every period is a window of months [a, b]: its sums are differences of prefix sums over the
+  months (direct sums when a value is not a whole number, so floats add up as they would);
+  a part read for another period (`year_before`, `last_year`) reads that period's window.
+- months_with counts the months of the window whose unit-month sum is above 0;
+  communes_with the communes (pairs at the province level) whose window sum is above 0;
+  distinct the distinct values per unit in the window's fact rows (np.unique).
+
+The targeted path (cube_read.py, SQL) and this one are checked against each other
+(tests/pipeline/test_run.py: incremental runs end where a full recompute does) and against
+the row-by-row reference (tests/test_bench_pipeline.py, bench/pipeline.py --check).
+"""
 
 from __future__ import annotations
 
@@ -16,37 +31,65 @@ from pcmd.db.tables import EST
 from pcmd.masterdata.periods import Period
 from pcmd.pipeline.indicators.by_day import load_rows
 from pcmd.pipeline.indicators.cube import CUBE, SlotMap, conditions, fetch
-from pcmd.pipeline.indicators.cube_periods import coded, key_series, month_bounds, period_batches
 from pcmd.pipeline.indicators.cube_scope import Scope
 from pcmd.pipeline.indicators.model import Part
+from pcmd.pipeline.indicators.part_periods import shifted
+
+DENSE_KINDS = ("records", "sum", "communes_with", "months_with", "distinct")
+
+
+def _month_index(months: np.ndarray, first_year: int) -> np.ndarray:
+    return np.asarray((months // 100 - first_year) * 12 + months % 100 - 1, dtype=np.int64)
+
+
+def _groups(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group number of each code, and the codes of the groups."""
+    at, uniques = pd.factorize(codes)
+    return np.asarray(at, dtype=np.int64), np.asarray(uniques, dtype=object)
+
+
+def _add_by(groups: np.ndarray, n: int, matrix: np.ndarray) -> np.ndarray:
+    """Rows of `matrix` added up by group (every group 0 … n-1 has a row)."""
+    if n == len(groups) and np.array_equal(groups, np.arange(n)):
+        return matrix
+    order = np.argsort(groups, kind="stable")
+    ordered = groups[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return np.add.reduceat(matrix[order], starts, axis=0)
 
 
 class Loaded:
-    """The whole cube and the rows distinct counts read, in memory: a full recompute reduces
-    every level and period from them with pandas instead of one SQL scan per reduction. The
-    targeted path (cube_read.py) and this one are checked against each other
-    (tests/pipeline/test_run.py: incremental runs end where a full recompute does)."""
+    """The cube's commune rows as a matrix (slot, pair, month), and the fact rows that
+    distinct counts and by-day parts read."""
 
     def __init__(self, conn: Connection, parts: Sequence[Part], slots: SlotMap) -> None:
         used = sorted(set(slots.values()))
         rows = fetch(
             conn,
-            select(CUBE.c.org_code, CUBE.c.month, CUBE.c.province_code, *CUBE.c[tuple(used)]).where(
+            select(CUBE.c.org_code, CUBE.c.province_code, CUBE.c.month, *CUBE.c[tuple(used)]).where(
                 CUBE.c.level == "commune"
             ),
         )
-        # Codes as categories: every groupby below then works on small integers.
-        self.cube = pd.DataFrame(
-            rows, columns=["commune_code", "month", "province_code", *used]
-        ).astype(
-            {
-                "commune_code": "category",
-                "province_code": "category",
-                "month": "int64",
-                **dict.fromkeys(used, "float64"),
-            }
-        )
         self.slots = slots
+        self.slot_row = {col: i for i, col in enumerate(used)}
+        frame = pd.DataFrame.from_records(rows, columns=["commune", "province", "month", *used])
+        months = frame["month"].to_numpy(dtype=np.int64)
+        self.first_year = int(months.min() // 100) if len(months) else 2000
+        self.n_months = int(_month_index(months, self.first_year).max()) + 1 if len(months) else 0
+        pair_at = frame.groupby(["commune", "province"], sort=False).ngroup().to_numpy()
+        n_pairs = int(pair_at.max()) + 1 if len(pair_at) else 0
+        first = np.unique(pair_at, return_index=True)[1] if len(pair_at) else np.array([], int)
+        self.pair_commune = frame["commune"].to_numpy(dtype=object)[first]
+        self.pair_province = frame["province"].to_numpy(dtype=object)[first]
+        self.values = np.zeros((len(used), n_pairs, self.n_months))
+        if len(frame):
+            t = _month_index(months, self.first_year)
+            self.values[:, pair_at, t] = np.nan_to_num(frame[used].to_numpy(dtype=float)).T
+        self.whole = bool(
+            np.array_equal(self.values, np.trunc(self.values))
+            and float(np.abs(self.values).sum()) < 2.0**52
+        )
+        self._series: dict[str, np.ndarray] = {}
         self.keys: dict[str, pd.DataFrame] = {}
         self.rows: dict[str, pd.DataFrame] = {}  # by-day parts' fact rows (quantities.py)
         for part in parts:
@@ -55,6 +98,26 @@ class Loaded:
                 self.keys[part.id] = self._keys(conn, part)
             if part.by_day and part.id not in self.rows:
                 self.rows[part.id] = load_rows(conn, part)
+
+    def series(self, part: Part) -> np.ndarray:
+        """The part's quantity per pair and month (the sum of its slots)."""
+        base = replace(part, period=None)
+        got = self._series.get(base.id)
+        if got is None:
+            cols = sorted({self.slots[m.key] for m in base.measures()})
+            got = np.zeros(self.values.shape[1:])
+            for col in cols:
+                got = got + self.values[self.slot_row[col]]
+            self._series[base.id] = got
+        return got
+
+    def window(self, period: Period | None) -> tuple[int, int]:
+        """The period's months as indices [a, b] into the matrix, clipped; a > b if none."""
+        if period is None or self.n_months == 0:
+            return 0, -1
+        a = (period.start.year - self.first_year) * 12 + period.start.month - 1
+        b = (period.end.year - self.first_year) * 12 + period.end.month - 1
+        return max(a, 0), min(b, self.n_months - 1)
 
     @staticmethod
     def _keys(conn: Connection, part: Part) -> pd.DataFrame:
@@ -74,108 +137,148 @@ class Loaded:
             # Only register ids whose establishment has that status now (KT1: active).
             ids = {r[0] for r in fetch(conn, select(EST.c.id).where(EST.c.status == part.status))}
             frame = frame[frame["key"].isin(ids)]
-        return frame.astype(
-            {
-                "key": "category",
-                "commune_code": "category",
-                "province_code": "category",
-                "month": "int64",
-            }
-        )
+        frame = frame.astype({"month": "int64"}).sort_values("month", kind="stable")
+        return frame.reset_index(drop=True)
 
 
-def _group_column(frame: pd.DataFrame, scope: Scope) -> pd.Series:
-    if scope.level == "commune":
-        return frame["commune_code"]
+def _window_sums(matrix: np.ndarray, windows: np.ndarray, whole: bool) -> np.ndarray:
+    """(units, months) → (units, windows): each window's sum over its months."""
+    out = np.zeros((matrix.shape[0], len(windows)))
+    if matrix.shape[1] == 0 or not len(windows):
+        return out
+    if whole:
+        prefix = np.zeros((matrix.shape[0], matrix.shape[1] + 1))
+        np.cumsum(matrix, axis=1, out=prefix[:, 1:])
+        a, b = windows[:, 0], windows[:, 1]
+        empty = a > b
+        out = prefix[:, np.where(empty, 0, b + 1)] - prefix[:, np.where(empty, 0, a)]
+        return np.asarray(out)
+    for i, (a, b) in enumerate(windows.tolist()):
+        if a <= b:
+            out[:, i] = matrix[:, a : b + 1].sum(axis=1)
+    return out
+
+
+class _Level:
+    """The pairs in scope and how they add up into the level's units (and into communes)."""
+
+    def __init__(self, loaded: Loaded, scope: Scope) -> None:
+        mask = np.ones(len(loaded.pair_commune), dtype=bool)
+        if scope.root_level == "province":
+            mask &= loaded.pair_province == scope.root
+        elif scope.root_level == "commune":
+            mask &= loaded.pair_commune == scope.root
+        if scope.orgs is not None and scope.level == "commune":
+            mask &= np.isin(loaded.pair_commune, np.asarray(list(scope.orgs), dtype=object))
+        self.mask = mask
+        communes = loaded.pair_commune[mask]
+        self.commune_at, self.communes = _groups(communes)
+        if scope.level == "commune":
+            self.unit_at, self.units = self.commune_at, self.communes
+        elif scope.level == "province":
+            self.unit_at, self.units = _groups(loaded.pair_province[mask])
+        else:
+            self.unit_at = np.zeros(len(communes), dtype=np.int64)
+            self.units = np.array([scope.root] * (1 if len(communes) else 0), dtype=object)
+
+    def to_units(self, matrix: np.ndarray) -> np.ndarray:
+        return _add_by(self.unit_at, len(self.units), matrix)
+
+    def to_communes(self, matrix: np.ndarray) -> np.ndarray:
+        return _add_by(self.commune_at, len(self.communes), matrix)
+
+
+def _cube_part(
+    loaded: Loaded, level: _Level, part: Part, scope: Scope, windows: np.ndarray
+) -> np.ndarray:
+    """(units, windows) for a part read from the cube matrix."""
+    pairs = loaded.series(part)[level.mask]
+    whole = loaded.whole
+    if part.kind in ("records", "sum"):
+        return _window_sums(level.to_units(pairs), windows, whole)
+    if part.kind == "months_with":
+        return _window_sums((level.to_units(pairs) > 0).astype(float), windows, True)
+    # communes_with: the communes whose sums over the window are above 0; at the province
+    # level the commune's rows under that province (its pair), as the SQL reduction groups
+    sums = _window_sums(pairs, windows, whole)
     if scope.level == "province":
-        return frame["province_code"]
-    return pd.Series(
-        pd.Categorical.from_codes(np.zeros(len(frame), dtype="int8"), [scope.root]),
-        index=frame.index,
-    )
+        return level.to_units((sums > 0).astype(float))
+    present = (level.to_communes(sums) > 0).astype(float)
+    if scope.level == "commune":
+        return present
+    return present.sum(axis=0, keepdims=True) if len(level.units) else present[:0]
 
 
-def _in_scope(frame: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+def _distinct_part(
+    loaded: Loaded, part: Part, scope: Scope, windows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(unit codes, (units, windows)): distinct values per unit and window."""
+    keys = loaded.keys[replace(part, period=None).id]
     if scope.root_level == "province":
-        frame = frame[frame["province_code"] == scope.root]
+        keys = keys[keys["province_code"] == scope.root]
     elif scope.root_level == "commune":
-        frame = frame[frame["commune_code"] == scope.root]
-    if scope.orgs is not None and scope.level != "country":
-        frame = frame[_group_column(frame, scope).isin(scope.orgs)]
-    return frame
+        keys = keys[keys["commune_code"] == scope.root]
+    if scope.orgs is not None and scope.level == "commune":
+        keys = keys[keys["commune_code"].isin(list(scope.orgs))]
+    if scope.level == "commune":
+        unit_at, units = _groups(keys["commune_code"].to_numpy(dtype=object))
+    elif scope.level == "province":
+        unit_at, units = _groups(keys["province_code"].to_numpy(dtype=object))
+    else:
+        unit_at = np.zeros(len(keys), dtype=np.int64)
+        units = np.array([scope.root] * (1 if len(keys) else 0), dtype=object)
+    out = np.zeros((len(units), len(windows)))
+    if not len(keys):
+        return units, out
+    key_at, key_codes = _groups(keys["key"].to_numpy(dtype=object))
+    combined = unit_at * len(key_codes) + key_at
+    t = _month_index(keys["month"].to_numpy(dtype=np.int64), loaded.first_year)  # sorted
+    for i, (a, b) in enumerate(windows.tolist()):
+        if a > b:
+            continue
+        lo, hi = np.searchsorted(t, a, "left"), np.searchsorted(t, b, "right")
+        if lo < hi:
+            seen = np.unique(combined[lo:hi]) // len(key_codes)
+            out[:, i] = np.bincount(seen, minlength=len(units))
+    return units, out
 
 
 def reduce_loaded(
     loaded: Loaded, parts: Sequence[Part], scope: Scope, periods: Sequence[Period]
 ) -> pd.DataFrame:
-    """`reduce`, from the cube in memory."""
+    """Every part's quantity (parts read for another period included) for the scope's units ×
+    `periods`, from the matrix: a frame indexed by (org, period), one column per part id; rows
+    whose quantities are all 0 are left out (absent means 0)."""
     unique: dict[str, Part] = {}
     for p in parts:
-        if p.kind in ("records", "sum", "communes_with", "months_with", "distinct"):
+        if p.kind in DENSE_KINDS:
             unique.setdefault(p.id, p)
-    wanted = {p.code for p in periods}
-    frames: list[pd.DataFrame] = []
-    base = _in_scope(loaded.cube, scope)
-    for kind, batch in period_batches(periods):
-        lo, hi = month_bounds(batch)
-        rows = base[(base["month"] >= lo) & (base["month"] <= hi)]
-        if rows.empty:
-            continue
-        table = pd.DataFrame(
-            {
-                "org": _group_column(rows, scope).array,
-                "pkey": key_series(rows["month"], kind, batch[0]).to_numpy(),
-                "month": rows["month"].to_numpy(),
-                "commune": rows["commune_code"].array,
-            }
-        )
-        sums: dict[str, str] = {}
-        for p in unique.values():
-            if p.kind == "distinct":
-                continue
-            cols = sorted({loaded.slots[m.key] for m in p.measures()})
-            table[p.id] = rows[cols].sum(axis=1).to_numpy()
-            sums[p.id] = p.kind
-        out: list[pd.Series] = []
-        additive = [i for i, k in sums.items() if k in ("records", "sum")]
-        if additive:
-            got = table.groupby(["org", "pkey"], observed=True, sort=False)[additive].sum()
-            out.extend(got[c] for c in additive)
-        for by, kind_name in (("month", "months_with"), ("commune", "communes_with")):
-            cols = [i for i, k in sums.items() if k == kind_name]
-            if cols:
-                inner = table.groupby(["org", "pkey", by], observed=True, sort=False)[cols].sum()
-                got = (inner > 0).groupby(level=["org", "pkey"], observed=True, sort=False).sum()
-                out.extend(got[c].astype(float) for c in cols)
-        if out:
-            frames.append(coded(pd.concat(out, axis=1), kind, wanted))
-        for p in unique.values():
-            if p.kind != "distinct":
-                continue
-            keys = _in_scope(loaded.keys[p.id], scope)
-            keys = keys[(keys["month"] >= lo) & (keys["month"] <= hi)]
-            if keys.empty:
-                continue
-            pairs = pd.DataFrame(
-                {
-                    "org": _group_column(keys, scope).array,
-                    "pkey": key_series(keys["month"], kind, batch[0]).to_numpy(),
-                    "key": keys["key"].array,
-                }
-            ).drop_duplicates()
-            got = (
-                pairs.groupby(["org", "pkey"], observed=True, sort=False)
-                .size()
-                .astype(float)
-                .rename(p.id)
-            )
-            frames.append(coded(got.to_frame(), kind, wanted))
-    filled = [f for f in frames if not f.empty]
-    if not filled:
-        return pd.DataFrame(
-            columns=list(unique),
-            index=pd.MultiIndex.from_tuples([], names=["org", "period"]),
-            dtype=float,
-        )
-    out_frame = pd.concat(filled, axis=0).groupby(level=["org", "period"]).sum(min_count=1)
-    return out_frame.reindex(columns=list(unique)).fillna(0.0)
+    level = _Level(loaded, scope)
+    results: list[tuple[np.ndarray, np.ndarray]] = []
+    for part in unique.values():
+        windows = np.array(
+            [loaded.window(p if part.period is None else shifted(p, part.period)) for p in periods],
+            dtype=np.int64,
+        ).reshape(-1, 2)
+        if part.kind == "distinct":
+            results.append(_distinct_part(loaded, part, scope, windows))
+        else:
+            results.append((level.units, _cube_part(loaded, level, part, scope, windows)))
+    units = pd.Index(level.units)
+    for codes, _matrix in results:
+        if codes is not level.units:
+            units = units.append(pd.Index(codes)).unique()
+    table = np.zeros((len(units), len(periods), len(unique)))
+    for j, (codes, matrix) in enumerate(results):
+        rows = np.arange(len(codes)) if codes is level.units else units.get_indexer(codes)
+        table[rows, :, j] = matrix
+    flat = table.reshape(len(units) * len(periods), len(unique))
+    keep = np.flatnonzero((flat != 0).any(axis=1))
+    index = pd.MultiIndex.from_arrays(
+        [
+            np.asarray(units, dtype=object)[keep // max(len(periods), 1)].astype(str),
+            np.array([p.code for p in periods], dtype=object)[keep % max(len(periods), 1)],
+        ],
+        names=["org", "period"],
+    )
+    return pd.DataFrame(flat[keep], index=index, columns=list(unique))

@@ -52,7 +52,11 @@ def quantities(
             unique.setdefault(p.id, p)
     if not unique or not periods:
         return _empty(list(unique))
-    plain = [p for p in unique.values() if p.period is None and not p.by_day]
+    # In memory, parts read for another period are reduced with the others (each part
+    # reads its own window of months); in SQL they are read for the shifted periods below.
+    plain = [
+        p for p in unique.values() if not p.by_day and (p.period is None or loaded is not None)
+    ]
     frames: list[pd.DataFrame] = []
     if plain:
         frames.append(
@@ -67,11 +71,12 @@ def quantities(
                     _rows(conn, p, scope, periods, today, loaded), p, scope, periods, today
                 )
             )
-    for shift in sorted({p.period for p in unique.values() if p.period}):
+    later = [p for p in unique.values() if p.period and p not in plain]
+    for shift in sorted({p.period for p in later if p.period}):
         frames.append(
             _shifted(
                 conn,
-                [p for p in unique.values() if p.period == shift],
+                [p for p in later if p.period == shift],
                 shift,
                 slots,
                 scope,
