@@ -377,9 +377,10 @@ def measure(args: argparse.Namespace, label: str, tree: Path) -> dict[tuple[str,
     )
     base = f"http://127.0.0.1:{args.port}"
     database = url.rsplit("/", 1)[1] if url.startswith("postgresql") else ""
+    sampler = web_pg.DatabaseCpu(database) if database else None
 
     def database_cpu() -> float:
-        return web_pg.database_cpu(database) if database else 0.0
+        return sampler.total() if sampler else 0.0
 
     def database_says(before: float, requests: int) -> str:
         """PostgreSQL's own CPU a request (its backends are not the server's children)."""
@@ -434,6 +435,8 @@ def measure(args: argparse.Namespace, label: str, tree: Path) -> dict[tuple[str,
     finally:
         for client in clients:
             client.close()
+        if sampler:
+            sampler.stop()
         server.terminate()
         server.wait(timeout=60)
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -6,6 +6,7 @@ by one; and the CPU of the database's own processes, which are not the server's 
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -136,11 +137,11 @@ def vacuum(url: str) -> None:
     engine.dispose()
 
 
-def database_cpu(database: str) -> float:
-    """CPU seconds (user + system) used so far by the PostgreSQL backends serving `database`
-    (a backend's command line reads `postgres: … <user> <database> <host> …`)."""
+def backends(database: str) -> dict[int, float]:
+    """CPU seconds (user + system) so far of each PostgreSQL backend serving `database` (a
+    backend's command line reads `postgres: … <user> <database> <host> …`)."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    found: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -151,5 +152,42 @@ def database_cpu(database: str) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, UnicodeDecodeError):
             continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+class DatabaseCpu:
+    """The CPU the backends of one database have used since this was made. Sampled every
+    EVERY seconds in a thread, since a backend that ends (the server's pool closes the
+    connections beyond its size) takes its figure with it: what one used in its last EVERY
+    seconds is missed."""
+
+    EVERY = 0.1
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self._lock = threading.Lock()
+        self._base = backends(database)  # what they had used before
+        self._seen = dict(self._base)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        now = backends(self.database)
+        with self._lock:
+            for pid, used in now.items():
+                self._seen[pid] = max(used, self._seen.get(pid, 0.0))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.EVERY):
+            self._sample()
+
+    def total(self) -> float:
+        self._sample()
+        with self._lock:
+            return sum(used - self._base.get(pid, 0.0) for pid, used in self._seen.items())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
