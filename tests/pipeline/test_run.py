@@ -28,7 +28,7 @@ from pcmd.ingest.submit import ingest_with_retry
 from pcmd.pipeline.indicators.programme import EXAMPLE_PLAN, shipped_text
 from pcmd.pipeline.indicators.query import indicator_rows, submission_ids
 from pcmd.pipeline.programmes import add_programme, remove_programme
-from pcmd.pipeline.run import reaggregate, run_pipeline
+from pcmd.pipeline.run import CUBE_REBUILT, reaggregate, run_pipeline
 from pcmd.pipeline.state import load_state
 from pcmd.settings import Settings
 from tests.pipeline import records
@@ -166,6 +166,34 @@ def test_reaggregate__writes_only_the_periods_that_changed(world: World) -> None
     assert 0 < rewritten.values_written < len(incremental)
     assert stored(engine) == incremental
     assert reaggregate(engine, today=TODAY).values_written == 0
+
+
+def test_reaggregate__rebuilds_the_cube_only_when_the_facts_moved(world: World) -> None:
+    """Should keep the cube when nothing moved since the full run; rebuild it when a fact row
+    is deleted behind the pipeline's back (O1: one outreach record, 100 people, out of A's
+    March 2025), and after an incremental run; and keep it again once rebuilt."""
+    engine = world.engine
+    hd = ("pcmd_1629", "202503", "VN")
+    before = stored(engine)
+    kept = reaggregate(engine, today=TODAY)
+    assert CUBE_REBUILT not in kept.reasons
+    assert stored(engine) == before
+
+    table = FACT_TABLES["pcmd_outreach"]
+    with transaction(engine, write=True) as s:
+        s.execute(delete(table).where(table.c.submission_id == world.ids["O1"]))
+    rebuilt = reaggregate(engine, today=TODAY)
+    assert CUBE_REBUILT in rebuilt.reasons
+    after = stored(engine)
+    assert after[(*hd, "HD1")][0] == before[(*hd, "HD1")][0] - 1
+    assert after[(*hd, "HD2")][0] == before[(*hd, "HD2")][0] - 100
+    assert CUBE_REBUILT not in reaggregate(engine, today=TODAY).reasons
+
+    run_pipeline(engine, full=True, today=TODAY)  # O1 normalised again
+    assert stored(engine) == before
+    touch(engine, world.ids["O10"], review_state="rejected")
+    run_pipeline(engine, today=TODAY)
+    assert CUBE_REBUILT in reaggregate(engine, today=TODAY).reasons
 
 
 def test_run__edits_are_seen(world: World) -> None:

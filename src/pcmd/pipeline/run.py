@@ -63,6 +63,7 @@ from pcmd.pipeline.summary import PipelineSummary
 
 log = logging.getLogger(__name__)
 
+CUBE_REBUILT = "khối dữ liệu dựng lại từ bảng hoạt động (the cube rebuilt from the facts)"
 SQLITE_CACHE_KIB = 131072  # 128 MB of page cache for the pipeline's connection
 
 
@@ -188,6 +189,14 @@ def _run(
 
         done = _timed(summary, "cube")
         rebuild = everything or state is None or state.get("slots") != slots
+        facts: list[Any] | None = None
+        if reaggregate and state is not None and state.get("slots") == slots:
+            # The cube is kept in step with the facts by every run; rebuild it only when
+            # they or it moved since the full run or recompute that last left them.
+            facts = cube.facts_print(conn, slots)
+            rebuild = state.get("facts") != facts
+            if rebuild:
+                summary.reasons.append(CUBE_REBUILT)
         if rebuild:
             if not everything:
                 summary.reasons.append("đại lượng của các chương trình (the programmes' measures)")
@@ -217,6 +226,7 @@ def _run(
             by_day = any(p.by_day for ind in programme.indicators for p in ind.parts())
             if (
                 rebuild
+                or reaggregate
                 or old_digests.get(programme.id) != programme.digest
                 or (state or {}).get("month") != month
                 or (by_day and (state or {}).get("today") != today.isoformat())
@@ -265,6 +275,9 @@ def _run(
             )
         conn.execute(delete(IV).where(IV.c.programme.not_in(list(programmes))))
         done()
+        # Incremental runs move the facts: the next full recompute rebuilds the cube.
+        if everything and (facts is None or rebuild):
+            facts = cube.facts_print(conn, slots)
 
         save_state(
             conn,
@@ -273,6 +286,7 @@ def _run(
                 **cursor,
                 **prints,
                 "slots": slots,
+                "facts": facts,
                 "month": month,
                 "today": today.isoformat(),
                 "programmes": {p.id: p.digest for p in programmes.values()},

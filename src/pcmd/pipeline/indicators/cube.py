@@ -203,6 +203,37 @@ def update_cube(
         _insert(conn, _rollup_rows("country", root, used, months), used)
 
 
+def facts_print(conn: Connection, slots: SlotMap) -> list[Any]:
+    """What the cube was built from, cheaply: per fact table its rows, and sums of their
+    submission ids, version ids and months (normalisation replaces a submission's rows when
+    its version or whether it counts changes); and the cube's own rows and country totals.
+    A full recompute rebuilds the cube only when this moved since the run that left it."""
+    out: list[Any] = []
+    for form_id, table in sorted(FACT_TABLES.items()):
+        row = fetch(
+            conn,
+            select(
+                func.count(),
+                func.sum(table.c.submission_id),
+                func.sum(table.c.version_id),
+                func.sum(table.c.month),
+            ),
+        )[0]
+        out.append([form_id, *(int(v or 0) for v in row)])
+    used = sorted(set(slots.values()))
+    count = fetch(conn, select(func.count()).select_from(CUBE))[0][0]
+    totals = (
+        fetch(
+            conn,
+            select(*(func.sum(CUBE.c[col]) for col in used)).where(CUBE.c.level == "country"),
+        )[0]
+        if used
+        else ()
+    )
+    out.append(["cube", int(count), [round(float(v or 0), 6) for v in totals]])
+    return out
+
+
 def fetch(conn: Connection, query: Any) -> list[tuple[Any, ...]]:
     """Rows as plain tuples straight from the driver: reductions return codes and numbers,
     which need no conversion, and building SQLAlchemy rows would cost more than the query."""
