@@ -50,6 +50,7 @@ from sqlalchemy import create_engine, func, select, text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import web_pg
 from baseline import env_for, load, ratio, trees  # bench/ is not a package
+from web_changes import Changes
 
 PASSWORD = "bench-password-1629"
 USERS = 8
@@ -390,6 +391,7 @@ def measure(args: argparse.Namespace, label: str, tree: Path) -> dict[tuple[str,
 
     p95s: dict[tuple[str, int], float] = {}
     clients: list[httpx.Client] = []
+    changes: Changes | None = None
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -401,6 +403,8 @@ def measure(args: argparse.Namespace, label: str, tree: Path) -> dict[tuple[str,
                     raise SystemExit("server did not start") from None
                 time.sleep(0.5)
         clients = [signed_in(base) for _ in range(USERS)]
+        if args.changes_per_second:
+            changes = Changes(url, args.changes_per_second).start()
         for name, path in pages(url, clients[0]).items():
             if args.pages and name not in args.pages:
                 continue
@@ -437,6 +441,8 @@ def measure(args: argparse.Namespace, label: str, tree: Path) -> dict[tuple[str,
             client.close()
         if sampler:
             sampler.stop()
+        if changes:
+            print(f"  {changes.stop():,} records changed while measured")
         server.terminate()
         server.wait(timeout=60)
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -465,6 +471,12 @@ def main() -> None:
         "--generate", type=int, default=50_000, help="generate this many, copy the rest"
     )
     parser.add_argument("--pages", nargs="*", help="only these pages (their printed names)")
+    parser.add_argument(
+        "--changes-per-second",
+        type=float,
+        default=0,
+        help="records changed (a review decision each) while the pages are measured",
+    )
     parser.add_argument("--make-data", help=argparse.SUPPRESS)
     parser.add_argument("--catch-up", help=argparse.SUPPRESS)
     args = parser.parse_args()
