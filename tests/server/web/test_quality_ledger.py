@@ -1,7 +1,8 @@
-"""The process's columns of every submission (server/web/quality_ledger.py), followed through an
-arrival, an approval, a rejection, a deletion and its undoing, a change committed with an older
-stamp, and timeliness at the edge of Vietnam's day — numbers worked out by hand, each step also
-checked against the SQL the pages used before (SQLite and PostgreSQL)."""
+"""The process's columns of every submission (server/web/quality_ledger.py), followed through
+an arrival, open errors, an approval, a rejection, a deletion and its undoing, a change
+committed with an older stamp, and timeliness at the edge of Vietnam's day — numbers worked out
+by hand, each step also checked against the SQL the pages used before (SQLite and
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from typing import Any
 from sqlalchemy import Engine, case, func, select, update
 
 from pcmd.db.engine import transaction
-from pcmd.db.models import Submission
-from pcmd.db.tables import SUB
+from pcmd.db.models import Submission, ValidationIssue
+from pcmd.db.tables import ISSUE, SUB
 from pcmd.ingest.files import FileStore
 from pcmd.ingest.incoming import Incoming
 from pcmd.ingest.submit import ingest_with_retry
@@ -70,7 +71,7 @@ def _grid(ledger: Ledger, engine: Engine) -> dict[str, tuple[dict[str, int], int
     return got
 
 
-def _counts(ledger: Ledger, engine: Engine) -> dict[str, tuple[int, int]]:
+def _counts(ledger: Ledger, engine: Engine) -> dict[str, tuple[int, int, int]]:
     with engine.connect() as conn:
         counts = ledger.province_counts(conn, PENDING)
         waiting = func.sum(case((SUB.c.review_state.in_(PENDING), 1), else_=0))
@@ -79,10 +80,45 @@ def _counts(ledger: Ledger, engine: Engine) -> dict[str, tuple[int, int]]:
             .where(SUB.c.deleted.is_(False))
             .group_by(SUB.c.commune_code)
         ).all()
-    got = {c.commune: (c.records, c.pending) for c in counts}
-    assert got == {c: (int(n), int(p)) for c, n, p, _last in want}
+        # the join the provinces page ran before
+        errors = dict(
+            conn.execute(
+                select(SUB.c.commune_code, func.count(func.distinct(SUB.c.id)))
+                .select_from(ISSUE)
+                .join(
+                    SUB,
+                    (SUB.c.id == ISSUE.c.submission_id)
+                    & (SUB.c.current_version_id == ISSUE.c.version_id),
+                )
+                .where(
+                    SUB.c.deleted.is_(False),
+                    ISSUE.c.status == "open",
+                    ISSUE.c.severity == "error",
+                )
+                .group_by(SUB.c.commune_code)
+            ).all()
+        )
+    got = {c.commune: (c.records, c.pending, c.with_errors) for c in counts}
+    assert got == {c: (int(n), int(p), int(errors.get(c, 0))) for c, n, p, _last in want}
     assert {c.commune: c.last_received for c in counts} == {c: last for c, *_x, last in want}
     return got
+
+
+def _issue(engine: Engine, sid: int, rule: str, severity: str) -> None:
+    with transaction(engine, write=True) as s:
+        version = s.scalar(select(Submission.current_version_id).where(Submission.id == sid))
+        assert version is not None
+        s.add(
+            ValidationIssue(
+                submission_id=sid,
+                version_id=version,
+                rule=rule,
+                severity=severity,
+                field_path="channel",
+                message_vi="lỗi",
+                message_en="error",
+            )
+        )
 
 
 def test_ledger__arrival_approval_rejection_deletion(site: Site) -> None:
@@ -90,15 +126,20 @@ def test_ledger__arrival_approval_rejection_deletion(site: Site) -> None:
     ledger = Ledger()
     first = site.sub_id  # Cẩm Thành, 20/11/2026, received today: late
     _review(engine, first, "received")  # whatever validation said: awaiting review
-    assert _counts(ledger, engine) == {COMMUNE: (1, 1)}
+    assert _counts(ledger, engine) == {COMMUNE: (1, 1, 0)}
     assert _grid(ledger, engine)[COMMUNE] == ({"202611": 1}, 0, 1)
     assert ledger.full_reads == 1
 
     # arrival: two records in the other commune, 20/11 and 30/11
     a = _send(site, OTHER_COMMUNE)
     b = _send(site, OTHER_COMMUNE, "2026-11-30")
-    assert _counts(ledger, engine) == {COMMUNE: (1, 1), OTHER_COMMUNE: (2, 2)}
+    assert _counts(ledger, engine) == {COMMUNE: (1, 1, 0), OTHER_COMMUNE: (2, 2, 0)}
     assert _grid(ledger, engine)[OTHER_COMMUNE] == ({"202611": 2}, 0, 2)
+    # open issues: two errors on b count it once, a warning on a does not count
+    _issue(engine, b, "REQ_001", "error")
+    _issue(engine, b, "RNG_002", "error")
+    _issue(engine, a, "RNG_002", "warning")
+    assert _counts(ledger, engine)[OTHER_COMMUNE] == (2, 2, 1)
     # timeliness in Vietnam's days: 30/11 received 05/12 23:00 there (16:00 UTC) is within
     # 5 days; 20/11 received 25/11 17:00 UTC = 26/11 00:00 there is 6 days: late
     _set(engine, b, submitted_at=dt.datetime(2026, 12, 5, 16, 0, tzinfo=UTC))
@@ -109,24 +150,24 @@ def test_ledger__arrival_approval_rejection_deletion(site: Site) -> None:
 
     # approval and rejection: still counted, no longer awaiting review
     _review(engine, first, "approved")
-    assert _counts(ledger, engine) == {COMMUNE: (1, 0), OTHER_COMMUNE: (2, 2)}
+    assert _counts(ledger, engine) == {COMMUNE: (1, 0, 0), OTHER_COMMUNE: (2, 2, 1)}
     _review(engine, a, "rejected")
-    assert _counts(ledger, engine) == {COMMUNE: (1, 0), OTHER_COMMUNE: (2, 1)}
+    assert _counts(ledger, engine) == {COMMUNE: (1, 0, 0), OTHER_COMMUNE: (2, 1, 1)}
     assert _grid(ledger, engine)[OTHER_COMMUNE] == ({"202611": 2}, 2, 0)
 
-    # deletion by a pull, and its undoing
+    # deletion by a pull (its errors go with it), and its undoing
     _set(engine, b, deleted=True)
-    assert _counts(ledger, engine) == {COMMUNE: (1, 0), OTHER_COMMUNE: (1, 0)}
+    assert _counts(ledger, engine) == {COMMUNE: (1, 0, 0), OTHER_COMMUNE: (1, 0, 0)}
     assert _grid(ledger, engine)[OTHER_COMMUNE] == ({"202611": 1}, 1, 0)
     _set(engine, first, deleted=True)
-    assert _counts(ledger, engine) == {OTHER_COMMUNE: (1, 0)}
+    assert _counts(ledger, engine) == {OTHER_COMMUNE: (1, 0, 0)}
     assert _grid(ledger, engine)[COMMUNE] == ({}, 0, 0)
     _set(engine, b, deleted=False)
-    assert _counts(ledger, engine) == {OTHER_COMMUNE: (2, 1)}
+    assert _counts(ledger, engine) == {OTHER_COMMUNE: (2, 1, 1)}
 
     # a move to another month and commune is followed
     _set(engine, b, activity_date=dt.date(2026, 10, 3), commune_code=COMMUNE)
-    assert _counts(ledger, engine) == {COMMUNE: (1, 1), OTHER_COMMUNE: (1, 0)}
+    assert _counts(ledger, engine) == {COMMUNE: (1, 1, 1), OTHER_COMMUNE: (1, 0, 0)}
     assert _grid(ledger, engine) == {
         COMMUNE: ({"202610": 1}, 0, 1),
         OTHER_COMMUNE: ({"202611": 1}, 1, 0),
@@ -141,9 +182,9 @@ def test_ledger__a_change_committed_with_an_older_stamp_is_seen(site: Site) -> N
     ledger = Ledger()
     _review(engine, site.sub_id, "received")
     newer = _send(site, OTHER_COMMUNE)
-    assert _counts(ledger, engine) == {COMMUNE: (1, 1), OTHER_COMMUNE: (1, 1)}
+    assert _counts(ledger, engine) == {COMMUNE: (1, 1, 0), OTHER_COMMUNE: (1, 1, 0)}
     with engine.connect() as conn:
         stamp = conn.execute(select(SUB.c.updated_at).where(SUB.c.id == newer)).scalar_one()
     _set(engine, site.sub_id, review_state="approved", updated_at=stamp - dt.timedelta(seconds=10))
-    assert _counts(ledger, engine) == {COMMUNE: (1, 0), OTHER_COMMUNE: (1, 1)}
+    assert _counts(ledger, engine) == {COMMUNE: (1, 0, 0), OTHER_COMMUNE: (1, 1, 0)}
     assert ledger.full_reads == 1

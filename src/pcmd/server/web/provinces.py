@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from pcmd.db.engine import transaction
-from pcmd.db.models import OrgUnit, Submission, ValidationIssue
+from pcmd.db.models import OrgUnit
 from pcmd.errors import AuthError
 from pcmd.server.accounts import Scope
 from pcmd.server.web.base import Web
@@ -64,31 +64,10 @@ def province_summary(session: Session) -> list[ProvinceRow]:
             continue
         row.records += count.records
         row.pending += count.pending
+        row.with_errors += count.with_errors
         last = count.last_received
         if last is not None and (row.last_received is None or last > row.last_received):
             row.last_received = last
-    live = Submission.deleted.is_(False)
-    # From the open errors to their records (a few thousand look-ups by id), not from every
-    # record to its issues (a million).
-    errors: list[Any] = list(
-        session.execute(
-            select(Submission.commune_code, func.count(func.distinct(Submission.id)))
-            .select_from(ValidationIssue)
-            .join(
-                Submission,
-                and_(
-                    Submission.id == ValidationIssue.submission_id,
-                    Submission.current_version_id == ValidationIssue.version_id,
-                ),
-            )
-            .where(live, ValidationIssue.status == "open", ValidationIssue.severity == "error")
-            .group_by(Submission.commune_code)
-        ).all()
-    )
-    for commune, n in errors:
-        row = provinces.get(parent.get(commune or "", ""))
-        if row is not None:
-            row.with_errors += int(n)
     rows = list(provinces.values())
     total = ProvinceRow("VN", "")
     for row in rows:
