@@ -20,7 +20,9 @@ from sqlalchemy.exc import OperationalError
 
 from pcmd.db.engine import WRITE_OPTION, transaction
 from pcmd.db.models import Submission, SubmissionVersion
+from pcmd.ingest.files import FileStore
 from pcmd.ingest.group import GroupCommitter
+from pcmd.ingest.incoming import Incoming
 from pcmd.server.app import create_app
 from pcmd.settings import Settings
 from tests.live_server import expect_5xx, free_port, serve_in_thread
@@ -28,6 +30,7 @@ from tests.server.collect import (
     COMMUNE,
     OTHER_COMMUNE,
     Server,
+    load_forms,
     new_id,
     outreach_xml,
     post,
@@ -230,3 +233,75 @@ def test_group__commits_keep_failing__no_201_nothing_stored(rig: Rig) -> None:
     assert [first.status_code, *(a.status_code for a in answers)] == [503] * 4
     assert "nothing was stored" in message(answers[0])
     assert counts(rig.engine) == (0, 0, 0)
+
+
+def _spied(committer: GroupCommitter) -> list[int]:
+    sizes: list[int] = []
+    real = committer.write
+
+    def write(jobs: list[Any]) -> None:
+        sizes.append(len(jobs))
+        real(jobs)
+
+    committer.write = write  # type: ignore[method-assign]
+    return sizes
+
+
+def _later(committer: GroupCommitter, seconds: float) -> Future[Any]:
+    """A new submission handed to the committer `seconds` from now; its outcome's future."""
+    done: Future[Any] = Future()
+
+    def send() -> None:
+        time.sleep(seconds)
+        committer.submit(Incoming(xml=outreach_xml(new_id()), source="openrosa")).add_done_callback(
+            lambda f: done.set_result(f.result())
+        )
+
+    threading.Thread(target=send, daemon=True).start()
+    return done
+
+
+def test_group__waits_for_more_only_while_they_come_together(
+    settings: Settings, engine: Engine
+) -> None:
+    load_forms(engine)
+    committer = GroupCommitter(engine, FileStore(settings.attachments_dir), window=2.0)
+    sizes = _spied(committer)
+    try:
+        # A quiet hour (the last group held one): the first is written at once, not held for
+        # the window; the one 0.3 s later is a group of its own.
+        first = committer.submit(Incoming(xml=outreach_xml(new_id()), source="openrosa"))
+        second = _later(committer, 0.3)
+        assert first.result(10).status == "created"
+        assert second.result(10).status == "created"
+        assert sizes == [1, 1]
+        # While submissions come together (the last group held more than one; set here, as
+        # two phones at once would leave it): one arriving 0.3 s after the first joins it.
+        committer._last_size = 2
+        third = committer.submit(Incoming(xml=outreach_xml(new_id()), source="openrosa"))
+        fourth = _later(committer, 0.3)
+        assert third.result(10).status == "created"
+        assert fourth.result(10).status == "created"
+        assert sizes == [1, 1, 2]
+    finally:
+        committer.close()
+    with transaction(engine) as session:
+        assert len(session.scalars(select(Submission.id)).all()) == 4
+
+
+def test_group__window_is_a_deadline_not_a_wait_per_arrival(
+    settings: Settings, engine: Engine
+) -> None:
+    load_forms(engine)
+    committer = GroupCommitter(engine, FileStore(settings.attachments_dir), window=0.6)
+    sizes = _spied(committer)
+    try:
+        committer._last_size = 2
+        # the second and third (0.2 and 0.4 s) arrive inside the first's 0.6 s, the fourth
+        # (0.9 s) outside it, though it is only 0.5 s after the third
+        futures = [committer.submit(Incoming(xml=outreach_xml(new_id()), source="openrosa"))]
+        futures += [_later(committer, seconds) for seconds in (0.2, 0.4, 0.9)]
+        assert [f.result(10).status for f in futures] == ["created"] * 4
+    finally:
+        committer.close()
+    assert sizes == [3, 1]
