@@ -104,6 +104,31 @@ def _counts(ledger: Ledger, engine: Engine) -> dict[str, tuple[int, int, int]]:
     return got
 
 
+def _issues(ledger: Ledger, engine: Engine) -> dict[tuple[str, str], int]:
+    codes = [c for c, _n in COMMUNES]
+    with engine.connect() as conn:
+        rows = ledger.open_issues(conn, codes, 2026)
+        # the SQL the quality page ran before
+        want = conn.execute(
+            select(ISSUE.c.rule, ISSUE.c.severity, func.count())
+            .join(SUB, SUB.c.id == ISSUE.c.submission_id)
+            .where(
+                ISSUE.c.version_id == SUB.c.current_version_id,
+                ISSUE.c.status == "open",
+                SUB.c.deleted.is_(False),
+                SUB.c.commune_code.in_(codes),
+                SUB.c.activity_date >= dt.date(2026, 1, 1),
+                SUB.c.activity_date <= dt.date(2026, 12, 31),
+            )
+            .group_by(ISSUE.c.rule, ISSUE.c.severity)
+        ).all()
+    counts = [n for _r, _s, n in rows]
+    assert counts == sorted(counts, reverse=True)  # most first
+    got = {(r, sev): n for r, sev, n in rows}
+    assert got == {(r, sev): int(n) for r, sev, n in want}
+    return got
+
+
 def _issue(engine: Engine, sid: int, rule: str, severity: str) -> None:
     with transaction(engine, write=True) as s:
         version = s.scalar(select(Submission.current_version_id).where(Submission.id == sid))
@@ -136,10 +161,15 @@ def test_ledger__arrival_approval_rejection_deletion(site: Site) -> None:
     assert _counts(ledger, engine) == {COMMUNE: (1, 1, 0), OTHER_COMMUNE: (2, 2, 0)}
     assert _grid(ledger, engine)[OTHER_COMMUNE] == ({"202611": 2}, 0, 2)
     # open issues: two errors on b count it once, a warning on a does not count
+    before = _issues(ledger, engine)  # whatever validation found on the site's record
     _issue(engine, b, "REQ_001", "error")
     _issue(engine, b, "RNG_002", "error")
     _issue(engine, a, "RNG_002", "warning")
     assert _counts(ledger, engine)[OTHER_COMMUNE] == (2, 2, 1)
+    added = {("REQ_001", "error"): 1, ("RNG_002", "error"): 1, ("RNG_002", "warning"): 1}
+    assert _issues(ledger, engine) == {
+        k: before.get(k, 0) + added.get(k, 0) for k in {*before, *added}
+    }
     # timeliness in Vietnam's days: 30/11 received 05/12 23:00 there (16:00 UTC) is within
     # 5 days; 20/11 received 25/11 17:00 UTC = 26/11 00:00 there is 6 days: late
     _set(engine, b, submitted_at=dt.datetime(2026, 12, 5, 16, 0, tzinfo=UTC))
@@ -158,6 +188,15 @@ def test_ledger__arrival_approval_rejection_deletion(site: Site) -> None:
     # deletion by a pull (its errors go with it), and its undoing
     _set(engine, b, deleted=True)
     assert _counts(ledger, engine) == {COMMUNE: (1, 0, 0), OTHER_COMMUNE: (1, 0, 0)}
+    left = {
+        k: n
+        for k, n in {
+            **before,
+            ("RNG_002", "warning"): 1 + before.get(("RNG_002", "warning"), 0),
+        }.items()
+        if n
+    }
+    assert _issues(ledger, engine) == left  # b's two errors gone with it
     assert _grid(ledger, engine)[OTHER_COMMUNE] == ({"202611": 1}, 1, 0)
     _set(engine, first, deleted=True)
     assert _counts(ledger, engine) == {OTHER_COMMUNE: (1, 0, 0)}

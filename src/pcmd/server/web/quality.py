@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from pcmd.db.engine import transaction
-from pcmd.db.models import OrgUnit, Submission, ValidationIssue
+from pcmd.db.models import OrgUnit
 from pcmd.errors import AuthError
 from pcmd.pipeline.validate.catalogue import rule_rows
 from pcmd.reports.quality import months_of_year
@@ -85,23 +85,10 @@ class QualityPages:
         """The reporting grid and the open issues by rule of these communes in `year`."""
         visible = [c for c, _n in communes]
         with transaction(self.web.engine) as session:
-            start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
             # counted from the process's columns, brought up to date from what changed
-            grid = ledger_of(self.web.engine).reporting_grid(session.connection(), communes, year)
-            issues = session.execute(
-                select(ValidationIssue.rule, ValidationIssue.severity, func.count())
-                .join(Submission, Submission.id == ValidationIssue.submission_id)
-                .where(
-                    ValidationIssue.version_id == Submission.current_version_id,
-                    ValidationIssue.status == "open",
-                    Submission.deleted.is_(False),
-                    Submission.commune_code.in_(visible),
-                    Submission.activity_date >= start,
-                    Submission.activity_date <= end,
-                )
-                .group_by(ValidationIssue.rule, ValidationIssue.severity)
-                .order_by(func.count().desc())
-            ).all()
+            ledger = ledger_of(self.web.engine)
+            grid = ledger.reporting_grid(session.connection(), communes, year)
+            issues = ledger.open_issues(session.connection(), visible, year)
         return grid, list(issues)
 
     async def page(self, request: Request, user: Scope) -> Response:

@@ -301,6 +301,50 @@ class Ledger:
             quality.late = int(total[i]) - quality.timely
         return rows
 
+    def open_issues(
+        self, conn: Connection, communes: Sequence[str], year: int
+    ) -> list[tuple[str, str, int]]:
+        """The open issues on the current versions of the live records of these communes dated
+        in `year`, counted by rule and severity, most first (the quality page's table). Read
+        from the issues, a few thousand rows, their records found in the columns: on PostgreSQL
+        the join in SQL scanned every record (0.13 s at a million, again after every change)."""
+        issues = conn.execute(
+            select(ISSUE.c.rule, ISSUE.c.severity, ISSUE.c.submission_id, ISSUE.c.version_id)
+            .where(ISSUE.c.status == "open")
+            .order_by(ISSUE.c.id)
+        ).all()
+        if not issues:
+            return []
+        sid = np.array([i[2] for i in issues], np.int64)
+        vid = np.array([-1 if i[3] is None else i[3] for i in issues], np.int64)
+        start = dt.date(year, 1, 1).toordinal() - EPOCH_DAY
+        end = dt.date(year, 12, 31).toordinal() - EPOCH_DAY
+        with self._lock:
+            cols = self.refresh(conn)
+            if not len(cols.ids):
+                return []
+            visible = np.zeros(len(self.communes), np.bool_)
+            for code in communes:
+                if code and code in self._commune:
+                    visible[self._commune[code]] = True
+            at = np.minimum(np.searchsorted(cols.ids, sid), len(cols.ids) - 1)
+            found = (
+                (cols.ids[at] == sid)
+                & (cols.version[at] == vid)
+                & ~cols.deleted[at]
+                & visible[cols.commune[at]]
+                & (cols.activity[at] >= start)
+                & (cols.activity[at] <= end)
+            )
+        counted: dict[tuple[str, str], int] = {}
+        for i in np.flatnonzero(found).tolist():
+            key = (issues[i][0], issues[i][1])
+            counted[key] = counted.get(key, 0) + 1
+        return sorted(
+            ((rule, severity, n) for (rule, severity), n in counted.items()),
+            key=lambda row: (-row[2], row[0], row[1]),
+        )
+
 
 _LEDGERS: weakref.WeakKeyDictionary[Engine, Ledger] = weakref.WeakKeyDictionary()
 _GUARD = threading.Lock()
