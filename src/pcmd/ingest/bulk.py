@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Iterable, Sequence
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Column, Connection, Table
@@ -335,7 +336,7 @@ def insert_returning(
     one = f"({_marks(conn, len(columns))})"
     out: list[tuple[Any, ...]] = []
     for part in chunks(_converted(conn, table, columns, rows), RETURNING_ROWS):
-        flat = tuple(value for row in part for value in row)
+        flat = tuple(chain.from_iterable(part))
         result = conn.exec_driver_sql(head + ", ".join([one] * len(part)) + tail, flat)
         out.extend(tuple(row) for row in result)
     return out
