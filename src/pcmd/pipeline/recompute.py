@@ -41,13 +41,16 @@ def recompute_all(
     *,
     cleared: bool = False,
     digests: dict[str, Any] | None = None,
+    loaded: Loaded | None = None,
 ) -> int:
     """Every stored value of the programme (or of `chosen` indicators), from the cube held in
-    memory; `cleared` when the caller has already emptied indicator_values. With `digests`
-    (the programme's period fingerprints from the last run, updated in place), only the
-    periods whose values differ from the stored ones are written again."""
+    memory (`loaded`, else read now); `cleared` when the caller has already emptied
+    indicator_values. With `digests` (the programme's period fingerprints from the last run,
+    updated in place), only the periods whose values differ from the stored ones are
+    written again."""
     inds = list(chosen if chosen is not None else programme.indicators)
-    loaded = Loaded(conn, [PRESENCE, *(p for i in inds for p in i.parts())], slots)
+    if loaded is None:
+        loaded = Loaded(conn, [PRESENCE, *(p for i in inds for p in i.parts())], slots)
     computed = []
     for level in levels_of(programme, tree):
         level_periods = [p for p in periods if is_stored(level, p)]
@@ -168,10 +171,12 @@ def recompute_cells(
     ctx: Context,
     touched: Mapping[str, Mapping[str, set[str]]],
     digests: dict[str, Any] | None = None,
+    loaded: Loaded | None = None,
 ) -> int:
     """Recompute and replace the stored values of the touched (level, period, org) cells:
     one reduction per level over the touched units and periods, then only the touched cells
-    are kept. The touched periods' fingerprints (`digests`) are forgotten: the next full
+    are kept; from the cube in memory when given (`loaded`), else from SQL. The touched
+    periods' fingerprints (`digests`) are forgotten: the next full
     recompute writes those periods again."""
     written = 0
     now = utcnow()
@@ -195,6 +200,7 @@ def recompute_cells(
             cells=cells,
             with_data_only=True,
             memo=memo,
+            loaded=loaded,
         )
         if digests is not None:
             for code in by_period:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -45,7 +46,8 @@ from pcmd.masterdata.periods import vietnam_today
 from pcmd.masterdata.tree import load_tree
 from pcmd.pipeline import normalise
 from pcmd.pipeline.cells import PRESENCE, stored_periods
-from pcmd.pipeline.indicators import cube
+from pcmd.pipeline.indicators import cube, cube_kept
+from pcmd.pipeline.indicators.cube_memory import Loaded
 from pcmd.pipeline.indicators.model import Measure
 from pcmd.pipeline.inputs import cached, fingerprints, load_context
 from pcmd.pipeline.programmes import active_programmes
@@ -123,6 +125,7 @@ def _run(
             # with this pooled connection; memory is taken only as pages are read.
             conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         state = load_state(conn)
+        token = uuid.uuid4().hex  # this run's: what a cube kept in memory is valid for
         programmes = active_programmes(conn)
         measures: list[Measure] = []
         seen_keys: set[str] = set()
@@ -204,6 +207,26 @@ def _run(
         else:
             cube.update_cube(conn, measures, slots, result.cells, tree.root)
             summary.cells = len({(c, m) for c, m, _p in result.cells})
+
+        # The cube in memory, kept by this process from its last run when still valid
+        # (cube_kept.py): brought up to date with the cells just rewritten, or read when
+        # first needed.
+        kept = cube_kept.take(database, ((state or {}).get("run"), prints["register"]))
+        if kept is not None and not rebuild:
+            cube_kept.patch(conn, kept, result.cells)
+        else:
+            kept = None
+        parts = [
+            PRESENCE,
+            *(p for prog in programmes.values() for ind in prog.indicators for p in ind.parts()),
+        ]
+        loaded: list[Loaded] = []
+
+        def in_memory() -> Loaded:
+            if not loaded:
+                loaded.append(cube_kept.load(conn, parts, slots, kept))
+            return loaded[0]
+
         done()
 
         done = _timed(summary, "indicators")
@@ -253,6 +276,7 @@ def _run(
                     periods,
                     cleared=cleared,
                     digests=digests[programme.id],
+                    loaded=in_memory(),
                 )
                 continue
             assert state is not None
@@ -268,13 +292,28 @@ def _run(
                     periods,
                     chosen,
                     digests=digests[programme.id],
+                    loaded=in_memory(),
                 )
             touched = touched_cells(programme, tree, result.cells, periods)
-            summary.values_written += recompute_cells(
-                conn, programme, slots, tree, ctx, touched, digests[programme.id]
-            )
+            if touched:
+                summary.values_written += recompute_cells(
+                    conn,
+                    programme,
+                    slots,
+                    tree,
+                    ctx,
+                    touched,
+                    digests[programme.id],
+                    loaded=in_memory(),
+                )
         conn.execute(delete(IV).where(IV.c.programme.not_in(list(programmes))))
         done()
+        if kept is None and not loaded:
+            # Read once per process, so that the next run (a long-lived process runs every
+            # few seconds) reads only the cells that changed.
+            done = _timed(summary, "cube_memory")
+            in_memory()
+            done()
         # Incremental runs move the facts: the next full recompute rebuilds the cube.
         if everything and (facts is None or rebuild):
             facts = cube.facts_print(conn, slots)
@@ -285,6 +324,7 @@ def _run(
                 "version": STATE_VERSION,
                 **cursor,
                 **prints,
+                "run": token,
                 "slots": slots,
                 "facts": facts,
                 "month": month,
@@ -296,6 +336,10 @@ def _run(
                 },
             },
         )
+    # Committed: the cube in memory is what the database holds under the new token.
+    memory = loaded[0] if loaded else kept
+    if memory is not None:
+        cube_kept.keep(database, (token, prints["register"]), memory)
     summary.seconds = time.perf_counter() - started
     log.info("pipeline: %s", summary.describe().replace("\n", " |"))
     return summary

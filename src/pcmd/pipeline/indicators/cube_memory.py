@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,7 +39,7 @@ from pcmd.pipeline.indicators.part_periods import shifted
 DENSE_KINDS = ("records", "sum", "communes_with", "months_with", "distinct")
 
 
-def _month_index(months: np.ndarray, first_year: int) -> np.ndarray:
+def month_index(months: np.ndarray, first_year: int) -> np.ndarray:
     return np.asarray((months // 100 - first_year) * 12 + months % 100 - 1, dtype=np.int64)
 
 
@@ -75,7 +76,7 @@ class Loaded:
         frame = pd.DataFrame.from_records(rows, columns=["commune", "province", "month", *used])
         months = frame["month"].to_numpy(dtype=np.int64)
         self.first_year = int(months.min() // 100) if len(months) else 2000
-        self.n_months = int(_month_index(months, self.first_year).max()) + 1 if len(months) else 0
+        self.n_months = int(month_index(months, self.first_year).max()) + 1 if len(months) else 0
         pair_at = frame.groupby(["commune", "province"], sort=False).ngroup().to_numpy()
         n_pairs = int(pair_at.max()) + 1 if len(pair_at) else 0
         first = np.unique(pair_at, return_index=True)[1] if len(pair_at) else np.array([], int)
@@ -83,21 +84,74 @@ class Loaded:
         self.pair_province = frame["province"].to_numpy(dtype=object)[first]
         self.values = np.zeros((len(used), n_pairs, self.n_months))
         if len(frame):
-            t = _month_index(months, self.first_year)
+            t = month_index(months, self.first_year)
             self.values[:, pair_at, t] = np.nan_to_num(frame[used].to_numpy(dtype=float)).T
         self.whole = bool(
             np.array_equal(self.values, np.trunc(self.values))
             and float(np.abs(self.values).sum()) < 2.0**52
         )
+        self._pair_of = {
+            (c, p): i
+            for i, (c, p) in enumerate(zip(self.pair_commune, self.pair_province, strict=True))
+        }
         self._series: dict[str, np.ndarray] = {}
+        self._register: dict[str, set[Any]] = {}
+        self.parts: dict[str, Part] = {}  # what keys and rows hold, by part id
         self.keys: dict[str, pd.DataFrame] = {}
         self.rows: dict[str, pd.DataFrame] = {}  # by-day parts' fact rows (quantities.py)
         for part in parts:
             part = replace(part, period=None)  # a shifted part reads the same rows
             if part.kind == "distinct" and part.id not in self.keys:
+                self.parts[part.id] = part
                 self.keys[part.id] = self._keys(conn, part)
             if part.by_day and part.id not in self.rows:
+                self.parts[part.id] = part
                 self.rows[part.id] = load_rows(conn, part)
+
+    def covers(self, parts: Sequence[Part]) -> bool:
+        """Whether this holds everything the parts read."""
+        for part in parts:
+            base = replace(part, period=None)
+            if base.kind == "distinct" and base.id not in self.keys:
+                return False
+            if base.by_day and base.id not in self.rows:
+                return False
+            if any(m.key not in self.slots for m in base.measures()):
+                return False
+        return True
+
+    def register(self, conn: Connection, status: str) -> set[Any]:
+        """Register ids with this status (read once)."""
+        if status not in self._register:
+            rows = fetch(conn, select(EST.c.id).where(EST.c.status == status))
+            self._register[status] = {r[0] for r in rows}
+        return self._register[status]
+
+    def forget_series(self) -> None:
+        self._series.clear()
+
+    def pair(self, commune: str, province: str) -> int:
+        """The pair's row in the matrix, added (zero) when new."""
+        at = self._pair_of.get((commune, province))
+        if at is None:
+            at = self._pair_of[(commune, province)] = len(self.pair_commune)
+            self.pair_commune = np.append(self.pair_commune, np.array([commune], dtype=object))
+            self.pair_province = np.append(self.pair_province, np.array([province], dtype=object))
+            extra = np.zeros((self.values.shape[0], 1, self.values.shape[2]))
+            self.values = np.concatenate([self.values, extra], axis=1)
+        return at
+
+    def grow(self, lo: int, hi: int) -> None:
+        """Months lo … hi (YYYYMM) made part of the matrix."""
+        if self.n_months == 0:
+            self.first_year = lo // 100
+        before = max(self.first_year - lo // 100, 0) * 12
+        self.first_year -= before // 12
+        last = (hi // 100 - self.first_year) * 12 + hi % 100 - 1
+        after = max(last + 1 - (self.n_months + before), 0)
+        if before or after:
+            self.values = np.pad(self.values, ((0, 0), (0, 0), (before, after)))
+            self.n_months += before + after
 
     def series(self, part: Part) -> np.ndarray:
         """The part's quantity per pair and month (the sum of its slots)."""
@@ -119,8 +173,7 @@ class Loaded:
         b = (period.end.year - self.first_year) * 12 + period.end.month - 1
         return max(a, 0), min(b, self.n_months - 1)
 
-    @staticmethod
-    def _keys(conn: Connection, part: Part) -> pd.DataFrame:
+    def _keys(self, conn: Connection, part: Part) -> pd.DataFrame:
         assert part.field is not None
         table = FACT_TABLES[part.forms[0]]
         col = table.c[fact_column(part.field)]
@@ -135,8 +188,7 @@ class Loaded:
         frame = pd.DataFrame(rows, columns=["key", "commune_code", "province_code", "month"])
         if part.status is not None:
             # Only register ids whose establishment has that status now (KT1: active).
-            ids = {r[0] for r in fetch(conn, select(EST.c.id).where(EST.c.status == part.status))}
-            frame = frame[frame["key"].isin(ids)]
+            frame = frame[frame["key"].isin(self.register(conn, part.status))]
         frame = frame.astype({"month": "int64"}).sort_values("month", kind="stable")
         return frame.reset_index(drop=True)
 
@@ -232,7 +284,7 @@ def _distinct_part(
         return units, out
     key_at, key_codes = _groups(keys["key"].to_numpy(dtype=object))
     combined = unit_at * len(key_codes) + key_at
-    t = _month_index(keys["month"].to_numpy(dtype=np.int64), loaded.first_year)  # sorted
+    t = month_index(keys["month"].to_numpy(dtype=np.int64), loaded.first_year)  # sorted
     for i, (a, b) in enumerate(windows.tolist()):
         if a > b:
             continue

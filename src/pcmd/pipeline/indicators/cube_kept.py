@@ -1,0 +1,140 @@
+"""The in-memory cube (cube_memory.Loaded) kept by a long-lived process between pipeline runs
+(the scheduler, the web server), so that an incremental run reads from SQL only the cube rows
+and fact rows of the commune-months that changed.
+
+It is valid only for the database state the run that kept it saved: each run saves a new
+token in the pipeline's cursor and keeps the cube under that token once its transaction has
+committed. A run that finds another token (another process ran, a run failed and rolled back,
+the register changed the distinct counts' filter) builds the cube again from the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import ColumnElement, Connection, select
+
+from pcmd.db.chunks import chunks
+from pcmd.db.facts import FACT_TABLES, fact_column
+from pcmd.pipeline.indicators.by_day import load_rows
+from pcmd.pipeline.indicators.cube import CUBE, ORG_CHUNK, SlotMap, conditions, fetch
+from pcmd.pipeline.indicators.cube_memory import Loaded, month_index
+from pcmd.pipeline.indicators.cube_scope import Scope
+from pcmd.pipeline.indicators.model import Part
+
+_KEPT: dict[str, tuple[Any, Loaded]] = {}  # database → (what it is valid for, the cube)
+
+
+def take(database: str, valid_for: Any) -> Loaded | None:
+    """The kept cube if it is valid for this state; it is removed either way (a run that
+    fails part-way must not leave a cube it has changed)."""
+    found = _KEPT.pop(database, None)
+    if found is None or found[0] != valid_for:
+        return None
+    return found[1]
+
+
+def keep(database: str, valid_for: Any, loaded: Loaded) -> None:
+    _KEPT.clear()  # one database per process in practice; never hold two cubes
+    _KEPT[database] = (valid_for, loaded)
+
+
+def load(conn: Connection, parts: Sequence[Part], slots: SlotMap, kept: Loaded | None) -> Loaded:
+    """The kept cube when it holds what these parts read, else the cube from the database."""
+    if kept is not None and kept.slots == slots and kept.covers(parts):
+        return kept
+    return Loaded(conn, parts, slots)
+
+
+def patch(conn: Connection, loaded: Loaded, cells: Iterable[tuple[str, int, str]]) -> None:
+    """Bring the kept cube in line with the database after update_cube rewrote these
+    (commune, month, province) cells: their cube rows and the fact rows of distinct and
+    by-day parts are read again, in the batches update_cube used."""
+    by_commune: dict[str, set[int]] = {}
+    for commune, month, _province in cells:
+        by_commune.setdefault(commune, set()).add(month)
+    if not by_commune:
+        return
+    used = sorted(loaded.slot_row, key=loaded.slot_row.__getitem__)
+    for batch in chunks(sorted(by_commune), ORG_CHUNK):
+        months = sorted(set().union(*(by_commune[c] for c in batch)))
+        rows = fetch(
+            conn,
+            select(CUBE.c.org_code, CUBE.c.province_code, CUBE.c.month, *CUBE.c[tuple(used)]).where(
+                CUBE.c.level == "commune", CUBE.c.org_code.in_(batch), CUBE.c.month.in_(months)
+            ),
+        )
+        _set_rows(loaded, batch, months, rows)
+        for part_id, frame in list(loaded.keys.items()):
+            fresh = _key_rows(conn, loaded.parts[part_id], batch, months, loaded)
+            loaded.keys[part_id] = _replace(frame, fresh, batch, months)
+        for part_id, frame in list(loaded.rows.items()):
+            part = loaded.parts[part_id]
+            fresh = load_rows(
+                conn, part, Scope("commune", "", "country", batch), (min(months), max(months))
+            )
+            fresh = fresh[fresh["month"].isin(months)]
+            loaded.rows[part_id] = _replace(frame, fresh, batch, months, sort=False)
+    loaded.forget_series()
+
+
+def _set_rows(
+    loaded: Loaded, communes: Sequence[str], months: Sequence[int], rows: list[tuple[Any, ...]]
+) -> None:
+    """The matrix's cells of communes × months set to the rows read (zero where none)."""
+    all_months = np.asarray([*months, *(r[2] for r in rows)], dtype=np.int64)
+    loaded.grow(int(all_months.min()), int(all_months.max()))
+    t = month_index(np.asarray(months, dtype=np.int64), loaded.first_year)
+    pairs = np.flatnonzero(np.isin(loaded.pair_commune, np.asarray(communes, dtype=object)))
+    if len(pairs):
+        loaded.values[:, pairs[:, None], t[None, :]] = 0.0
+    if not rows:
+        return
+    at = np.asarray([loaded.pair(str(r[0]), str(r[1])) for r in rows], dtype=np.int64)
+    rt = month_index(np.asarray([r[2] for r in rows], dtype=np.int64), loaded.first_year)
+    block = np.nan_to_num(np.asarray([r[3:] for r in rows], dtype=float)).T
+    loaded.values[:, at, rt] = block
+    if loaded.whole and not np.array_equal(block, np.trunc(block)):
+        loaded.whole = False
+
+
+def _key_rows(
+    conn: Connection, part: Part, communes: Sequence[str], months: Sequence[int], loaded: Loaded
+) -> pd.DataFrame:
+    assert part.field is not None
+    table = FACT_TABLES[part.forms[0]]
+    col = table.c[fact_column(part.field)]
+    conds: list[ColumnElement[bool]] = [
+        col.is_not(None),
+        table.c.commune_code.in_(communes),
+        table.c.month.in_(months),
+    ]
+    where = conditions(table, part.where)
+    if where is not None:
+        conds.append(where)
+    rows = fetch(
+        conn,
+        select(col, table.c.commune_code, table.c.province_code, table.c.month).where(*conds),
+    )
+    frame = pd.DataFrame(rows, columns=["key", "commune_code", "province_code", "month"])
+    if part.status is not None:
+        frame = frame[frame["key"].isin(loaded.register(conn, part.status))]
+    return frame.astype({"month": "int64"})
+
+
+def _replace(
+    frame: pd.DataFrame,
+    fresh: pd.DataFrame,
+    communes: Sequence[str],
+    months: Sequence[int],
+    *,
+    sort: bool = True,
+) -> pd.DataFrame:
+    """The rows of communes × months in `frame` replaced by `fresh`."""
+    stale = frame["commune_code"].isin(list(communes)) & frame["month"].isin(list(months))
+    out = pd.concat([frame[~stale], fresh], ignore_index=True) if len(fresh) else frame[~stale]
+    if sort:
+        out = out.sort_values("month", kind="stable")
+    return out.reset_index(drop=True)
