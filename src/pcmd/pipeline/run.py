@@ -313,6 +313,7 @@ def _run(
             # few seconds) reads only the cells that changed.
             done = _timed(summary, "cube_memory")
             in_memory()
+            tree.commune_counts()  # what the values' denominators read, once per process
             done()
         # Incremental runs move the facts: the next full recompute rebuilds the cube.
         if everything and (facts is None or rebuild):

@@ -73,19 +73,23 @@ class Loaded:
         )
         self.slots = slots
         self.slot_row = {col: i for i, col in enumerate(used)}
-        frame = pd.DataFrame.from_records(rows, columns=["commune", "province", "month", *used])
-        months = frame["month"].to_numpy(dtype=np.int64)
+        columns = list(zip(*rows, strict=True)) if rows else [()] * (3 + len(used))
+        months = np.asarray(columns[2], dtype=np.int64)
         self.first_year = int(months.min() // 100) if len(months) else 2000
         self.n_months = int(month_index(months, self.first_year).max()) + 1 if len(months) else 0
-        pair_at = frame.groupby(["commune", "province"], sort=False).ngroup().to_numpy()
-        n_pairs = int(pair_at.max()) + 1 if len(pair_at) else 0
-        first = np.unique(pair_at, return_index=True)[1] if len(pair_at) else np.array([], int)
-        self.pair_commune = frame["commune"].to_numpy(dtype=object)[first]
-        self.pair_province = frame["province"].to_numpy(dtype=object)[first]
-        self.values = np.zeros((len(used), n_pairs, self.n_months))
-        if len(frame):
+        # pairs numbered by factorising commune and province codes, then their combination
+        commune_at, communes = _groups(np.asarray(columns[0], dtype=object))
+        province_at, provinces = _groups(np.asarray(columns[1], dtype=object))
+        width = max(len(provinces), 1)
+        pair_at, pairs = pd.factorize(commune_at * width + province_at)
+        pairs = np.asarray(pairs, dtype=np.int64)
+        self.pair_commune = communes[pairs // width] if len(pairs) else communes[:0]
+        self.pair_province = provinces[pairs % width] if len(pairs) else provinces[:0]
+        self.values = np.zeros((len(used), len(pairs), self.n_months))
+        if len(months):
             t = month_index(months, self.first_year)
-            self.values[:, pair_at, t] = np.nan_to_num(frame[used].to_numpy(dtype=float)).T
+            block = np.asarray(columns[3:], dtype=float)  # (slots, rows); NULL → NaN
+            self.values[:, pair_at, t] = np.nan_to_num(block)
         self.whole = bool(
             np.array_equal(self.values, np.trunc(self.values))
             and float(np.abs(self.values).sum()) < 2.0**52
