@@ -11,35 +11,35 @@ from contextlib import contextmanager
 import pytest
 from argon2 import PasswordHasher
 
-from pcmd.server import accounts
+from pcmd.server import passwords, signin
 
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 def use_cheap_hashes() -> None:
     """Cheap hashes from now on in this process (the unknown-name hash is made anew)."""
-    accounts._hasher = CHEAP
-    accounts._dummy_hash.cache_clear()
+    passwords._hasher = CHEAP
+    signin._dummy_hash.cache_clear()
 
 
 @contextmanager
 def full_cost_hashes() -> Iterator[None]:
     """argon2's real parameters inside the block; the unknown-name hash, made once per process,
     is made at full cost here and does not outlive the block."""
-    before = accounts._hasher
-    accounts._hasher = PasswordHasher()
-    accounts._dummy_hash.cache_clear()
+    before = passwords._hasher
+    passwords._hasher = PasswordHasher()
+    signin._dummy_hash.cache_clear()
     try:
         yield
     finally:
-        accounts._hasher = before
-        accounts._dummy_hash.cache_clear()
+        passwords._hasher = before
+        signin._dummy_hash.cache_clear()
 
 
 @pytest.fixture
 def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Kept for the tests that ask for it by name; cheap hashing is the default already."""
-    monkeypatch.setattr(accounts, "_hasher", CHEAP)
-    accounts._dummy_hash.cache_clear()
+    monkeypatch.setattr(passwords, "_hasher", CHEAP)
+    signin._dummy_hash.cache_clear()
     yield
-    accounts._dummy_hash.cache_clear()
+    signin._dummy_hash.cache_clear()

@@ -12,14 +12,9 @@ from pcmd.db.engine import transaction
 from pcmd.db.models import AuditLog, WebUser
 from pcmd.errors import AuthError, PcmdError
 from pcmd.masterdata.orgunits import load_shipped
-from pcmd.server.accounts import (
-    THROTTLE_FAILURES,
-    Scope,
-    create_user,
-    hash_password,
-    login,
-    verify_password,
-)
+from pcmd.server.accounts import Scope, create_user
+from pcmd.server.passwords import hash_password, verify_password
+from pcmd.server.signin import THROTTLE_FAILURES, login
 
 PASSWORD = "mật-khẩu-đủ-dài-2026"
 

@@ -13,8 +13,9 @@ from pcmd.db.engine import transaction
 from pcmd.db.models import AuditLog, Establishment, WebUser
 from pcmd.masterdata.orgunits import load_shipped
 from pcmd.server import audit_read, manage
-from pcmd.server.accounts import Scope, create_user, login, scope_of
+from pcmd.server.accounts import Scope, create_user, scope_of
 from pcmd.server.audit_read import Filters
+from pcmd.server.signin import login
 from tests.server.hashes import cheap_hashes  # noqa: F401 (a fixture)
 
 PASSWORD = "mật-khẩu-đủ-dài-2026"

@@ -13,9 +13,10 @@ from pcmd.db.models import AppUser, AuditLog, WebUser, WebUserScope
 from pcmd.errors import AuthError, PcmdError
 from pcmd.masterdata.orgunits import load_shipped
 from pcmd.server import manage
-from pcmd.server.accounts import Scope, create_user, login, scope_of
+from pcmd.server.accounts import Scope, create_user, scope_of
 from pcmd.server.manage import NotManaged
 from pcmd.server.openrosa.appusers import create_app_user
+from pcmd.server.signin import login
 from tests.server.hashes import cheap_hashes  # noqa: F401 (a fixture)
 
 PASSWORD = "mật-khẩu-đủ-dài-2026"

@@ -1,4 +1,4 @@
-"""Web users: argon2 passwords, roles, org-unit scope, and a login throttle kept in the database.
+"""Web users: roles, org-unit scope, creating and changing accounts.
 
 Roles (ROLES, highest first): `national_admin` (every province, field set-up, every account),
 `province_admin` (its province's accounts and app users, review), `province_reviewer` (review and
@@ -6,29 +6,29 @@ reports within its province), `commune_officer` (sees and reviews its commune on
 (read only) is kept for accounts made before the four roles; no page offers it. Names used
 before the four roles (`admin`) are still accepted and mapped (LEGACY_ROLES), as migration 0008
 mapped the stored ones. A user is scoped to org units: `VN`, a province code or commune codes;
-it sees a unit when the unit is one of them or lies under one of them. Failed logins are
-audit-log rows, so the throttles (per name and per client address) hold across server processes.
-A new password or disabling a user ends every session of theirs (server/sessions.py).
+it sees a unit when the unit is one of them or lies under one of them. A new password or
+disabling a user ends every session of theirs (server/sessions.py). Passwords are hashed in
+server/passwords.py; signing in and its throttles are server/signin.py.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-import secrets
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from pcmd.db.models import AuditLog, OrgUnit, SyncState, WebUser, WebUserScope, utcnow
+from pcmd.db.models import OrgUnit, SyncState, WebUser, WebUserScope, utcnow
 from pcmd.errors import AuthError, PcmdError
 from pcmd.server import audit
+from pcmd.server.passwords import (
+    check_password,
+    hash_password,
+    normalised,
+    verify_password,
+)
 from pcmd.server.sessions import end_user_sessions
 
 ROLES = ("national_admin", "province_admin", "province_reviewer", "commune_officer", "viewer")
@@ -41,46 +41,8 @@ ROLE_LEVEL = {
     "province_reviewer": "province",
     "commune_officer": "commune",
 }
-MIN_PASSWORD = 10
 MAX_USERNAME = 100
-THROTTLE_FAILURES = 5  # failed sign-ins for one name …
-THROTTLE_ADDRESS_FAILURES = 20  # … or from one address (an office shares one) …
-THROTTLE_WINDOW = dt.timedelta(minutes=15)  # … within this window
 SETUP_CODE_PREFIX = "setup-code:"  # sync_state rows holding a first-run code's hash
-
-_hasher = PasswordHasher()
-
-
-def check_password(password: str) -> None:
-    if len(_nfc(password)) < MIN_PASSWORD:
-        raise PcmdError(
-            f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự (the password needs at least "
-            f"{MIN_PASSWORD} characters)."
-        )
-
-
-def _nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
-
-
-def hash_password(password: str) -> str:
-    """The argon2 hash of the password's NFC form: "mật khẩu" typed on a keyboard that sends
-    decomposed letters (a + combining marks) is the same password as its composed form."""
-    return _hasher.hash(_nfc(password))
-
-
-def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    """The NFC form first; then, for hashes made before passwords were normalised, the text as
-    typed and its decomposed form (more argon2 checks only for text with such letters)."""
-    tries = dict.fromkeys((_nfc(password), password, unicodedata.normalize("NFD", password)))
-    return any(_verify(password_hash, text) for text in tries)
 
 
 @dataclass(frozen=True)
@@ -248,89 +210,6 @@ def scope_of(session: Session, user: WebUser) -> Scope:
     )
 
 
-class LoginThrottled(AuthError):
-    """Too many failed sign-ins for a name or from an address: 429, try again after a while."""
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message, status=429)
-        self.retry_after = retry_after
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def _wait(session: Session, match: ColumnElement[bool], limit: int, now: dt.datetime) -> int:
-    """Seconds until fewer than `limit` failures that `match` lie in the window; 0 = none."""
-    times = list(
-        session.scalars(
-            select(AuditLog.at)
-            .where(AuditLog.action == "login.failed", AuditLog.at >= now - THROTTLE_WINDOW, match)
-            .order_by(AuditLog.at)
-        )
-    )
-    if len(times) < limit:
-        return 0
-    frees = _aware(times[len(times) - limit]) + THROTTLE_WINDOW
-    return max(1, math.ceil((frees - now).total_seconds()))
-
-
-def check_throttle(session: Session, username: str | None, client: str, now: dt.datetime) -> None:
-    """LoginThrottled when the name (None: no name, e.g. a set-up code) or the address has
-    failed too often within the window."""
-    by_name = (
-        _wait(session, AuditLog.target == username, THROTTLE_FAILURES, now)
-        if username is not None
-        else 0
-    )
-    by_address = (
-        _wait(session, AuditLog.actor == f"web:{client}", THROTTLE_ADDRESS_FAILURES, now)
-        if client
-        else 0
-    )
-    wait = max(by_name, by_address)
-    if wait:
-        minutes = math.ceil(wait / 60)
-        raise LoginThrottled(
-            f"Đăng nhập sai quá nhiều lần; hãy thử lại sau {minutes} phút (too many failed "
-            f"sign-ins: try again in {minutes} minutes).",
-            wait,
-        )
-
-
-@cache
-def _dummy_hash() -> str:
-    """A hash no password matches, checked when the name is unknown or disabled, so that such
-    a sign-in takes as long as a wrong password."""
-    return hash_password(secrets.token_urlsafe(32))
-
-
-def login(session: Session, username: str, password: str, *, client: str = "") -> Scope | None:
-    """Check a password: the user's scope, or None (the failure is recorded: commit it).
-
-    After THROTTLE_FAILURES failures for a name, or THROTTLE_ADDRESS_FAILURES from one address,
-    within THROTTLE_WINDOW, the sign-in is refused outright (LoginThrottled, 429), whatever the
-    password. An unknown or disabled name costs one argon2 check, like a wrong password.
-    """
-    typed = unicodedata.normalize("NFC", username.strip())
-    # What the audit log can hold; a longer name or one with NUL names no user.
-    username = typed.replace("\x00", "\ufffd")[:MAX_USERNAME]
-    now = utcnow()
-    check_throttle(session, username, client, now)
-    user = (
-        session.scalar(select(WebUser).where(WebUser.username == username))
-        if username == typed
-        else None
-    )
-    usable = user is not None and user.disabled_at is None
-    checked = user.password_hash if user is not None and usable else _dummy_hash()
-    if not verify_password(checked, password) or user is None or not usable:
-        session.add(AuditLog(actor=f"web:{client}", action="login.failed", target=username))
-        return None
-    session.add(AuditLog(actor=f"user:{username}", action="login", target=username))
-    return scope_of(session, user)
-
-
 def _user(session: Session, username: str) -> WebUser:
     user = session.scalar(select(WebUser).where(WebUser.username == username))
     if user is None:
@@ -423,7 +302,7 @@ def change_own_password(session: Session, user_id: int, current: str, new: str) 
             "Mật khẩu hiện tại không đúng (the current password is wrong): type the password "
             "you signed in with."
         )
-    if _nfc(new) == _nfc(current):
+    if normalised(new) == normalised(current):
         raise PcmdError(
             "Mật khẩu mới phải khác mật khẩu hiện tại (the new password must differ from the "
             "current one)."

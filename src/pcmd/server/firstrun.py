@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from pcmd.db.models import AuditLog, SyncState, WebUser, utcnow
 from pcmd.db.tables import STATE
 from pcmd.errors import PcmdError
-from pcmd.server.accounts import SETUP_CODE_PREFIX, Scope, check_throttle, create_user, scope_of
+from pcmd.server.accounts import SETUP_CODE_PREFIX, Scope, create_user, scope_of
+from pcmd.server.signin import check_throttle
 
 # Twelve letters and digits that cannot be mistaken for one another (no 0/O, 1/I/L), typed in
 # groups of four: about 59 bits, read off a console and typed on a phone.

@@ -14,13 +14,9 @@ from sqlalchemy import Engine, func, select
 from pcmd.db.engine import transaction
 from pcmd.db.models import AuditLog, SyncState, WebUser, WebUserScope
 from pcmd.masterdata.orgunits import load_shipped
-from pcmd.server.accounts import (
-    SETUP_CODE_PREFIX,
-    THROTTLE_ADDRESS_FAILURES,
-    LoginThrottled,
-    create_user,
-)
+from pcmd.server.accounts import SETUP_CODE_PREFIX, create_user
 from pcmd.server.firstrun import AlreadySetUp, create_first_admin, issue_code
+from pcmd.server.signin import THROTTLE_ADDRESS_FAILURES, LoginThrottled
 from pcmd.settings import Settings
 from tests.serve_process import pcmd_serve
 from tests.server.collect import running_server

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from pcmd.db.engine import transaction
 from pcmd.db.models import AuditLog, WebSession
-from pcmd.server.accounts import THROTTLE_ADDRESS_FAILURES, THROTTLE_FAILURES, disable_user
+from pcmd.server.accounts import disable_user
+from pcmd.server.signin import THROTTLE_ADDRESS_FAILURES, THROTTLE_FAILURES
 from tests.server.web.conftest import PASSWORD, Site, csrf_of, signed_in
 
 

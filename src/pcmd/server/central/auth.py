@@ -29,17 +29,12 @@ from starlette.responses import Response
 from pcmd.db.engine import transaction
 from pcmd.db.models import AuditLog, Form, OrgUnit, WebUser, utcnow
 from pcmd.errors import AuthError
-from pcmd.server.accounts import (
-    LoginThrottled,
-    Scope,
-    check_throttle,
-    hash_password,
-    scope_of,
-    verify_password,
-)
+from pcmd.server.accounts import Scope, scope_of
 from pcmd.server.central import problems
 from pcmd.server.central.problems import Problem
+from pcmd.server.passwords import hash_password, verify_password
 from pcmd.server.sessions import find_session, touch
+from pcmd.server.signin import LoginThrottled, check_throttle
 from pcmd.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -20,12 +20,13 @@ from starlette.routing import BaseRoute, Route
 
 from pcmd.db.engine import transaction
 from pcmd.db.models import WebSession, WebUser, utcnow
-from pcmd.server.accounts import LoginThrottled, Scope, login
+from pcmd.server.accounts import Scope
 from pcmd.server.central import problems
 from pcmd.server.central.auth import Central, client_of
 from pcmd.server.central.odata_rows import central_time
 from pcmd.server.central.problems import Problem
 from pcmd.server.sessions import LIFETIME, end_session, find_session, start_session, token_hash
+from pcmd.server.signin import LoginThrottled, login
 
 MAX_BODY = 10_000
 

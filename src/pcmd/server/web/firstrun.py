@@ -19,9 +19,9 @@ from starlette.routing import BaseRoute, Route
 
 from pcmd.db.engine import transaction
 from pcmd.errors import AuthError, PcmdError
-from pcmd.server.accounts import LoginThrottled
 from pcmd.server.firstrun import AlreadySetUp, create_first_admin, has_users, issue_code
 from pcmd.server.sessions import start_session
+from pcmd.server.signin import LoginThrottled
 from pcmd.server.web.base import Web
 
 log = logging.getLogger(__name__)

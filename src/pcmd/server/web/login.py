@@ -17,9 +17,9 @@ from starlette.routing import BaseRoute, Route
 
 from pcmd.db.engine import transaction
 from pcmd.errors import AuthError
-from pcmd.server.accounts import LoginThrottled, login
 from pcmd.server.firstrun import has_users
 from pcmd.server.sessions import end_session, start_session
+from pcmd.server.signin import LoginThrottled, login
 from pcmd.server.web import i18n
 from pcmd.server.web.base import Web
 
