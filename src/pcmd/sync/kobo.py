@@ -27,7 +27,8 @@ import requests
 
 from pcmd.errors import SyncError
 from pcmd.sync.http import ApiClient, HttpPolicy, Transient
-from pcmd.sync.records import FileRef, FormSpec, RemoteRecord, parse_utc, rebuild
+from pcmd.sync.rebuild import FormSpec, rebuild
+from pcmd.sync.records import FileRef, RemoteRecord, parse_utc
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,8 @@ from pcmd.sync.apply import Known, apply_records, known_records, mark_range_dele
 from pcmd.sync.cursor import load_cursor, save_cursor
 from pcmd.sync.gcpause import collect_young, gc_paused
 from pcmd.sync.http import HttpPolicy
-from pcmd.sync.records import FormSpec, RemoteRecord, load_form_spec
+from pcmd.sync.rebuild import FormSpec
+from pcmd.sync.records import RemoteRecord, load_form_spec
 from pcmd.sync.report import ProgressFn, SyncReport
 from pcmd.sync.sources import SourceConfig
 

@@ -10,7 +10,7 @@ import pytest
 from pcmd.errors import IngestError
 from pcmd.ingest.instance import parse_instance, typed_values
 from pcmd.sync import central, kobo
-from pcmd.sync.records import FormSpec, rebuild, rebuild_xml, rebuild_xml_slow
+from pcmd.sync.rebuild import FormSpec, rebuild, rebuild_xml, rebuild_xml_slow
 from tests.sync.fakes.central import outreach_row
 from tests.sync.fakes.kobo import outreach_answers
 
