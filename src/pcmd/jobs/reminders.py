@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -94,12 +94,18 @@ def reported_communes(conn: Connection, month: dt.date) -> set[str]:
     return {code for (code,) in rows if code}
 
 
-def missing_reports(conn: Connection, communes: Sequence[str], today: dt.date) -> list[str]:
+def missing_reports(
+    conn: Connection,
+    communes: Sequence[str],
+    today: dt.date,
+    reported: Callable[[Connection, dt.date], set[str]] = reported_communes,
+) -> list[str]:
     """Of `communes`, those without last month's report once the 3rd has come (for the
-    dashboard's notice); empty before the 3rd."""
+    dashboard's notice); empty before the 3rd. `reported`: the communes that sent a month's
+    report (the web server counts them from its ledger of submissions)."""
     if today.day < MONTHLY_DAY:
         return []
-    done = reported_communes(conn, last_month(today))
+    done = reported(conn, last_month(today))
     return sorted(c for c in communes if c not in done)
 
 

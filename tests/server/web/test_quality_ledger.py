@@ -12,15 +12,18 @@ from typing import Any
 from sqlalchemy import Engine, case, func, select, update
 
 from pcmd.db.engine import transaction
-from pcmd.db.models import Submission, ValidationIssue
+from pcmd.db.models import Form, Submission, ValidationIssue
 from pcmd.db.tables import ISSUE, SUB
+from pcmd.forms import contract
 from pcmd.ingest.files import FileStore
 from pcmd.ingest.incoming import Incoming
 from pcmd.ingest.submit import ingest_with_retry
+from pcmd.jobs.reminders import reported_communes
 from pcmd.reports.quality import reporting_grid
 from pcmd.server.web.provinces import PENDING
 from pcmd.server.web.quality_ledger import Ledger
 from pcmd.server.web.review import set_review_state
+from tests.jobs.test_reminders import monthly_xml
 from tests.server.collect import COMMUNE, OTHER_COMMUNE, new_id, outreach_xml
 from tests.server.web.conftest import Site
 
@@ -227,3 +230,42 @@ def test_ledger__a_change_committed_with_an_older_stamp_is_seen(site: Site) -> N
     _set(engine, site.sub_id, review_state="approved", updated_at=stamp - dt.timedelta(seconds=10))
     assert _counts(ledger, engine) == {COMMUNE: (1, 0, 0), OTHER_COMMUNE: (1, 1, 0)}
     assert ledger.full_reads == 1
+
+
+def test_ledger__reported_communes__as_the_reminders_sql(site: Site) -> None:
+    """The dashboard's missing-report notice counts the month's reports from the ledger: a
+    report counts while it is live and not rejected, dated in the month, of the monthly form."""
+    engine = site.server.engine
+    store = FileStore(site.server.settings.attachments_dir)
+
+    def report(commune: str, month: str) -> int:
+        xml = monthly_xml(new_id(), commune, month)
+        return ingest_with_retry(engine, store, Incoming(xml=xml, source="openrosa")).submission_id
+
+    with transaction(engine) as s:
+        monthly = list(s.scalars(select(Form.id).where(Form.form_id == contract.MONTHLY)))
+    november = dt.date(2026, 11, 1)
+    ledger = Ledger()
+
+    def both() -> set[str]:
+        with engine.connect() as conn:
+            got = ledger.reported_communes(conn, monthly, november)
+            assert got == reported_communes(conn, november)
+        return got
+
+    assert both() == set()
+    first = report(COMMUNE, "2026-11-01")
+    report(OTHER_COMMUNE, "2026-10-01")  # October's: not November's
+    _send(site, OTHER_COMMUNE, "2026-11-15")  # an outreach session is not a report
+    assert both() == {COMMUNE}
+    _review(engine, first, "rejected")
+    assert both() == set()
+    _review(engine, first, "approved")
+    assert both() == {COMMUNE}
+    _set(engine, first, deleted=True)
+    assert both() == set()
+    second = report(OTHER_COMMUNE, "2026-11-01")
+    assert both() == {OTHER_COMMUNE}
+    _set(engine, first, deleted=False)
+    assert both() == {COMMUNE, OTHER_COMMUNE}
+    assert second > first

@@ -1,5 +1,6 @@
-"""The few columns of every submission that the quality and provinces pages count — commune,
-activity date, when received, review state, deleted — kept in the server process as arrays and
+"""The few columns of every submission that the quality and provinces pages and the dashboard's
+missing-report notice count — commune, activity date, when received, review state, deleted,
+form — kept in the server process as arrays and
 brought up to date from the rows changed since the last look, so that a figure computed again
 after records arrive costs a read of what changed and a vectorised count, not a pass over a
 million rows (0.25 s and 0.9 s of CPU per worker at a million, paid on most requests while
@@ -53,6 +54,7 @@ class Columns:
     state: npt.NDArray[np.int8]  # index into Ledger.states
     deleted: npt.NDArray[np.bool_]
     version: Ints  # the current version's id, -1 for none
+    form: npt.NDArray[np.int32]  # forms.id
 
     @classmethod
     def empty(cls) -> Columns:
@@ -64,13 +66,14 @@ class Columns:
             np.empty(0, np.int8),
             np.empty(0, np.bool_),
             np.empty(0, np.int64),
+            np.empty(0, np.int32),
         )
 
     def take(self, order: Any) -> Columns:
         return Columns(*(getattr(self, f)[order] for f in FIELDS))
 
 
-FIELDS = ("ids", "commune", "activity", "submitted", "state", "deleted", "version")
+FIELDS = ("ids", "commune", "activity", "submitted", "state", "deleted", "version", "form")
 
 
 @dataclass
@@ -111,7 +114,9 @@ class Ledger:
     def _columns(self, rows: Sequence[Any], text_dates: bool) -> Columns:
         if not rows:
             return Columns.empty()
-        ids, communes, activity, submitted, states, deleted, versions = zip(*rows, strict=True)
+        ids, communes, activity, submitted, states, deleted, versions, forms = zip(
+            *rows, strict=True
+        )
         index = self._commune
         named = self._state
         for code in set(communes).difference(index):
@@ -133,6 +138,7 @@ class Ledger:
             np.array([named[s] for s in states], np.int8),
             np.array(deleted, np.bool_),
             np.array(versions, np.int64),
+            np.array(forms, np.int32),
         )
 
     def _read(self, conn: Connection, after: int = 0, since: dt.datetime | None = None) -> Columns:
@@ -157,7 +163,7 @@ class Ledger:
         # constants only: the values are the driver's parameters
         sql = (
             f"SELECT id, coalesce(commune_code, ''), {columns}, review_state, deleted, "  # noqa: S608
-            "coalesce(current_version_id, -1) "
+            "coalesce(current_version_id, -1), form_pk "
             "FROM submissions WHERE "
         )
         try:
@@ -344,6 +350,24 @@ class Ledger:
             ((rule, severity, n) for (rule, severity), n in counted.items()),
             key=lambda row: (-row[2], row[0], row[1]),
         )
+
+    def reported_communes(self, conn: Connection, forms: Sequence[int], month: dt.date) -> set[str]:
+        """jobs.reminders.reported_communes from the columns: the communes with a live record
+        of one of `forms`, not rejected, dated in `month` (its first day). The SQL looks at
+        every report of the form (0.15 s at a million on SQLite), again after every change."""
+        end = (month + dt.timedelta(days=32)).replace(day=1)
+        start_day, end_day = month.toordinal() - EPOCH_DAY, end.toordinal() - EPOCH_DAY
+        with self._lock:
+            cols = self.refresh(conn)
+            keep = (
+                np.isin(cols.form, np.array(forms, np.int32))
+                & ~cols.deleted
+                & (cols.state != self._state.get("rejected", -1))
+                & (cols.activity >= start_day)
+                & (cols.activity < end_day)
+            )
+            found = np.unique(cols.commune[keep]).tolist()
+        return {self.communes[i] for i in found if self.communes[i]}
 
 
 _LEDGERS: weakref.WeakKeyDictionary[Engine, Ledger] = weakref.WeakKeyDictionary()

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from pcmd.db.models import OrgUnit
+from pcmd.db.models import Form, OrgUnit
+from pcmd.forms import contract
 from pcmd.jobs.reminders import last_month, missing_reports
 from pcmd.masterdata.periods import vietnam_today
 from pcmd.server.accounts import Scope
 from pcmd.server.web.base import Web
 from pcmd.server.web.figures import data_version
+from pcmd.server.web.quality_ledger import ledger_of
 
 SHOWN = 10  # names listed; the rest counted
 
@@ -30,7 +32,7 @@ def missing_notice(web: Web, user: Scope) -> Notice | None:
         return None
     with web.engine.connect() as conn:
         version = data_version(conn)
-    # every commune's last monthly report looked up: kept per data version and scope
+    # kept per data version and scope; computed again from the ledger when records arrive
     return web.figures.get(("notice", user.org_codes), version, lambda: _missing_notice(web, user))
 
 
@@ -46,7 +48,14 @@ def _missing_notice(web: Web, user: Scope) -> Notice | None:
             )
             if user.sees(code, parent)
         }
-        missing = missing_reports(conn, sorted(communes), today)
+        monthly = list(conn.scalars(select(Form.id).where(Form.form_id == contract.MONTHLY)))
+        ledger = ledger_of(web.engine)
+        missing = missing_reports(
+            conn,
+            sorted(communes),
+            today,
+            lambda c, month: ledger.reported_communes(c, monthly, month),
+        )
     if not missing:
         return None
     month = last_month(today)
