@@ -221,6 +221,7 @@ def _run(
             *(p for prog in programmes.values() for ind in prog.indicators for p in ind.parts()),
         ]
         loaded: list[Loaded] = []
+        by_sql = False
 
         def in_memory() -> Loaded:
             if not loaded:
@@ -304,13 +305,16 @@ def _run(
                     ctx,
                     touched,
                     digests[programme.id],
-                    loaded=in_memory(),
+                    # a process without the cube in memory reads the touched cells from SQL:
+                    # cheaper than reading the whole cube for one run
+                    loaded=in_memory() if kept is not None or loaded else None,
                 )
+                by_sql = by_sql or not loaded
         conn.execute(delete(IV).where(IV.c.programme.not_in(list(programmes))))
         done()
-        if kept is None and not loaded:
-            # Read once per process, so that the next run (a long-lived process runs every
-            # few seconds) reads only the cells that changed.
+        if kept is None and not loaded and not by_sql:
+            # Read once per process, in a run that had nothing else to do, so that the next
+            # runs (a long-lived process runs every few seconds) read only what changed.
             done = _timed(summary, "cube_memory")
             in_memory()
             tree.commune_counts()  # what the values' denominators read, once per process
