@@ -7,8 +7,11 @@ PostgreSQL)."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, case, func, select, update
 
 from pcmd.db.engine import transaction
@@ -20,6 +23,7 @@ from pcmd.ingest.incoming import Incoming
 from pcmd.ingest.submit import ingest_with_retry
 from pcmd.jobs.reminders import reported_communes
 from pcmd.reports.quality import reporting_grid
+from pcmd.server.web import quality_ledger
 from pcmd.server.web.provinces import PENDING
 from pcmd.server.web.quality_ledger import Ledger
 from pcmd.server.web.review import set_review_state
@@ -269,3 +273,44 @@ def test_ledger__reported_communes__as_the_reminders_sql(site: Site) -> None:
     _set(engine, first, deleted=False)
     assert both() == {COMMUNE, OTHER_COMMUNE}
     assert second > first
+
+
+def test_ledger__read_again_on_its_own_thread__changes_meanwhile_kept(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the whole ledger is due to be read again, the request goes on with the columns it
+    has (brought up to date as always) while a thread reads everything; once that read is in
+    place, what changed after it began is read again."""
+    engine = site.server.engine
+    ledger = Ledger()
+    _review(engine, site.sub_id, "received")
+    assert _counts(ledger, engine) == {COMMUNE: (1, 1, 0)}
+    assert ledger.full_reads == 1
+    # no margin for late commits here: only the rebuild's own start can bring the change back
+    monkeypatch.setattr(quality_ledger, "LAG", dt.timedelta(0))
+    monkeypatch.setattr(quality_ledger, "REBUILD_SECONDS", 0.0)  # due at every look
+    real_read = ledger._read
+    entered, release = threading.Event(), threading.Event()
+    a = _send(site, OTHER_COMMUNE)
+
+    def slow_full_read(conn: Any, after: int = 0, since: Any = None) -> Any:
+        if since is not None or after:
+            return real_read(conn, after, since)
+        entered.set()  # the full read, on the rebuilding thread
+        assert release.wait(30)
+        cols = real_read(conn, after, since)
+        _review(engine, a, "approved")  # committed after the read, before it is put in place
+        return cols
+
+    monkeypatch.setattr(ledger, "_read", slow_full_read)
+    # the request is answered from the columns it has while the full read waits
+    assert _counts(ledger, engine) == {COMMUNE: (1, 1, 0), OTHER_COMMUNE: (1, 1, 0)}
+    assert entered.wait(30)
+    assert ledger.full_reads == 1
+    monkeypatch.setattr(quality_ledger, "REBUILD_SECONDS", 3600.0)
+    release.set()
+    deadline = time.monotonic() + 30
+    while ledger.full_reads < 2:
+        assert time.monotonic() < deadline, "the ledger was never read again"
+        time.sleep(0.01)
+    assert _counts(ledger, engine) == {COMMUNE: (1, 1, 0), OTHER_COMMUNE: (1, 0, 0)}
