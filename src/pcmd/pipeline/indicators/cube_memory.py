@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from pcmd.db.facts import FACT_TABLES, fact_column
 from pcmd.db.tables import EST
@@ -36,6 +36,7 @@ from pcmd.pipeline.indicators.cube_scope import Scope
 from pcmd.pipeline.indicators.model import Part
 from pcmd.pipeline.indicators.part_periods import shifted
 
+_CHUNK = 20_000  # cube rows read at a time
 DENSE_KINDS = ("records", "sum", "communes_with", "months_with", "distinct")
 
 
@@ -65,31 +66,36 @@ class Loaded:
 
     def __init__(self, conn: Connection, parts: Sequence[Part], slots: SlotMap) -> None:
         used = sorted(set(slots.values()))
-        rows = fetch(
-            conn,
-            select(CUBE.c.org_code, CUBE.c.province_code, CUBE.c.month, *CUBE.c[tuple(used)]).where(
-                CUBE.c.level == "commune"
-            ),
-        )
+        commune_rows = CUBE.c.level == "commune"
         self.slots = slots
         self.slot_row = {col: i for i, col in enumerate(used)}
-        columns = list(zip(*rows, strict=True)) if rows else [()] * (3 + len(used))
-        months = np.asarray(columns[2], dtype=np.int64)
-        self.first_year = int(months.min() // 100) if len(months) else 2000
-        self.n_months = int(month_index(months, self.first_year).max()) + 1 if len(months) else 0
-        # pairs numbered by factorising commune and province codes, then their combination
-        commune_at, communes = _groups(np.asarray(columns[0], dtype=object))
-        province_at, provinces = _groups(np.asarray(columns[1], dtype=object))
-        width = max(len(provinces), 1)
-        pair_at, pairs = pd.factorize(commune_at * width + province_at)
-        pairs = np.asarray(pairs, dtype=np.int64)
-        self.pair_commune = communes[pairs // width] if len(pairs) else communes[:0]
-        self.pair_province = provinces[pairs % width] if len(pairs) else provinces[:0]
+        pairs = fetch(
+            conn, select(CUBE.c.org_code, CUBE.c.province_code).distinct().where(commune_rows)
+        )
+        self.pair_commune = np.array([p[0] for p in pairs], dtype=object)
+        self.pair_province = np.array([p[1] for p in pairs], dtype=object)
+        pair_of = {(p[0], p[1]): i for i, p in enumerate(pairs)}
+        lo, hi = fetch(
+            conn, select(func.min(CUBE.c.month), func.max(CUBE.c.month)).where(commune_rows)
+        )[0]
+        self.first_year = int(lo) // 100 if lo is not None else 2000
+        self.n_months = (int(hi) // 100 - self.first_year) * 12 + int(hi) % 100 if hi else 0
         self.values = np.zeros((len(used), len(pairs), self.n_months))
-        if len(months):
-            t = month_index(months, self.first_year)
-            block = np.asarray(columns[3:], dtype=float)  # (slots, rows); NULL → NaN
-            self.values[:, pair_at, t] = np.nan_to_num(block)
+        # Rows in chunks straight into the matrix: a million submissions' cube as Python
+        # tuples would take more memory than the matrix.
+        result = conn.execute(
+            select(CUBE.c.org_code, CUBE.c.province_code, CUBE.c.month, *CUBE.c[tuple(used)]).where(
+                commune_rows
+            )
+        )
+        try:
+            while chunk := result.cursor.fetchmany(_CHUNK):
+                at = np.fromiter((pair_of[(r[0], r[1])] for r in chunk), np.int64, len(chunk))
+                months = np.fromiter((r[2] for r in chunk), np.int64, len(chunk))
+                block = np.array([r[3:] for r in chunk], dtype=float).T  # NULL → NaN
+                self.values[:, at, month_index(months, self.first_year)] = np.nan_to_num(block)
+        finally:
+            result.close()
         self.whole = bool(
             np.array_equal(self.values, np.trunc(self.values))
             and float(np.abs(self.values).sum()) < 2.0**52
