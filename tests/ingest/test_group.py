@@ -235,7 +235,14 @@ def test_group__commits_keep_failing__no_201_nothing_stored(rig: Rig) -> None:
     assert counts(rig.engine) == (0, 0, 0)
 
 
-def _spied(committer: GroupCommitter) -> list[int]:
+@contextmanager
+def _committer(
+    settings: Settings, engine: Engine, window: float
+) -> Iterator[tuple[GroupCommitter, list[int]]]:
+    """A group committer of its own with the given window, and the sizes of the groups it
+    writes, in order."""
+    load_forms(engine)
+    committer = GroupCommitter(engine, FileStore(settings.attachments_dir), window=window)
     sizes: list[int] = []
     real = committer.write
 
@@ -244,7 +251,14 @@ def _spied(committer: GroupCommitter) -> list[int]:
         real(jobs)
 
     committer.write = write  # type: ignore[method-assign]
-    return sizes
+    try:
+        yield committer, sizes
+    finally:
+        committer.close()
+
+
+def _new(committer: GroupCommitter) -> Future[Any]:
+    return committer.submit(Incoming(xml=outreach_xml(new_id()), source="openrosa"))
 
 
 def _later(committer: GroupCommitter, seconds: float) -> Future[Any]:
@@ -253,9 +267,7 @@ def _later(committer: GroupCommitter, seconds: float) -> Future[Any]:
 
     def send() -> None:
         time.sleep(seconds)
-        committer.submit(Incoming(xml=outreach_xml(new_id()), source="openrosa")).add_done_callback(
-            lambda f: done.set_result(f.result())
-        )
+        _new(committer).add_done_callback(lambda f: done.set_result(f.result()))
 
     threading.Thread(target=send, daemon=True).start()
     return done
@@ -264,27 +276,18 @@ def _later(committer: GroupCommitter, seconds: float) -> Future[Any]:
 def test_group__waits_for_more_only_while_they_come_together(
     settings: Settings, engine: Engine
 ) -> None:
-    load_forms(engine)
-    committer = GroupCommitter(engine, FileStore(settings.attachments_dir), window=2.0)
-    sizes = _spied(committer)
-    try:
+    with _committer(settings, engine, window=2.0) as (committer, sizes):
         # A quiet hour (the last group held one): the first is written at once, not held for
         # the window; the one 0.3 s later is a group of its own.
-        first = committer.submit(Incoming(xml=outreach_xml(new_id()), source="openrosa"))
-        second = _later(committer, 0.3)
-        assert first.result(10).status == "created"
-        assert second.result(10).status == "created"
+        first, second = _new(committer), _later(committer, 0.3)
+        assert [f.result(10).status for f in (first, second)] == ["created"] * 2
         assert sizes == [1, 1]
         # While submissions come together (the last group held more than one; set here, as
         # two phones at once would leave it): one arriving 0.3 s after the first joins it.
         committer._last_size = 2
-        third = committer.submit(Incoming(xml=outreach_xml(new_id()), source="openrosa"))
-        fourth = _later(committer, 0.3)
-        assert third.result(10).status == "created"
-        assert fourth.result(10).status == "created"
+        third, fourth = _new(committer), _later(committer, 0.3)
+        assert [f.result(10).status for f in (third, fourth)] == ["created"] * 2
         assert sizes == [1, 1, 2]
-    finally:
-        committer.close()
     with transaction(engine) as session:
         assert len(session.scalars(select(Submission.id)).all()) == 4
 
@@ -292,16 +295,11 @@ def test_group__waits_for_more_only_while_they_come_together(
 def test_group__window_is_a_deadline_not_a_wait_per_arrival(
     settings: Settings, engine: Engine
 ) -> None:
-    load_forms(engine)
-    committer = GroupCommitter(engine, FileStore(settings.attachments_dir), window=0.6)
-    sizes = _spied(committer)
-    try:
+    with _committer(settings, engine, window=0.6) as (committer, sizes):
         committer._last_size = 2
         # the second and third (0.2 and 0.4 s) arrive inside the first's 0.6 s, the fourth
         # (0.9 s) outside it, though it is only 0.5 s after the third
-        futures = [committer.submit(Incoming(xml=outreach_xml(new_id()), source="openrosa"))]
+        futures = [_new(committer)]
         futures += [_later(committer, seconds) for seconds in (0.2, 0.4, 0.9)]
         assert [f.result(10).status for f in futures] == ["created"] * 4
-    finally:
-        committer.close()
     assert sizes == [3, 1]
