@@ -8,9 +8,11 @@ the secret key, as `pcmd appuser qr` writes it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -131,32 +133,34 @@ class AppUserPages:
 
     async def qr(self, request: Request, user: Scope) -> Response:
         """The Collect QR code of an active app user, rebuilt from the secret key."""
-        manage.require_admin(user)
-        app_user_id = int(request.path_params["aid"])
-        settings = self.web.settings
+        base = self.web.settings.base_url
 
-        def build() -> bytes:
-            with transaction(self.web.engine) as session:
-                try:
-                    found = manage.managed_app_user(session, user, app_user_id)
-                except NotManaged:
-                    raise NotVisible from None
-                if found.revoked_at is not None:
-                    raise NotVisible
-                token = appusers.token_for(found, secret_key(settings))
-                url = appusers.server_url(settings.base_url, token, found.project_id)
-                config = appusers.collect_settings(url, appusers.project_name(session, found))
+        def picture(session: Session, found: AppUser, token: str) -> bytes:
+            url = appusers.server_url(base, token, found.project_id)
+            config = appusers.collect_settings(url, appusers.project_name(session, found))
             return appusers.qr_png(appusers.qr_payload(config))
 
-        png = await run_in_threadpool(build)
-        # the picture holds a credential: never cache it anywhere
-        return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+        return await self._credential_qr(request, user, picture)
 
     async def web_qr(self, request: Request, user: Scope) -> Response:
         """A QR code of the app user's web-forms link (`web_url`): a phone's camera opens it."""
+        base = self.web.settings.base_url
+
+        def picture(_session: Session, found: AppUser, token: str) -> bytes:
+            return appusers.qr_png(web_url(base, token, found.project_id))
+
+        return await self._credential_qr(request, user, picture)
+
+    async def _credential_qr(
+        self,
+        request: Request,
+        user: Scope,
+        picture: Callable[[Session, AppUser, str], bytes],
+    ) -> Response:
+        """A QR code `picture` draws from an active app user in the administrator's reach and
+        its token; 404 for any other."""
         manage.require_admin(user)
         app_user_id = int(request.path_params["aid"])
-        settings = self.web.settings
 
         def build() -> bytes:
             with transaction(self.web.engine) as session:
@@ -166,10 +170,11 @@ class AppUserPages:
                     raise NotVisible from None
                 if found.revoked_at is not None:
                     raise NotVisible
-                token = appusers.token_for(found, secret_key(settings))
-            return appusers.qr_png(web_url(settings.base_url, token, found.project_id))
+                token = appusers.token_for(found, secret_key(self.web.settings))
+                return picture(session, found, token)
 
         png = await run_in_threadpool(build)
+        # the picture holds a credential: never cache it anywhere
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
     def routes(self) -> list[BaseRoute]:
