@@ -148,7 +148,12 @@ def load_page(
     the capped count when the caller has it (count_capped), else it is counted here."""
     if total is None:
         total = count_capped(session, query)
-    ids = _page_ids(session, query, after)
+    return _page(session, _page_ids(session, query, after), total)
+
+
+def _page(session: Session, ids: list[int], total: int) -> Page:
+    """The page of the first PAGE_SIZE of `ids` (newest first; one more says there is a next
+    page), its rows filled in, with the count capped at COUNT_CAP."""
     more = len(ids) > PAGE_SIZE
     ids = ids[:PAGE_SIZE]
     return Page(
@@ -212,15 +217,7 @@ def load_page_among(
         ids.extend(found)
         if len(ids) > PAGE_SIZE:
             break
-    more = len(ids) > PAGE_SIZE
-    ids = ids[:PAGE_SIZE]
-    return Page(
-        rows=_rows(session, ids),
-        total=min(total, COUNT_CAP),
-        capped=total > COUNT_CAP,
-        next_after=ids[-1] if more and ids else None,
-        cap=COUNT_CAP,
-    )
+    return _page(session, ids, total)
 
 
 def _rows(session: Session, ids: list[int]) -> list[dict[str, Any]]:
