@@ -21,8 +21,9 @@ Phases, each timed (the timed ones in a fresh process, whose peak memory is repo
 - first run: `run_pipeline(full=True)` — normalise every submission, build the cube, compute
   and store every value (validation is left out unless --validate: the bench's issues are set
   by hand, and validation has its own benchmark);
-- full recompute: `reaggregate()` — rebuild the monthly cube from the fact tables and compute
-  and rewrite every stored indicator value, every programme, level and period;
+- full recompute: `reaggregate()` — compute every stored indicator value, every programme,
+  level and period, from the monthly cube (rebuilt from the fact tables first when they moved
+  since the run that left it), writing the periods whose values changed;
 - incremental: `run_pipeline()` after 1,000 new submissions (dated in the last two months, as
   new records are) through the real ingest; and after 100 edits and review decisions spread
   over 2021–2026, which touch old periods up to the country's 2021-2025;

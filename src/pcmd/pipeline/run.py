@@ -23,8 +23,11 @@ The parts live next door: the cursor in state.py, the inputs and their fingerpri
 inputs.py, which cells are stored and writing them in cells.py, recomputing them in recompute.py.
 
 `full=True` re-validates and re-normalises every submission, rebuilds the cube and recomputes
-every stored value; `reaggregate()` only rebuilds the cube and the values from the fact tables
-(the "full recompute" of bench/pipeline.py).
+every stored value; `reaggregate()` recomputes every stored value from the cube, rebuilding the
+cube from the fact tables first when they or it moved since the full run or recompute that
+left them (the "full recompute" of bench/pipeline.py). Values are computed from the cube held
+in memory (indicators/cube_memory.py), which a long-lived process keeps between runs
+(indicators/cube_kept.py); a process without it reads an incremental run's cells from SQL.
 """
 
 from __future__ import annotations
@@ -103,9 +106,10 @@ def run_pipeline(
 
 
 def reaggregate(engine: Engine, *, today: dt.date | None = None) -> PipelineSummary:
-    """Rebuild the cube from the fact tables and recompute every stored value, validating and
-    normalising nothing (submissions changed since the last run wait for the next one): what
-    bench/pipeline.py times as the full recompute."""
+    """Rebuild the cube from the fact tables (when they moved: see the module's docstring) and
+    recompute every stored value, validating and normalising nothing (submissions changed
+    since the last run wait for the next one): what bench/pipeline.py times as the full
+    recompute."""
     return _run(engine, full=False, today=today, reaggregate=True)
 
 
