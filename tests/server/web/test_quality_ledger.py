@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -64,7 +65,7 @@ def _grid(ledger: Ledger, engine: Engine) -> dict[str, tuple[dict[str, int], int
     with engine.connect() as conn:
         rows = ledger.reporting_grid(conn, COMMUNES, 2026)
         # the SQL the quality page ran before, over the same committed rows
-        records = conn.execute(
+        records: Sequence[Any] = conn.execute(
             select(SUB.c.commune_code, SUB.c.activity_date, SUB.c.submitted_at).where(
                 SUB.c.deleted.is_(False),
                 SUB.c.commune_code.in_([c for c, _n in COMMUNES]),
@@ -82,13 +83,13 @@ def _counts(ledger: Ledger, engine: Engine) -> dict[str, tuple[int, int, int]]:
     with engine.connect() as conn:
         counts = ledger.province_counts(conn, PENDING)
         waiting = func.sum(case((SUB.c.review_state.in_(PENDING), 1), else_=0))
-        want = conn.execute(
+        want: Sequence[Any] = conn.execute(
             select(SUB.c.commune_code, func.count(), waiting, func.max(SUB.c.submitted_at))
             .where(SUB.c.deleted.is_(False))
             .group_by(SUB.c.commune_code)
         ).all()
         # the join the provinces page ran before
-        errors = dict(
+        errors: dict[Any, Any] = dict(
             conn.execute(
                 select(SUB.c.commune_code, func.count(func.distinct(SUB.c.id)))
                 .select_from(ISSUE)
@@ -116,7 +117,7 @@ def _issues(ledger: Ledger, engine: Engine) -> dict[tuple[str, str], int]:
     with engine.connect() as conn:
         rows = ledger.open_issues(conn, codes, 2026)
         # the SQL the quality page ran before
-        want = conn.execute(
+        want: Sequence[Any] = conn.execute(
             select(ISSUE.c.rule, ISSUE.c.severity, func.count())
             .join(SUB, SUB.c.id == ISSUE.c.submission_id)
             .where(
@@ -230,7 +231,9 @@ def test_ledger__a_change_committed_with_an_older_stamp_is_seen(site: Site) -> N
     newer = _send(site, OTHER_COMMUNE)
     assert _counts(ledger, engine) == {COMMUNE: (1, 1, 0), OTHER_COMMUNE: (1, 1, 0)}
     with engine.connect() as conn:
-        stamp = conn.execute(select(SUB.c.updated_at).where(SUB.c.id == newer)).scalar_one()
+        stamp: dt.datetime = conn.execute(
+            select(SUB.c.updated_at).where(SUB.c.id == newer)
+        ).scalar_one()
     _set(engine, site.sub_id, review_state="approved", updated_at=stamp - dt.timedelta(seconds=10))
     assert _counts(ledger, engine) == {COMMUNE: (1, 0, 0), OTHER_COMMUNE: (1, 1, 0)}
     assert ledger.full_reads == 1
