@@ -88,7 +88,9 @@ def test_kept_cube__not_used_after_another_process_ran(world: World) -> None:
     assert stored(engine) == incremental
     # O1 (March 2025, 100 people) and O10 (August 2025's only record, 30) no longer count
     hd2 = ("pcmd_1629", "{}", "VN", "HD2")
-    march, august, year = (tuple(k.format(p) for k in hd2) for p in ("202503", "202508", "2025"))
+    march, august, year = (
+        (hd2[0], hd2[1].format(p), hd2[2], hd2[3]) for p in ("202503", "202508", "2025")
+    )
     assert incremental[march][0] == before[march][0] - 100
     assert before[august][0] == 30
     assert august not in incremental
