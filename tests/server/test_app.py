@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from dataclasses import replace
 
 import httpx
@@ -12,6 +13,7 @@ from sqlalchemy import Engine
 from pcmd.db.engine import make_engine, transaction
 from pcmd.db.models import SchedulerLock
 from pcmd.server.app import create_app
+from pcmd.server.web.quality_ledger import ledger_of
 from pcmd.settings import Settings
 from tests.live_server import expect_5xx, serve_in_thread
 
@@ -90,3 +92,22 @@ def test_healthz__scheduler_heartbeat_three_intervals_old__503(
         fresh = httpx.get(f"{base}/healthz")
     assert fresh.status_code == 200
     assert fresh.json()["scheduler"].startswith("heartbeat")
+
+
+def test_create_app__warm__ledger_read_as_the_server_starts(
+    settings: Settings, engine: Engine
+) -> None:
+    """`pcmd serve` reads the ledger of submissions as it starts, so that no user's first
+    dashboard, quality or provinces page pays for it; an app made for tests leaves it alone."""
+    cold = create_app(settings)
+    with serve_in_thread(cold):
+        pass
+    assert ledger_of(cold.state.engine).full_reads == 0
+    warm = create_app(settings, warm=True)
+    with serve_in_thread(warm):
+        ledger = ledger_of(warm.state.engine)
+        deadline = time.monotonic() + 30
+        while ledger.full_reads == 0:  # no request made: the start read it
+            assert time.monotonic() < deadline, "the ledger was not read as the server started"
+            time.sleep(0.01)
+    assert ledger.full_reads == 1

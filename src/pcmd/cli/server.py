@@ -66,7 +66,7 @@ def serve(
         from pcmd.server.app import create_app
 
         uvicorn.run(
-            create_app(settings),
+            create_app(settings, warm=True),
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level.lower(),

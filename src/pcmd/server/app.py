@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -36,6 +38,7 @@ from pcmd.server.web.login import LoginPages
 from pcmd.server.web.password import PasswordPage
 from pcmd.server.web.provinces import ProvincePages
 from pcmd.server.web.quality import QualityPages
+from pcmd.server.web.quality_ledger import ledger_of
 from pcmd.server.web.reports import ReportPages
 from pcmd.server.web.review import ReviewActions
 from pcmd.server.web.setup import SetupPages
@@ -51,9 +54,19 @@ from pcmd.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, lead: bool = True) -> Starlette:
+def _warm_ledger(engine: Engine) -> None:
+    try:
+        ledger_of(engine).warm(engine)
+    except Exception:  # the first page that needs it reads it instead
+        log.exception("reading the ledger of submissions as the server starts failed")
+
+
+def create_app(settings: Settings, *, lead: bool = True, warm: bool = False) -> Starlette:
     """The app. `lead`: this process prepares the file store and announces the first run's
-    set-up code as it starts; the worker processes `pcmd serve` starts leave that to it."""
+    set-up code as it starts; the worker processes `pcmd serve` starts leave that to it.
+    `warm`: as it starts, read the ledger of submissions the quality, provinces and dashboard
+    pages count from, on a thread of its own (`pcmd serve` does; tests leave it to the first
+    page)."""
     convertors.register()  # before the routes are compiled
     engine = engine_from_settings(settings)
 
@@ -66,6 +79,10 @@ def create_app(settings: Settings, *, lead: bool = True) -> Starlette:
             # the store private, and upload files a crash left behind removed
             await run_in_threadpool(FileStore(settings.attachments_dir).prepare)
             await run_in_threadpool(first_run.announce)  # no web user yet: a one-time code
+        if warm:
+            threading.Thread(
+                target=_warm_ledger, args=(engine,), name="ledger-warm", daemon=True
+            ).start()
         scheduler = None
         if settings.scheduler:
             # every server process starts one; the database lease lets one of them run jobs

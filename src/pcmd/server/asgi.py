@@ -12,4 +12,4 @@ from pcmd.settings import load_settings
 
 
 def app_from_environment() -> Starlette:
-    return create_app(load_settings(), lead=False)
+    return create_app(load_settings(), lead=False, warm=True)
