@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, select
+from sqlalchemy import Connection, select
 
 from pcmd.db.chunks import chunks
-from pcmd.db.facts import FACT_TABLES, fact_column
+from pcmd.db.facts import FACT_TABLES
 from pcmd.pipeline.indicators.by_day import load_rows
-from pcmd.pipeline.indicators.cube import CUBE, ORG_CHUNK, SlotMap, conditions, fetch
-from pcmd.pipeline.indicators.cube_memory import Loaded, month_index
+from pcmd.pipeline.indicators.cube import CUBE, ORG_CHUNK, SlotMap, fetch
+from pcmd.pipeline.indicators.cube_memory import Loaded, key_rows, month_index
 from pcmd.pipeline.indicators.cube_scope import Scope
 from pcmd.pipeline.indicators.model import Part
 
@@ -103,25 +103,14 @@ def _set_rows(
 def _key_rows(
     conn: Connection, part: Part, communes: Sequence[str], months: Sequence[int], loaded: Loaded
 ) -> pd.DataFrame:
-    assert part.field is not None
     table = FACT_TABLES[part.forms[0]]
-    col = table.c[fact_column(part.field)]
-    conds: list[ColumnElement[bool]] = [
-        col.is_not(None),
+    return key_rows(
+        conn,
+        part,
+        loaded.register,
         table.c.commune_code.in_(communes),
         table.c.month.in_(months),
-    ]
-    where = conditions(table, part.where)
-    if where is not None:
-        conds.append(where)
-    rows = fetch(
-        conn,
-        select(col, table.c.commune_code, table.c.province_code, table.c.month).where(*conds),
     )
-    frame = pd.DataFrame(rows, columns=["key", "commune_code", "province_code", "month"])
-    if part.status is not None:
-        frame = frame[frame["key"].isin(loaded.register(conn, part.status))]
-    return frame.astype({"month": "int64"})
 
 
 def _replace(

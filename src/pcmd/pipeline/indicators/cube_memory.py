@@ -19,7 +19,7 @@ the row-by-row reference (tests/test_bench_pipeline.py, bench/pipeline.py --chec
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -184,23 +184,8 @@ class Loaded:
         return max(a, 0), min(b, self.n_months - 1)
 
     def _keys(self, conn: Connection, part: Part) -> pd.DataFrame:
-        assert part.field is not None
-        table = FACT_TABLES[part.forms[0]]
-        col = table.c[fact_column(part.field)]
-        conds: list[ColumnElement[bool]] = [col.is_not(None)]
-        where = conditions(table, part.where)
-        if where is not None:
-            conds.append(where)
-        rows = fetch(
-            conn,
-            select(col, table.c.commune_code, table.c.province_code, table.c.month).where(*conds),
-        )
-        frame = pd.DataFrame(rows, columns=["key", "commune_code", "province_code", "month"])
-        if part.status is not None:
-            # Only register ids whose establishment has that status now (KT1: active).
-            frame = frame[frame["key"].isin(self.register(conn, part.status))]
-        frame = frame.astype({"month": "int64"}).sort_values("month", kind="stable")
-        return frame.reset_index(drop=True)
+        frame = key_rows(conn, part, self.register)
+        return frame.sort_values("month", kind="stable").reset_index(drop=True)
 
 
 def _window_sums(matrix: np.ndarray, windows: np.ndarray, whole: bool) -> np.ndarray:
@@ -344,3 +329,29 @@ def reduce_loaded(
         names=["org", "period"],
     )
     return pd.DataFrame(flat[keep], index=index, columns=list(unique))
+
+
+def key_rows(
+    conn: Connection,
+    part: Part,
+    register: Callable[[Connection, str], set[Any]],
+    *limits: ColumnElement[bool],
+) -> pd.DataFrame:
+    """The fact rows of a distinct part (key, commune_code, province_code, month), within
+    `limits` if given; when the part names a status, only register ids with that status now
+    (KT1: active establishments)."""
+    assert part.field is not None
+    table = FACT_TABLES[part.forms[0]]
+    col = table.c[fact_column(part.field)]
+    conds: list[ColumnElement[bool]] = [col.is_not(None), *limits]
+    where = conditions(table, part.where)
+    if where is not None:
+        conds.append(where)
+    rows = fetch(
+        conn,
+        select(col, table.c.commune_code, table.c.province_code, table.c.month).where(*conds),
+    )
+    frame = pd.DataFrame(rows, columns=["key", "commune_code", "province_code", "month"])
+    if part.status is not None:
+        frame = frame[frame["key"].isin(register(conn, part.status))]
+    return frame.astype({"month": "int64"})
