@@ -42,27 +42,27 @@ def exists(url: str, name: str) -> bool:
     return there
 
 
-def create_empty(url: str, name: str) -> str:
-    """A new empty database `name` (dropped first if there); its URL."""
+def _recreate(url: str, name: str, template: str | None = None) -> str:
+    """Database `name` on the URL's server dropped if there and made again, empty or as a copy
+    of `template`; its URL."""
     guard(name)
     admin = _admin(url)
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     admin.dispose()
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
+def create_empty(url: str, name: str) -> str:
+    """A new empty database `name` (dropped first if there); its URL."""
+    return _recreate(url, name)
+
+
 def copy_of(url: str, kept: str) -> str:
     """The URL's database made afresh as a copy of the kept one; its URL."""
-    name = make_url(url).database or ""
-    guard(name)
-    admin = _admin(url)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{kept}"'))
-    admin.dispose()
-    return url
+    return _recreate(url, make_url(url).database or "", kept)
 
 
 def rename(url: str, old: str, new: str) -> None:
