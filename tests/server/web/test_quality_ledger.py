@@ -24,7 +24,7 @@ from pcmd.ingest.incoming import Incoming
 from pcmd.ingest.submit import ingest_with_retry
 from pcmd.jobs.reminders import reported_communes
 from pcmd.reports.quality import reporting_grid
-from pcmd.server.web import quality_ledger
+from pcmd.server.web import ledger_counts, quality_ledger
 from pcmd.server.web.provinces import PENDING
 from pcmd.server.web.quality_ledger import Ledger
 from pcmd.server.web.review import set_review_state
@@ -63,7 +63,7 @@ def _review(engine: Engine, sid: int, state: str) -> None:
 
 def _grid(ledger: Ledger, engine: Engine) -> dict[str, tuple[dict[str, int], int, int]]:
     with engine.connect() as conn:
-        rows = ledger.reporting_grid(conn, COMMUNES, 2026)
+        rows = ledger_counts.reporting_grid(ledger, conn, COMMUNES, 2026)
         # the SQL the quality page ran before, over the same committed rows
         records: Sequence[Any] = conn.execute(
             select(SUB.c.commune_code, SUB.c.activity_date, SUB.c.submitted_at).where(
@@ -81,7 +81,7 @@ def _grid(ledger: Ledger, engine: Engine) -> dict[str, tuple[dict[str, int], int
 
 def _counts(ledger: Ledger, engine: Engine) -> dict[str, tuple[int, int, int]]:
     with engine.connect() as conn:
-        counts = ledger.province_counts(conn, PENDING)
+        counts = ledger_counts.province_counts(ledger, conn, PENDING)
         waiting = func.sum(case((SUB.c.review_state.in_(PENDING), 1), else_=0))
         want: Sequence[Any] = conn.execute(
             select(SUB.c.commune_code, func.count(), waiting, func.max(SUB.c.submitted_at))
@@ -115,7 +115,7 @@ def _counts(ledger: Ledger, engine: Engine) -> dict[str, tuple[int, int, int]]:
 def _issues(ledger: Ledger, engine: Engine) -> dict[tuple[str, str], int]:
     codes = [c for c, _n in COMMUNES]
     with engine.connect() as conn:
-        rows = ledger.open_issues(conn, codes, 2026)
+        rows = ledger_counts.open_issues(ledger, conn, codes, 2026)
         # the SQL the quality page ran before
         want: Sequence[Any] = conn.execute(
             select(ISSUE.c.rule, ISSUE.c.severity, func.count())
@@ -256,7 +256,7 @@ def test_ledger__reported_communes__as_the_reminders_sql(site: Site) -> None:
 
     def both() -> set[str]:
         with engine.connect() as conn:
-            got = ledger.reported_communes(conn, monthly, november)
+            got = ledger_counts.reported_communes(ledger, conn, monthly, november)
             assert got == reported_communes(conn, november)
         return got
 

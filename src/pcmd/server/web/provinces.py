@@ -26,6 +26,7 @@ from pcmd.errors import AuthError
 from pcmd.server.accounts import Scope
 from pcmd.server.web.base import Web
 from pcmd.server.web.figures import data_version
+from pcmd.server.web.ledger_counts import province_counts
 from pcmd.server.web.quality_ledger import ledger_of
 
 PENDING = ("received", "has_issues", "edited")  # states a reviewer still has to look at
@@ -58,7 +59,8 @@ def province_summary(session: Session) -> list[ProvinceRow]:
     )
     parent: dict[str, str] = {code: province for code, province in communes if province}
     # counted from the process's columns, brought up to date from what changed since
-    for count in ledger_of(session.get_bind()).province_counts(session.connection(), PENDING):
+    ledger = ledger_of(session.get_bind())
+    for count in province_counts(ledger, session.connection(), PENDING):
         row = provinces.get(parent.get(count.commune, ""))
         if row is None:
             continue

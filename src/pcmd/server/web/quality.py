@@ -20,6 +20,7 @@ from pcmd.reports.quality import months_of_year
 from pcmd.server.accounts import Scope
 from pcmd.server.web.base import Web
 from pcmd.server.web.figures import data_version
+from pcmd.server.web.ledger_counts import open_issues, reporting_grid
 from pcmd.server.web.quality_ledger import ledger_of
 
 
@@ -87,8 +88,8 @@ class QualityPages:
         with transaction(self.web.engine) as session:
             # counted from the process's columns, brought up to date from what changed
             ledger = ledger_of(self.web.engine)
-            grid = ledger.reporting_grid(session.connection(), communes, year)
-            issues = ledger.open_issues(session.connection(), visible, year)
+            grid = reporting_grid(ledger, session.connection(), communes, year)
+            issues = open_issues(ledger, session.connection(), visible, year)
         return grid, list(issues)
 
     async def page(self, request: Request, user: Scope) -> Response:

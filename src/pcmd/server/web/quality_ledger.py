@@ -1,10 +1,9 @@
 """The few columns of every submission that the quality and provinces pages and the dashboard's
-missing-report notice count — commune, activity date, when received, review state, deleted,
-form — kept in the server process as arrays and
-brought up to date from the rows changed since the last look, so that a figure computed again
-after records arrive costs a read of what changed and a vectorised count, not a pass over a
-million rows (0.25 s and 0.9 s of CPU per worker at a million, paid on most requests while
-records arrive).
+missing-report notice count (ledger_counts.py) — commune, activity date, when received, review
+state, deleted, form — kept in the server process as arrays and brought up to date from the
+rows changed since the last look, so that a figure computed again after records arrive costs a
+read of what changed and a vectorised count, not a pass over a million rows (0.25 s and 0.9 s
+of CPU per worker at a million, paid on most requests while records arrive).
 
 What changed is found as the pipeline finds it: every change to a submission moves its
 `updated_at` (ingest, edits, review, deletion and restoring by a pull, accepted issues). Rows
@@ -24,17 +23,16 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
 from pcmd.db.models import utcnow
-from pcmd.db.tables import ISSUE
-from pcmd.reports.quality import TIMELY_DAYS, CommuneQuality
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +42,6 @@ PART = 50_000  # rows read at a time (a full read does not hold a million tuples
 NO_DAY = np.iinfo(np.int32).min  # a record without an activity date
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 EPOCH_DAY = dt.date(1970, 1, 1).toordinal()
-DAY_US = 86_400_000_000
-VIETNAM_US = 7 * 3_600_000_000  # UTC+7 all year: a server timestamp's date in Vietnam
 
 Ints = npt.NDArray[np.int64]
 
@@ -81,16 +77,24 @@ class Columns:
 FIELDS = ("ids", "commune", "activity", "submitted", "state", "deleted", "version", "form")
 
 
-@dataclass
-class ProvinceCount:
-    """One commune's live records, those awaiting review, those with an open error, and the
-    newest received."""
+@dataclass(frozen=True)
+class View:
+    """What the counts read: the columns and the names behind their indexes (see Ledger.view)."""
 
-    commune: str
-    records: int
-    pending: int
-    with_errors: int
-    last_received: dt.datetime | None
+    cols: Columns
+    communes: list[str]  # a commune column's value → its code
+    commune_index: dict[str, int]
+    state_index: dict[str, int]  # a review state → a state column's value
+    aware: bool  # PostgreSQL's timestamps are aware, SQLite's naive (UTC)
+
+    def moment(self, micros: int) -> dt.datetime:
+        """A submitted column's value as the database's driver would have returned it."""
+        moment = EPOCH + dt.timedelta(microseconds=micros)
+        return moment if self.aware else moment.replace(tzinfo=None)
+
+    def day(self, date: dt.date) -> int:
+        """A date as an activity column's value."""
+        return date.toordinal() - EPOCH_DAY
 
 
 class Ledger:
@@ -261,151 +265,13 @@ class Ledger:
         finally:
             self._rebuilding = False
 
-    def _moment(self, micros: int) -> dt.datetime:
-        moment = EPOCH + dt.timedelta(microseconds=micros)
-        return moment if self._aware else moment.replace(tzinfo=None)
-
-    def province_counts(self, conn: Connection, pending: Iterable[str]) -> list[ProvinceCount]:
-        """Per commune with a live record: records, those in a `pending` state, those with an
-        open error on their current version, the newest received."""
-        # the open errors, a few thousand rows; their records are found in the columns (on
-        # PostgreSQL the join in SQL is a hash join over every record: 0.5 s at a million)
-        issues = conn.execute(
-            select(ISSUE.c.submission_id, ISSUE.c.version_id)
-            .where(ISSUE.c.status == "open", ISSUE.c.severity == "error")
-            .distinct()
-        ).all()
+    @contextmanager
+    def view(self, conn: Connection) -> Iterator[View]:
+        """The columns as committed now, with the names their indexes stand for, under the
+        ledger's lock: a refresh merges changed rows into the arrays in place, so whatever is
+        counted from them is counted before the lock is let go."""
         with self._lock:
-            cols = self.refresh(conn)
-            live = ~cols.deleted
-            group = cols.commune[live]
-            size = len(self.communes)
-            records = np.bincount(group, minlength=size)
-            codes = [self._state[s] for s in pending if s in self._state]
-            waiting = np.bincount(
-                group, weights=np.isin(cols.state[live], codes), minlength=size
-            ).astype(np.int64)
-            last = np.full(size, np.iinfo(np.int64).min, np.int64)
-            np.maximum.at(last, group, cols.submitted[live])
-            errors = np.zeros(size, np.int64)
-            if issues and len(cols.ids):
-                sid = np.array([i[0] for i in issues], np.int64)
-                vid = np.array([-1 if i[1] is None else i[1] for i in issues], np.int64)
-                at = np.minimum(np.searchsorted(cols.ids, sid), len(cols.ids) - 1)
-                found = (cols.ids[at] == sid) & (cols.version[at] == vid) & ~cols.deleted[at]
-                counted = np.unique(at[found])  # a record once, however many errors it has
-                errors = np.bincount(cols.commune[counted], minlength=size)
-            return [
-                ProvinceCount(
-                    self.communes[i],
-                    int(records[i]),
-                    int(waiting[i]),
-                    int(errors[i]),
-                    self._moment(int(last[i])),
-                )
-                for i in np.flatnonzero(records)
-            ]
-
-    def reporting_grid(
-        self, conn: Connection, communes: Sequence[tuple[str, str]], year: int
-    ) -> list[CommuneQuality]:
-        """reports.quality.reporting_grid over the live records of these communes dated in
-        `year` (one row per commune, in the order given), counted from the columns."""
-        rows = [CommuneQuality(code, name) for code, name in communes]
-        with self._lock:
-            cols = self.refresh(conn)
-            where = np.full(len(self.communes), -1, np.int64)  # ledger's commune → row
-            for i, (code, _name) in enumerate(communes):
-                if code and code in self._commune:
-                    where[self._commune[code]] = i
-            start = dt.date(year, 1, 1).toordinal() - EPOCH_DAY
-            end = dt.date(year, 12, 31).toordinal() - EPOCH_DAY
-            row = where[cols.commune]
-            keep = (
-                ~cols.deleted
-                & (row >= 0)
-                & (cols.activity >= start)
-                & (cols.activity <= end)
-                & (cols.activity != NO_DAY)
-            )
-            row = row[keep]
-            activity = cols.activity[keep].astype(np.int64)
-            month = activity.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12
-            received = (cols.submitted[keep] + VIETNAM_US) // DAY_US
-            timely = (received - activity) <= TIMELY_DAYS
-        n = len(rows)
-        by_month = np.bincount(row * 12 + month, minlength=n * 12).reshape(n, 12)
-        on_time = np.bincount(row, weights=timely, minlength=n).astype(np.int64)
-        total = np.bincount(row, minlength=n)
-        for i, quality in enumerate(rows):
-            quality.by_month = {
-                f"{year}{m + 1:02d}": int(by_month[i, m]) for m in np.flatnonzero(by_month[i])
-            }
-            quality.timely = int(on_time[i])
-            quality.late = int(total[i]) - quality.timely
-        return rows
-
-    def open_issues(
-        self, conn: Connection, communes: Sequence[str], year: int
-    ) -> list[tuple[str, str, int]]:
-        """The open issues on the current versions of the live records of these communes dated
-        in `year`, counted by rule and severity, most first (the quality page's table). Read
-        from the issues, a few thousand rows, their records found in the columns: on PostgreSQL
-        the join in SQL scanned every record (0.13 s at a million, again after every change)."""
-        issues = conn.execute(
-            select(ISSUE.c.rule, ISSUE.c.severity, ISSUE.c.submission_id, ISSUE.c.version_id)
-            .where(ISSUE.c.status == "open")
-            .order_by(ISSUE.c.id)
-        ).all()
-        if not issues:
-            return []
-        sid = np.array([i[2] for i in issues], np.int64)
-        vid = np.array([-1 if i[3] is None else i[3] for i in issues], np.int64)
-        start = dt.date(year, 1, 1).toordinal() - EPOCH_DAY
-        end = dt.date(year, 12, 31).toordinal() - EPOCH_DAY
-        with self._lock:
-            cols = self.refresh(conn)
-            if not len(cols.ids):
-                return []
-            visible = np.zeros(len(self.communes), np.bool_)
-            for code in communes:
-                if code and code in self._commune:
-                    visible[self._commune[code]] = True
-            at = np.minimum(np.searchsorted(cols.ids, sid), len(cols.ids) - 1)
-            found = (
-                (cols.ids[at] == sid)
-                & (cols.version[at] == vid)
-                & ~cols.deleted[at]
-                & visible[cols.commune[at]]
-                & (cols.activity[at] >= start)
-                & (cols.activity[at] <= end)
-            )
-        counted: dict[tuple[str, str], int] = {}
-        for i in np.flatnonzero(found).tolist():
-            key = (issues[i][0], issues[i][1])
-            counted[key] = counted.get(key, 0) + 1
-        return sorted(
-            ((rule, severity, n) for (rule, severity), n in counted.items()),
-            key=lambda row: (-row[2], row[0], row[1]),
-        )
-
-    def reported_communes(self, conn: Connection, forms: Sequence[int], month: dt.date) -> set[str]:
-        """jobs.reminders.reported_communes from the columns: the communes with a live record
-        of one of `forms`, not rejected, dated in `month` (its first day). The SQL looks at
-        every report of the form (0.15 s at a million on SQLite), again after every change."""
-        end = (month + dt.timedelta(days=32)).replace(day=1)
-        start_day, end_day = month.toordinal() - EPOCH_DAY, end.toordinal() - EPOCH_DAY
-        with self._lock:
-            cols = self.refresh(conn)
-            keep = (
-                np.isin(cols.form, np.array(forms, np.int32))
-                & ~cols.deleted
-                & (cols.state != self._state.get("rejected", -1))
-                & (cols.activity >= start_day)
-                & (cols.activity < end_day)
-            )
-            found = np.unique(cols.commune[keep]).tolist()
-        return {self.communes[i] for i in found if self.communes[i]}
+            yield View(self.refresh(conn), self.communes, self._commune, self._state, self._aware)
 
 
 _LEDGERS: weakref.WeakKeyDictionary[Engine, Ledger] = weakref.WeakKeyDictionary()

@@ -14,6 +14,7 @@ from pcmd.masterdata.periods import vietnam_today
 from pcmd.server.accounts import Scope
 from pcmd.server.web.base import Web
 from pcmd.server.web.figures import data_version
+from pcmd.server.web.ledger_counts import reported_communes
 from pcmd.server.web.quality_ledger import ledger_of
 
 SHOWN = 10  # names listed; the rest counted
@@ -54,7 +55,7 @@ def _missing_notice(web: Web, user: Scope) -> Notice | None:
             conn,
             sorted(communes),
             today,
-            lambda c, month: ledger.reported_communes(c, monthly, month),
+            lambda c, month: reported_communes(ledger, c, monthly, month),
         )
     if not missing:
         return None
