@@ -59,13 +59,13 @@ from pcmd.db.models import (
     Submission,
     SubmissionVersion,
     Target,
-    ValidationIssue,
     utcnow,
 )
 from pcmd.forms.registry import refresh_media, store_build
 from pcmd.ingest.files import FileStore
 from pcmd.ingest.incoming import Incoming
 from pcmd.ingest.submit import ingest_with_retry
+from tests.db.issues import add_open_issue
 from tests.pipeline import records
 from tests.server.collect import shipped_builds
 
@@ -280,19 +280,7 @@ class World:
     def flag_error(self, name: str) -> None:
         with transaction(self.engine, write=True) as s:
             sid = self.ids[name]
-            version = s.scalar(select(Submission.current_version_id).where(Submission.id == sid))
-            assert version is not None
-            s.add(
-                ValidationIssue(
-                    submission_id=sid,
-                    version_id=version,
-                    rule="test_error",
-                    severity="error",
-                    field_path="reach/n_general",
-                    message_vi="lỗi thử",
-                    message_en="test error",
-                )
-            )
+            add_open_issue(s, sid, "test_error", field_path="reach/n_general")
             s.execute(update(Submission).where(Submission.id == sid).values(updated_at=utcnow()))
 
 

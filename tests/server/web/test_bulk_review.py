@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from pcmd.db.engine import transaction
-from pcmd.db.models import AuditLog, Submission, SubmissionVersion, ValidationIssue
+from pcmd.db.models import AuditLog, Submission, SubmissionVersion
 from pcmd.db.review import SubmissionComment
 from pcmd.ingest.files import FileStore
 from pcmd.ingest.incoming import Incoming
 from pcmd.ingest.submit import ingest_with_retry
 from pcmd.server.web import listing
+from tests.db.issues import add_open_issue
 from tests.server.collect import OTHER_COMMUNE, new_id, outreach_xml
 from tests.server.web.conftest import Site, csrf_of, signed_in
 
@@ -223,18 +224,14 @@ def test_filters__issue_family_dates_commune(site: Site) -> None:
     from a list; an invalid date is said, not a traceback."""
     other = _send(site)
     with transaction(site.server.engine, write=True) as s:
-        version = s.scalar(select(Submission.current_version_id).where(Submission.id == other))
-        assert version is not None
-        s.add(
-            ValidationIssue(
-                submission_id=other,
-                version_id=version,
-                rule="GEO_005",
-                severity="warning",
-                field_path="location",
-                message_vi="[location] Vị trí cách xã quá xa. Cách sửa: kiểm tra lại vị trí.",
-                message_en="[location] Far from the commune. Fix: check the location.",
-            )
+        add_open_issue(
+            s,
+            other,
+            "GEO_005",
+            "warning",
+            "location",
+            "[location] Vị trí cách xã quá xa. Cách sửa: kiểm tra lại vị trí.",
+            "[location] Far from the commune. Fix: check the location.",
         )
     with signed_in(site, "hoa.qng") as client:
         page = client.get("/submissions")

@@ -3,13 +3,14 @@ with an open error, last received — worked out by hand; a province user is ref
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from pcmd.db.engine import transaction
-from pcmd.db.models import Submission, ValidationIssue
+from pcmd.db.models import Submission
 from pcmd.ingest.files import FileStore
 from pcmd.ingest.incoming import Incoming
 from pcmd.ingest.submit import ingest_with_retry
+from tests.db.issues import add_open_issue
 from tests.server.collect import OTHER_COMMUNE, new_id, outreach_xml
 from tests.server.web.conftest import Site, csrf_of, signed_in
 
@@ -37,19 +38,7 @@ def test_provinces__side_by_side_for_a_national_user(site: Site) -> None:
         s.execute(
             update(Submission).where(Submission.id == site.sub_id).values(review_state="approved")
         )
-        version = s.scalar(select(Submission.current_version_id).where(Submission.id == second))
-        assert version is not None
-        s.add(
-            ValidationIssue(
-                submission_id=second,
-                version_id=version,
-                rule="REQ_001",
-                severity="error",
-                field_path="channel",
-                message_vi="[channel] Thiếu. Cách sửa: bổ sung.",
-                message_en="[channel] Missing. Fix: add it.",
-            )
-        )
+        add_open_issue(s, second)
     with signed_in(site, "admin") as client:
         page = client.get("/provinces")
         assert page.status_code == 200

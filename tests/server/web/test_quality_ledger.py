@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, case, func, select, update
 
 from pcmd.db.engine import transaction
-from pcmd.db.models import Form, Submission, ValidationIssue
+from pcmd.db.models import Form, Submission
 from pcmd.db.tables import ISSUE, SUB
 from pcmd.forms import contract
 from pcmd.ingest.files import FileStore
@@ -28,6 +28,7 @@ from pcmd.server.web import ledger_counts, quality_ledger
 from pcmd.server.web.provinces import PENDING
 from pcmd.server.web.quality_ledger import Ledger
 from pcmd.server.web.review import set_review_state
+from tests.db.issues import add_open_issue
 from tests.jobs.test_reminders import monthly_xml
 from tests.server.collect import COMMUNE, OTHER_COMMUNE, new_id, outreach_xml
 from tests.server.web.conftest import Site
@@ -139,19 +140,7 @@ def _issues(ledger: Ledger, engine: Engine) -> dict[tuple[str, str], int]:
 
 def _issue(engine: Engine, sid: int, rule: str, severity: str) -> None:
     with transaction(engine, write=True) as s:
-        version = s.scalar(select(Submission.current_version_id).where(Submission.id == sid))
-        assert version is not None
-        s.add(
-            ValidationIssue(
-                submission_id=sid,
-                version_id=version,
-                rule=rule,
-                severity=severity,
-                field_path="channel",
-                message_vi="lỗi",
-                message_en="error",
-            )
-        )
+        add_open_issue(s, sid, rule, severity)
 
 
 def test_ledger__arrival_approval_rejection_deletion(site: Site) -> None:
