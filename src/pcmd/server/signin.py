@@ -1,6 +1,7 @@
-"""Signing in with a password, and the throttles on failed sign-ins. Failed sign-ins are
-audit-log rows, so the throttles (per name and per client address) hold across server processes;
-an unknown or disabled name costs one argon2 check, like a wrong password."""
+"""Signing in with a password, the throttles on failed sign-ins, and the scope of a live
+session's token. Failed sign-ins are audit-log rows, so the throttles (per name and per client
+address) hold across server processes; an unknown or disabled name costs one argon2 check, like
+a wrong password."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ import secrets
 import unicodedata
 from functools import cache
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Engine, select
 from sqlalchemy.orm import Session
 
+from pcmd.db.engine import transaction
 from pcmd.db.models import AuditLog, WebUser, utcnow
 from pcmd.errors import AuthError
 from pcmd.server.accounts import MAX_USERNAME, Scope, scope_of
 from pcmd.server.passwords import hash_password, verify_password
+from pcmd.server.sessions import find_session, touch
 
 THROTTLE_FAILURES = 5  # failed sign-ins for one name …
 THROTTLE_ADDRESS_FAILURES = 20  # … or from one address (an office shares one) …
@@ -104,3 +107,16 @@ def login(session: Session, username: str, password: str, *, client: str = "") -
         return None
     session.add(AuditLog(actor=f"user:{username}", action="login", target=username))
     return scope_of(session, user)
+
+
+def session_scope(engine: Engine, token: str, idle: dt.timedelta) -> Scope | None:
+    """The scope of a live sign-in session's token (server/sessions.py), or None; its
+    `last_seen_at` is written, in a write transaction of its own, only when due."""
+    now = utcnow()
+    with transaction(engine) as session:
+        live = find_session(session, token, idle=idle, now=now)
+        scope = scope_of(session, live.user) if live is not None else None
+    if live is not None and live.stale:
+        with transaction(engine, write=True) as session:
+            touch(session, live.session_id, now)
+    return scope

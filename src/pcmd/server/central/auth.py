@@ -33,8 +33,7 @@ from pcmd.server.accounts import Scope, scope_of
 from pcmd.server.central import problems
 from pcmd.server.central.problems import Problem
 from pcmd.server.passwords import hash_password, verify_password
-from pcmd.server.sessions import find_session, touch
-from pcmd.server.signin import LoginThrottled, check_throttle
+from pcmd.server.signin import LoginThrottled, check_throttle, session_scope
 from pcmd.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -88,14 +87,7 @@ class Central:
         self.idle = dt.timedelta(hours=settings.session_idle_hours)
 
     def _token(self, token: str) -> Scope | None:
-        now = utcnow()
-        with transaction(self.engine) as session:
-            live = find_session(session, token, idle=self.idle, now=now)
-            scope = scope_of(session, live.user) if live is not None else None
-        if live is not None and live.stale:
-            with transaction(self.engine, write=True) as session:
-                touch(session, live.session_id, now)
-        return scope
+        return session_scope(self.engine, token, self.idle)
 
     def caller(self, request: Request) -> Scope:
         """The reader's scope, or a Problem (401) when no credentials, or wrong ones, came."""

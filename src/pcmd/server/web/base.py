@@ -28,13 +28,12 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from pcmd.db.engine import transaction
-from pcmd.db.models import FormVersion, OrgUnit, Submission, utcnow
+from pcmd.db.models import FormVersion, OrgUnit, Submission
 from pcmd.errors import AuthError
 from pcmd.forms.xform import Labels, read_labels
 from pcmd.ingest.files import FileStore
-from pcmd.server.accounts import Scope, scope_of
-from pcmd.server.sessions import find_session, touch
+from pcmd.server.accounts import Scope
+from pcmd.server.signin import session_scope
 from pcmd.server.web import i18n
 from pcmd.server.web.figures import Figures
 from pcmd.server.web.freshness import PAGES_WITH_NUMBERS, FreshnessCache
@@ -107,14 +106,7 @@ class Web:
         token = request.session.get("sid")
         if not isinstance(token, str):
             return None
-        now = utcnow()
-        with transaction(self.engine) as session:
-            live = find_session(session, token, idle=self.idle, now=now)
-            scope = scope_of(session, live.user) if live is not None else None
-        if live is not None and live.stale:
-            with transaction(self.engine, write=True) as session:
-                touch(session, live.session_id, now)
-        return scope
+        return session_scope(self.engine, token, self.idle)
 
     def render(
         self, request: Request, template: str, context: dict[str, Any], status: int = 200
