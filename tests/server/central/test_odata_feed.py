@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from pcmd.server.central import odata_feed
 from tests.server.central.conftest import PASSWORD, Reading
 
 ADMIN = ("admin", PASSWORD)
@@ -56,6 +57,34 @@ def test_feed__no_top__every_current_row_and_no_next_link(reading: Reading) -> N
     assert keys(reading, body) == ["E", "D", "C", "B", "A"]
     assert "@odata.nextLink" not in body
     assert "@odata.count" not in body
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, ["E", "D", "C", "B", "A"]),
+        ({"$skip": "1"}, ["D", "C", "B", "A"]),
+        ({"$orderby": "__system/submissionDate asc"}, ["A", "B", "C", "D", "E"]),
+        ({"$orderby": "__system/submissionDate asc", "$skip": "2"}, ["C", "D", "E"]),
+        ({"$filter": "__system/reviewState ne 'rejected'"}, ["E", "D", "B", "A"]),
+    ],
+)
+def test_feed__no_top__streamed_two_rows_a_read(
+    reading: Reading, monkeypatch: pytest.MonkeyPatch, params: dict[str, str], expected: list[str]
+) -> None:
+    """Read two rows at a time, the whole table comes in one body, each row once, in order,
+    counted as $count counts it (F is deleted)."""
+    monkeypatch.setattr(odata_feed, "CHUNK", 2)
+    body = feed(reading, **params, **{"$count": "true"}).json()
+    assert keys(reading, body) == expected
+    assert body["@odata.count"] == len(expected) + int(params.get("$skip", "0"))
+    assert "@odata.nextLink" not in body
+
+
+def test_feed__no_top__a_bad_filter_is_a_problem_not_a_cut_body(reading: Reading) -> None:
+    answer = feed(reading, **{"$filter": "__system/submissionDate gt"})
+    assert answer.status_code == 400
+    assert answer.json()["code"] == 400.18
 
 
 def test_feed__top_0_with_count__only_the_count(reading: Reading) -> None:

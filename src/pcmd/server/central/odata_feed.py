@@ -1,13 +1,18 @@
 """A form's OData service as ODK Central serves it: `GET /v1/projects/1/forms/{id}.svc`
 (service document), `….svc/$metadata` (EDMX) and `….svc/Submissions` (rows, with `$top $skip
 $count $filter $select $orderby $wkt $expand=*`, paged by `@odata.nextLink` with Central's
-`$skiptoken`), and one row as `….svc/Submissions('uuid:…')`. Only current, not deleted
-submissions inside the reader's communes.
+`$skiptoken`), one row as `….svc/Submissions('uuid:…')`, and the repeat tables
+(`….svc/Submissions.hh.people`, odata_repeat_table.py). Only current, not deleted submissions
+inside the reader's communes. A table asked for without `$top` is sent as it is read, CHUNK
+rows at a time (odata_stream.py), as Central streams it.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from pcmd.db.engine import transaction
@@ -26,8 +31,10 @@ from pcmd.server.central.auth import Central
 from pcmd.server.central.odata_filter import compile_filter, parse_filter
 from pcmd.server.central.odata_metadata import edmx, service_document
 from pcmd.server.central.odata_options import Options, read_options, skiptoken_for
+from pcmd.server.central.odata_repeat_table import RepeatTable
 from pcmd.server.central.odata_repeats import repeat_rows
 from pcmd.server.central.odata_rows import check_select, select_row, submission_row
+from pcmd.server.central.odata_stream import json_body
 from pcmd.server.central.problems import Problem
 from pcmd.server.central.records import FILTER_COLUMNS, after, records, visible
 from pcmd.server.central.schema import Field, form_fields, repeat_tables, sanitize
@@ -36,6 +43,22 @@ JSON_TYPE = "application/json; odata.metadata=minimal"
 HEADERS = {"OData-Version": "4.0"}
 ORDERABLE = tuple(FILTER_COLUMNS)
 ONE_ROW = re.compile(r"^Submissions\('((?:uuid:)?[A-Za-z0-9-]+)'\)$", re.IGNORECASE)
+CHUNK = 500  # rows of the Submissions table read at a time when it is streamed
+BAD_CURSOR = (
+    "Giá trị $skiptoken không hợp lệ cho bảng này (the $skiptoken is not one of this table's): "
+    "follow the @odata.nextLink of the previous page as it is."
+)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """Rows of the Submissions table: those of one read, whether more follow, and the total
+    when `$count` asked for it."""
+
+    value: list[dict[str, Any]]
+    last: str | None  # the instanceId of the last row
+    more: bool
+    total: int | None
 
 
 def expand(
@@ -100,9 +123,9 @@ class ODataFeed:
             pairs.append(("$skiptoken", skiptoken_for(last_id)))
         return f"{self.service_url(request)}/Submissions?{urlencode(pairs)}"
 
-    def page(
+    def fetch(
         self, request: Request, scope: Scope, options: Options, only: str | None = None
-    ) -> dict[str, Any]:
+    ) -> Fetched:
         now = utcnow()
         with transaction(self.central.engine) as session:
             form_pk, fields = self.fields(session, request)
@@ -125,7 +148,7 @@ class ODataFeed:
                 if start is None:
                     query = query.where(Submission.id.is_(None))  # Central: an empty page
                 else:
-                    query = query.where(after(start))
+                    query = query.where(after(start.submitted_at, start.id))
             if options.orderby:
                 order = [
                     FILTER_COLUMNS[name].expression.desc()
@@ -156,56 +179,126 @@ class ODataFeed:
         if options.expand:
             for row, r in zip(value, found, strict=True):
                 expand(row, r.version.xml, r.submission.instance_id, fields, options.wkt)
+        last = found[-1].submission.instance_id if found else None
+        return Fetched(value, last, more, total)
+
+    def page(
+        self, request: Request, scope: Scope, options: Options, only: str | None = None
+    ) -> dict[str, Any]:
+        fetched = self.fetch(request, scope, options, only)
         body: dict[str, Any] = {
             "@odata.context": f"{self.service_url(request)}/$metadata#Submissions",
-            "value": value,
+            "value": fetched.value,
         }
-        if more and found:
-            body["@odata.nextLink"] = self.next_link(
-                request, options, found[-1].submission.instance_id
-            )
-        if total is not None:
-            body["@odata.count"] = total
+        if fetched.more and fetched.last is not None:
+            body["@odata.nextLink"] = self.next_link(request, options, fetched.last)
+        if fetched.total is not None:
+            body["@odata.count"] = fetched.total
         return body
+
+    def rest(
+        self, request: Request, scope: Scope, options: Options, first: Fetched
+    ) -> Iterator[dict[str, Any]]:
+        """The whole table, CHUNK rows a read, each read in a transaction of its own: by the
+        cursor of the previous read, or by position when ordered by another field."""
+        yield from first.value
+        fetched, chunk = first, replace(options, top=CHUNK, count=False)
+        while fetched.more:
+            if options.orderby:
+                chunk = replace(chunk, skip=chunk.skip + CHUNK)
+            else:
+                chunk = replace(chunk, skiptoken=fetched.last, skip=0)
+            fetched = self.fetch(request, scope, chunk)
+            yield from fetched.value
 
     async def submissions(
         self, request: Request, scope: Scope, only: str | None = None
     ) -> Response:
         options = read_options(request.query_params, ORDERABLE)
+        if options.repeat_id is not None:
+            raise Problem(400.35, BAD_CURSOR)
+        if options.top is None and only is None:
+            # read before the status line goes, so that a bad form or filter is a problem
+            first = await run_in_threadpool(self.fetch, request, scope, replace(options, top=CHUNK))
+            context = f"{self.service_url(request)}/$metadata#Submissions"
+            footer = {} if first.total is None else {"@odata.count": first.total}
+            rows = self.rest(request, scope, options, first)
+            return StreamingResponse(
+                json_body(context, rows, lambda: footer), media_type=JSON_TYPE, headers=HEADERS
+            )
         body = await run_in_threadpool(self.page, request, scope, options, only)
         if only is not None and not body["value"]:
             raise problems.not_found()
         return JSONResponse(body, media_type=JSON_TYPE, headers=HEADERS)
 
-    def repeat_page(
+    def repeat_table(
         self, request: Request, scope: Scope, options: Options, table: str
-    ) -> dict[str, Any]:
+    ) -> RepeatTable:
         with transaction(self.central.engine) as session:
             form_pk, fields = self.fields(session, request)
             path = dict(repeat_tables(fields)).get(table)
             if path is None:
                 raise problems.not_found()
-            query = visible(form_pk, self.central.communes(session, scope)).order_by(
-                Submission.submitted_at.desc(), Submission.id.desc()
-            )
-            stored = [(s.instance_id, v.xml) for s, v in session.execute(query)]
-        rows = [
-            row
-            for iid, xml in stored
-            for row in repeat_rows(xml, iid, fields, path, wkt=options.wkt)
-        ]
-        end = None if options.top is None else options.skip + options.top
+            communes = self.central.communes(session, scope)
+        return RepeatTable(self.central.engine, form_pk, communes, fields, path, options.wkt)
+
+    def repeat_page(
+        self, request: Request, scope: Scope, options: Options, table: str
+    ) -> dict[str, Any]:
+        """One page ($top) of a repeat table, read only as far as it goes."""
+        assert options.top is not None
+        found = self.repeat_table(request, scope, options, table)
+        rows = found.rows(options.skiptoken, options.repeat_id)
+        shown = list(itertools.islice(rows, options.skip, options.skip + options.top + 1))
         body: dict[str, Any] = {
             "@odata.context": f"{self.service_url(request)}/$metadata#{table}",
-            "value": rows[options.skip : end],
+            "value": [row for _iid, row in shown[: options.top]],
         }
-        if end is not None and end < len(rows):
-            pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "$skip"]
-            pairs.append(("$skip", str(end)))
+        if len(shown) > options.top and options.top > 0:
+            iid, row = shown[options.top - 1]
+            pairs = [
+                (k, v)
+                for k, v in request.query_params.multi_items()
+                if k not in ("$skip", "$skiptoken")
+            ]
+            pairs.append(("$skiptoken", skiptoken_for(iid, row["__id"])))
             body["@odata.nextLink"] = f"{self.service_url(request)}/{table}?{urlencode(pairs)}"
         if options.count:
-            body["@odata.count"] = len(rows)
+            body["@odata.count"] = found.count()
         return body
+
+    def repeat_stream(
+        self, request: Request, scope: Scope, options: Options, table: str
+    ) -> StreamingResponse:
+        """A whole repeat table (no $top), its first row read before the status line goes."""
+        found = self.repeat_table(request, scope, options, table)
+        walked = 0
+
+        def counted() -> Iterator[dict[str, Any]]:
+            nonlocal walked
+            for _iid, row in found.rows(options.skiptoken, options.repeat_id):
+                walked += 1
+                yield row
+
+        rows = itertools.islice(counted(), options.skip, None)
+        head = list(itertools.islice(rows, 1))
+
+        def footer() -> dict[str, Any]:
+            if not options.count:
+                return {}
+            # read from the first row to the last: what was walked is the whole table
+            whole = options.skiptoken is None and options.repeat_id is None
+            return {"@odata.count": walked if whole else found.count()}
+
+        return StreamingResponse(
+            json_body(
+                f"{self.service_url(request)}/$metadata#{table}",
+                itertools.chain(head, rows),
+                footer,
+            ),
+            media_type=JSON_TYPE,
+            headers=HEADERS,
+        )
 
     def linked_rows(
         self, request: Request, scope: Scope, options: Options, instance_id: str, link: str
@@ -257,12 +350,17 @@ class ODataFeed:
         if not table.startswith("Submissions."):
             raise problems.not_found()
         options = read_options(request.query_params, ())
-        if options.filter or options.skiptoken or options.select:
+        if options.filter or options.select:
             raise Problem(
                 501.1,
-                "Bảng lặp chỉ hỗ trợ $top, $skip, $count, $wkt (a repeat table takes only $top, "
-                "$skip, $count and $wkt here): filter the Submissions table instead.",
+                "Bảng lặp chỉ hỗ trợ $top, $skip, $skiptoken, $count, $wkt (a repeat table takes "
+                "only $top, $skip, $skiptoken, $count and $wkt here): filter the Submissions "
+                "table instead.",
             )
+        if options.skiptoken is not None and options.repeat_id is None:
+            raise Problem(400.35, BAD_CURSOR)
+        if options.top is None:
+            return await run_in_threadpool(self.repeat_stream, request, scope, options, table)
         body = await run_in_threadpool(self.repeat_page, request, scope, options, table)
         return JSONResponse(body, media_type=JSON_TYPE, headers=HEADERS)
 

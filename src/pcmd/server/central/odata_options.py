@@ -30,7 +30,8 @@ class Options:
     filter: str | None
     select: str | None
     orderby: list[tuple[str, bool]]  # (field, descending)
-    skiptoken: str | None  # the instanceId a page starts after
+    skiptoken: str | None  # the instanceId a page starts after (a repeat table: at)
+    repeat_id: str | None = None  # a repeat table: the row a page starts after
 
 
 def _whole(name: str, text: str) -> int:
@@ -57,21 +58,29 @@ def _flag(name: str, text: str | None) -> bool:
     )
 
 
-def skiptoken_for(instance_id: str) -> str:
-    """Central's cursor: `01` then base64 of `{"instanceId": …}`."""
-    return "01" + base64.b64encode(json.dumps({"instanceId": instance_id}).encode()).decode()
+def skiptoken_for(instance_id: str, repeat_id: str | None = None) -> str:
+    """Central's cursor: `01` then base64 of `{"instanceId": …}`, or for a repeat table
+    `{"repeatId": …}` — to which pcmd adds the row's submission, so that the next page is
+    found by an index rather than by reading every submission before it."""
+    cursor = {"instanceId": instance_id} if repeat_id is None else {"repeatId": repeat_id}
+    if repeat_id is not None:
+        cursor["instanceId"] = instance_id
+    return "01" + base64.b64encode(json.dumps(cursor).encode()).decode()
 
 
-def _read_skiptoken(text: str) -> str:
+def _read_skiptoken(text: str) -> tuple[str | None, str | None]:
+    """(instanceId, repeatId) of a cursor; a repeat's may lack the instanceId (Central's)."""
     try:
         if not text.startswith("01"):
             raise ValueError(text)
         found = json.loads(base64.b64decode(text[2:], validate=True))
-        instance_id = found["instanceId"]
-        if not isinstance(instance_id, str):
+        instance_id, repeat_id = found.get("instanceId"), found.get("repeatId")
+        if not isinstance(instance_id, str | None) or not isinstance(repeat_id, str | None):
             raise ValueError(text)
-        return instance_id
-    except (ValueError, KeyError, TypeError, binascii.Error):
+        if instance_id is None and repeat_id is None:
+            raise ValueError(text)
+        return instance_id, repeat_id
+    except (ValueError, AttributeError, TypeError, binascii.Error):
         raise Problem(
             400.35,
             "Giá trị $skiptoken không hợp lệ (the $skiptoken is not valid): follow the "
@@ -124,6 +133,7 @@ def read_options(query: Mapping[str, str], orderable: tuple[str, ...]) -> Option
         )
     orderby = _orderby(query["$orderby"], orderable) if query.get("$orderby") else []
     token = query.get("$skiptoken")
+    instance_id, repeat_id = _read_skiptoken(token) if token is not None else (None, None)
     if token is not None and orderby:
         raise Problem(
             501.1,
@@ -139,5 +149,6 @@ def read_options(query: Mapping[str, str], orderable: tuple[str, ...]) -> Option
         filter=query.get("$filter") or None,
         select=query.get("$select") or None,
         orderby=orderby,
-        skiptoken=_read_skiptoken(token) if token is not None else None,
+        skiptoken=instance_id,
+        repeat_id=repeat_id,
     )

@@ -116,3 +116,11 @@ def repeat_rows(
 
     walk(root, repeat.split("/"), "", (), instance_id)
     return rows
+
+
+def repetition_count(xml: str, repeat: str) -> int:
+    """How many rows repeat_rows gives for `repeat`, without making them (for `$count`)."""
+    nodes = [SafeET.fromstring(xml.encode())]
+    for part in repeat.split("/"):
+        nodes = [child for node in nodes for child in _children(node, part)]
+    return len(nodes)

@@ -5,6 +5,7 @@ deleted, inside the reader's communes; the columns `$filter` and `$orderby` may 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,11 +56,15 @@ def visible(form_pk: int, communes: list[str] | None) -> Select[Submission, Subm
     return query
 
 
-def after(submission: Submission) -> ColumnElement[bool]:
-    """Rows after this one in Central's order (newest first, then by id)."""
+def after(submitted_at: dt.datetime, sid: int, *, inclusive: bool = False) -> ColumnElement[bool]:
+    """Rows after the submission (submitted_at, sid) in Central's order (newest first, then by
+    id), and that one too when `inclusive`."""
     return or_(
-        Submission.submitted_at < submission.submitted_at,
-        and_(Submission.submitted_at == submission.submitted_at, Submission.id < submission.id),
+        Submission.submitted_at < submitted_at,
+        and_(
+            Submission.submitted_at == submitted_at,
+            Submission.id <= sid if inclusive else Submission.id < sid,
+        ),
     )
 
 
