@@ -15,14 +15,13 @@ and quarters; SQLite writes about 250,000 rows a second.)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection
 
 from pcmd.db.facts import FACT_FIELDS
-from pcmd.db.tables import IV
 from pcmd.masterdata.periods import Period, months_between, parse_period
 from pcmd.masterdata.tree import OrgTree
 from pcmd.pipeline.indicators import cube
@@ -188,7 +187,7 @@ def write_values(conn: Connection, records: list[tuple[Any, ...]]) -> int:
     stamp = now.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ")
     sql = (
         f"INSERT INTO indicator_values ({', '.join(IV_COLUMNS)}) VALUES "  # noqa: S608 - quoted
-        f"({_sql_text(programme)}, ?, ?, ?, ?, ?, ?, ?, ?, {_sql_text(stamp)})"
+        f"({sql_text(programme)}, ?, ?, ?, ?, ?, ?, ?, ?, {sql_text(stamp)})"
     )
     cur = cast(Any, dbapi).cursor()
     try:
@@ -198,26 +197,5 @@ def write_values(conn: Connection, records: list[tuple[Any, ...]]) -> int:
     return len(records)
 
 
-def _sql_text(value: str) -> str:
+def sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def delete_cells(
-    conn: Connection,
-    programme: str,
-    cells: Iterable[tuple[str, str]],
-    chosen: Sequence[Indicator] | None,
-) -> None:
-    by_period: dict[str, list[str]] = {}
-    for org, period in cells:
-        by_period.setdefault(period, []).append(org)
-    for period, orgs in by_period.items():
-        for start in range(0, len(orgs), 900):
-            cond = [
-                IV.c.programme == programme,
-                IV.c.period == period,
-                IV.c.org_code.in_(orgs[start : start + 900]),
-            ]
-            if chosen is not None:
-                cond.append(IV.c.indicator.in_([i.id for i in chosen]))
-            conn.execute(delete(IV).where(*cond))

@@ -27,7 +27,7 @@ from pcmd.db.chunks import chunks
 from pcmd.db.facts import FACT_FIELDS, FACT_TABLES, fact_column
 from pcmd.db.tables import FORM, ORG, SUB, VER
 from pcmd.pipeline.validate.counted import counted_condition
-from pcmd.pipeline.validate.unusable import usable_number
+from pcmd.pipeline.validate.unusable import LARGEST_USABLE, usable_number
 from pcmd.pipeline.validate.values import as_date
 
 CHUNK = 2000  # ids per IN (...) list and rows per insert batch
@@ -107,6 +107,10 @@ class Places:
 
 
 def _int(value: object) -> int | None:
+    if value is None:
+        return None
+    if type(value) is int:  # the usual answer, read from JSON: no further checks
+        return value if -LARGEST_USABLE <= value <= LARGEST_USABLE else None
     if isinstance(value, bool) or not usable_number(value):
         return None  # too large to sum: the record carries PIPE_001
     if isinstance(value, int):
@@ -123,6 +127,8 @@ def _int(value: object) -> int | None:
 
 
 def _float(value: object) -> float | None:
+    if value is None:
+        return None
     if isinstance(value, bool) or not usable_number(value):
         return None
     if isinstance(value, int | float):
@@ -293,11 +299,14 @@ def _insert(conn: Connection, by_form: dict[str, list[list[Any]]]) -> int:
     return written
 
 
-def normalise(conn: Connection, submission_ids: Sequence[int] | None) -> NormaliseResult:
+def normalise(
+    conn: Connection, submission_ids: Sequence[int] | None, places: Places | None = None
+) -> NormaliseResult:
     """Bring the fact rows of `submission_ids` (None: every submission) in line with what
-    counts now, in the caller's transaction."""
+    counts now, in the caller's transaction; `places` may be the caller's, read for the
+    org-unit list as it is now."""
     result = NormaliseResult()
-    places = Places(conn)
+    places = places or Places(conn)
     _normalise_plain(conn, submission_ids, places, result)
     # imported here: normalise_groups builds on this module's rows and writer
     from pcmd.pipeline.normalise_groups import normalise_groups

@@ -16,12 +16,12 @@ from pcmd.pipeline import normalise
 from pcmd.pipeline.cells import (
     PRESENCE,
     compute_cells,
-    delete_cells,
     is_stored,
     levels_of,
     to_records,
     write_values,
 )
+from pcmd.pipeline.cells_replace import replace_cells
 from pcmd.pipeline.indicators import cube
 from pcmd.pipeline.indicators.cube_memory import Loaded
 from pcmd.pipeline.indicators.digest import only_periods, period_digests
@@ -146,20 +146,24 @@ def touched_cells(
             by_month.setdefault(m, []).append(p)
     levels = levels_of(programme, tree)
     covered = {lvl: set(units) for lvl, units in levels.items()}
-    out: dict[str, dict[str, set[str]]] = {}
+    # the org units of each level per month, then each month's periods: a thousand new
+    # records fall in two or three months
+    orgs_of: dict[int, dict[str, set[str]]] = {}
     for commune, month, province in cells:
-        units = {
-            "commune": {commune},
-            "province": {province, tree.parent.get(commune) or province},
-            "country": {tree.root},
-        }
-        for period in by_month.get(month, []):
-            for level, orgs in units.items():
-                if not is_stored(level, period):
-                    continue
-                for org in orgs:
-                    if org in covered.get(level, ()):
-                        out.setdefault(level, {}).setdefault(period.code, set()).add(org)
+        units = orgs_of.setdefault(month, {"commune": set(), "province": set(), "country": set()})
+        units["commune"].add(commune)
+        units["province"].update((province, tree.parent.get(commune) or province))
+        units["country"].add(tree.root)
+    out: dict[str, dict[str, set[str]]] = {}
+    for month, units in orgs_of.items():
+        for level, orgs in units.items():
+            chosen = orgs & covered.get(level, set())
+            codes = [p.code for p in by_month.get(month, []) if is_stored(level, p)]
+            if not chosen or not codes:
+                continue
+            by_period = out.setdefault(level, {})
+            for code in codes:
+                by_period.setdefault(code, set()).update(chosen)
     return out
 
 
@@ -175,7 +179,8 @@ def recompute_cells(
 ) -> int:
     """Recompute and replace the stored values of the touched (level, period, org) cells:
     one reduction per level over the touched units and periods, then only the touched cells
-    are kept; from the cube in memory when given (`loaded`), else from SQL. The touched
+    are kept, and of those only the rows that changed are written (cells_replace.py); from
+    the cube in memory when given (`loaded`), else from SQL. The touched
     periods' fingerprints (`digests`) are forgotten: the next full
     recompute writes those periods again."""
     written = 0
@@ -206,8 +211,7 @@ def recompute_cells(
             for code in by_period:
                 for key in [k for k in digests if k.endswith(f":{code}")]:
                     del digests[key]
-        delete_cells(conn, programme.id, cells, None)
-        written += write_values(conn, to_records(values, programme.id, now))
+        written += replace_cells(conn, programme.id, cells, to_records(values, programme.id, now))
     return written
 
 

@@ -189,7 +189,11 @@ def _run(
 
             done = _timed(summary, "normalise")
             ids = None if everything else sorted(set(changed) | extra)
-            result = normalise.normalise(conn, ids)
+            # the communes' provinces, read again only when the org-unit list changed
+            places = cached(
+                ("places", database, prints["org_units"]), lambda: normalise.Places(conn)
+            )
+            result = normalise.normalise(conn, ids, places)
             summary.facts_written, summary.facts_removed = result.written, result.removed
             summary.unplaced = result.unplaced
             done()
@@ -314,7 +318,10 @@ def _run(
                     loaded=in_memory() if kept is not None or loaded else None,
                 )
                 by_sql = by_sql or not loaded
-        conn.execute(delete(IV).where(IV.c.programme.not_in(list(programmes))))
+        if rebuild or reaggregate or set(old_digests) != set(programmes):
+            # values of programmes no longer active (a scan of every stored value: not on
+            # every incremental run, only when the programmes changed or all is recomputed)
+            conn.execute(delete(IV).where(IV.c.programme.not_in(list(programmes))))
         done()
         if kept is None and not loaded and not by_sql:
             # Read once per process, in a run that had nothing else to do, so that the next

@@ -20,7 +20,7 @@ from pcmd.db.chunks import chunks
 from pcmd.db.facts import FACT_TABLES
 from pcmd.pipeline.indicators.by_day import load_rows
 from pcmd.pipeline.indicators.cube import CUBE, ORG_CHUNK, SlotMap, fetch
-from pcmd.pipeline.indicators.cube_memory import Loaded, key_rows, month_index
+from pcmd.pipeline.indicators.cube_memory import Loaded, among, key_rows, month_index
 from pcmd.pipeline.indicators.cube_scope import Scope
 from pcmd.pipeline.indicators.model import Part
 
@@ -87,7 +87,7 @@ def _set_rows(
     all_months = np.asarray([*months, *(r[2] for r in rows)], dtype=np.int64)
     loaded.grow(int(all_months.min()), int(all_months.max()))
     t = month_index(np.asarray(months, dtype=np.int64), loaded.first_year)
-    pairs = np.flatnonzero(np.isin(loaded.pair_commune, np.asarray(communes, dtype=object)))
+    pairs = np.flatnonzero(among(loaded.pair_commune, communes))
     if len(pairs):
         loaded.values[:, pairs[:, None], t[None, :]] = 0.0
     if not rows:

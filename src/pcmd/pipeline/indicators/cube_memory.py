@@ -19,7 +19,7 @@ the row-by-row reference (tests/test_bench_pipeline.py, bench/pipeline.py --chec
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -42,6 +42,13 @@ DENSE_KINDS = ("records", "sum", "communes_with", "months_with", "distinct")
 
 def month_index(months: np.ndarray, first_year: int) -> np.ndarray:
     return np.asarray((months // 100 - first_year) * 12 + months % 100 - 1, dtype=np.int64)
+
+
+def among(codes: np.ndarray, wanted: Iterable[Any]) -> np.ndarray:
+    """Which of the codes are in `wanted`, by hashing: np.isin compares object arrays element
+    by element (3,321 pairs × 900 communes took 50 ms in an incremental run)."""
+    chosen = set(wanted)
+    return np.fromiter((c in chosen for c in codes.tolist()), dtype=bool, count=len(codes))
 
 
 def _groups(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -216,7 +223,7 @@ class _Level:
         elif scope.root_level == "commune":
             mask &= loaded.pair_commune == scope.root
         if scope.orgs is not None and scope.level == "commune":
-            mask &= np.isin(loaded.pair_commune, np.asarray(list(scope.orgs), dtype=object))
+            mask &= among(loaded.pair_commune, scope.orgs)
         self.mask = mask
         communes = loaded.pair_commune[mask]
         self.commune_at, self.communes = _groups(communes)
