@@ -13,7 +13,8 @@ from pcmd.db.migrate import upgrade
 from pcmd.db.models import Submission, SubmissionVersion
 from pcmd.errors import IngestError
 from pcmd.ingest import bulk as bulk_module
-from pcmd.ingest.bulk import fast_typed, ingest_new
+from pcmd.ingest.bulk import ingest_new
+from pcmd.ingest.fast_typed import fast_typed
 from pcmd.ingest.files import FileStore
 from pcmd.ingest.form_lookup import FormLookup
 from pcmd.ingest.incoming import Incoming, IngestResult

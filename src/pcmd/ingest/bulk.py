@@ -9,7 +9,6 @@ walking parameters per row (a pull writes thousands of rows a second).
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 from typing import Any
@@ -21,17 +20,10 @@ from pcmd.db.models import utcnow
 from pcmd.db.tables import SUB, VER
 from pcmd.errors import IngestError
 from pcmd.forms import contract
+from pcmd.ingest.fast_typed import fast_typed
 from pcmd.ingest.form_lookup import FormLookup, FormVersionInfo
 from pcmd.ingest.incoming import Incoming, IngestResult
-from pcmd.ingest.instance import (
-    INT_MAX,
-    INT_MIN,
-    Instance,
-    binary_names,
-    parse_instance,
-    type_value,
-    typed_values,
-)
+from pcmd.ingest.instance import Instance, binary_names, parse_instance
 from pcmd.ingest.submit import COMMUNE_FIELD, activity_date
 
 NO_FILES: list[str] = []  # attachments_expected of every row here (never changed)
@@ -50,26 +42,7 @@ def ingest_new(
     Every other incoming gets None and goes to `ingest` (which refuses, with its message, what
     must be refused). Pulls use it a page at a time, the OpenRosa group commit a group.
     """
-    candidates: list[tuple[int, Incoming, Instance, FormVersionInfo, dict[str, Any]]] = []
-    for at, incoming in enumerate(incomings):
-        if incoming.files:
-            continue
-        try:
-            inst = incoming.parsed or parse_instance(incoming.xml)
-            if inst.form_id in (contract.SUPPORT, contract.CASE, contract.CASE_UPDATE):
-                # `ingest` replaces UIC answers (ingest/uic.py) and keeps cases (ingest/cases.py)
-                continue
-            form = forms.get(conn, incoming.project_id, inst)
-            data = fast_typed(inst.values, form.fields)
-        except IngestError:
-            continue  # `ingest` raises it with its message
-        if form.state == "closed":
-            continue
-        if binary_names(inst.values, form.fields):
-            continue
-        if incoming.communes and _commune(data) not in incoming.communes:
-            continue  # `ingest` answers 403, naming the commune
-        candidates.append((at, incoming, inst, form, data))
+    candidates = plainly_new(conn, incomings, forms)
     if not candidates:
         return [None] * len(incomings)
     ids = {c[2].instance_id for c in candidates} | {
@@ -118,7 +91,7 @@ def ingest_new(
                     False,
                     incoming.submitted_at or now,
                     now,
-                    _commune(data),
+                    commune_of(data),
                     activity_date(data, inst.form_id),
                 )
                 for _at, incoming, inst, form, data, root in taken
@@ -184,73 +157,41 @@ def ingest_new(
     return results
 
 
-class _Slow(Exception):
-    """A value `typed_values` must type itself (to refuse it with its message)."""
+Candidate = tuple[int, Incoming, Instance, FormVersionInfo, dict[str, Any]]
 
 
-def _int(text: str) -> Any:
-    try:
-        value = int(text)
-    except ValueError:
-        return text  # kept as sent, as type_value keeps it
-    if not INT_MIN <= value <= INT_MAX:
-        raise _Slow
-    return value
-
-
-def _other(bind_type: str, control: str | None) -> Callable[[str], Any]:
-    def typed(text: str) -> Any:
-        value = type_value(text, bind_type, control)
-        if isinstance(value, float) and not math.isfinite(value):
-            raise _Slow
-        if isinstance(value, list) and not all(math.isfinite(v) for v in value):
-            raise _Slow
-        return value
-
-    return typed
-
-
-Plan = dict[str, Callable[[str], Any] | None]
-_PLANS: dict[int, tuple[dict[str, Any], Plan]] = {}
-
-
-def _plan(fields: dict[str, Any]) -> Plan:
-    """path → how `type_value` types a non-empty answer (None: kept as text), once per form
-    version's fields dict (the entry holds the dict, so its id cannot be reused)."""
-    hit = _PLANS.get(id(fields))
-    if hit is not None and hit[0] is fields:
-        return hit[1]
-    plan: Plan = {}
-    for path, info in fields.items():
-        bind_type, control = info.get("type", "string"), info.get("control")
-        if control == "select":
-            plan[path] = str.split
-        elif bind_type == "int":
-            plan[path] = _int
-        elif bind_type in ("decimal", "date", "geopoint"):
-            plan[path] = _other(bind_type, control)
-        else:
-            plan[path] = None
-    if len(_PLANS) > 256:
-        _PLANS.clear()
-    _PLANS[id(fields)] = (fields, plan)
-    return plan
-
-
-def fast_typed(values: dict[str, str], fields: dict[str, Any]) -> dict[str, Any]:
-    """typed_values(values, fields), the same dict, with each path's typing looked up once
-    per form version: an empty answer is None, text stays text, numbers and lists as
-    type_value makes them. A number typed_values must check for bounds or finiteness is
-    handed to it whole (it raises its own IngestError)."""
-    plan = _plan(fields)
-    get = plan.get
-    try:
-        return {
-            path: how(text) if (how := get(path)) is not None and text else (text or None)
-            for path, text in values.items()
-        }
-    except _Slow:
-        return typed_values(values, fields)
+def plainly_new(
+    conn: Connection, incomings: Sequence[Incoming], forms: FormLookup
+) -> list[Candidate]:
+    """(position, incoming, instance, form version, typed values) of each incoming that
+    `ingest` would create and do nothing else with, as far as its content tells: its XML and
+    form are fine, its form is open, it names no attachment and sends no file, its form keeps
+    no UIC or case, it is not Collect's edit, and a sender limited to some communes sends for
+    one of them. Whether the
+    database already holds it is for the caller to ask."""
+    candidates: list[Candidate] = []
+    for at, incoming in enumerate(incomings):
+        if incoming.files:
+            continue
+        try:
+            inst = incoming.parsed or parse_instance(incoming.xml)
+            if inst.form_id in (contract.SUPPORT, contract.CASE, contract.CASE_UPDATE):
+                # `ingest` replaces UIC answers (ingest/uic.py) and keeps cases (ingest/cases.py)
+                continue
+            if inst.deprecated_id and incoming.root_instance_id is None:
+                continue  # Collect's edit: of a stored version, or refused 404, never new
+            form = forms.get(conn, incoming.project_id, inst)
+            data = fast_typed(inst.values, form.fields)
+        except IngestError:
+            continue  # `ingest` raises it with its message
+        if form.state == "closed":
+            continue
+        if binary_names(inst.values, form.fields):
+            continue
+        if incoming.communes and commune_of(data) not in incoming.communes:
+            continue  # `ingest` answers 403, naming the commune
+        candidates.append((at, incoming, inst, form, data))
+    return candidates
 
 
 Processor = Callable[[Any], Any]
@@ -280,7 +221,7 @@ def insert_rows(
     if not rows:
         return
     quote = conn.dialect.identifier_preparer.quote
-    params = _converted(conn, table, columns, rows)
+    params = converted(conn, table, columns, rows)
     conn.exec_driver_sql(
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608 - schema names
         f"VALUES ({_marks(conn, len(columns))})",
@@ -288,7 +229,7 @@ def insert_rows(
     )
 
 
-def _converted(
+def converted(
     conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> list[tuple[Any, ...]]:
     """`rows` with each value converted by its column's bind processor, as SQLAlchemy would."""
@@ -301,7 +242,7 @@ def _converted(
         return [tuple(row) for row in rows]
     # the same object in every row (the page's clock, NO_FILES, False) converted once
     last: dict[int, tuple[Any, Any]] = {}
-    converted = []
+    out = []
     for row in rows:
         values = list(row)
         for i, proc in convert:
@@ -312,8 +253,8 @@ def _converted(
             else:
                 values[i] = proc(value)
                 last[i] = (value, values[i])
-        converted.append(tuple(values))
-    return converted
+        out.append(tuple(values))
+    return out
 
 
 # rows in one multi-row INSERT … RETURNING: well under both databases' parameter limits
@@ -335,7 +276,7 @@ def insert_returning(
     tail = f" RETURNING {', '.join(quote(c) for c in returning)}"
     one = f"({_marks(conn, len(columns))})"
     out: list[tuple[Any, ...]] = []
-    for part in chunks(_converted(conn, table, columns, rows), RETURNING_ROWS):
+    for part in chunks(converted(conn, table, columns, rows), RETURNING_ROWS):
         flat = tuple(chain.from_iterable(part))
         result = conn.exec_driver_sql(head + ", ".join([one] * len(part)) + tail, flat)
         out.extend(tuple(row) for row in result)
@@ -383,6 +324,6 @@ def select_in(
             yield from (tuple(row) for row in rows)
 
 
-def _commune(data: dict[str, Any]) -> str | None:
+def commune_of(data: dict[str, Any]) -> str | None:
     commune = data.get(COMMUNE_FIELD)
     return commune if isinstance(commune, str) else None

@@ -37,6 +37,7 @@ from pcmd.ingest.bulk import ingest_new
 from pcmd.ingest.files import FileStore
 from pcmd.ingest.form_lookup import FormLookup
 from pcmd.ingest.incoming import Incoming, IngestResult
+from pcmd.ingest.one_trip import autocommit_engine, ingest_new_one_trip
 from pcmd.ingest.submit import ingest, ingest_with_retry
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,8 @@ class GroupCommitter:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
+        # PostgreSQL: a group's plainly new submissions in one statement, its own transaction
+        self.one_trip = engine.dialect.name == "postgresql"
 
     def submit(self, incoming: Incoming) -> Future[IngestResult]:
         """Queue one submission; its future is resolved once it is durably stored or refused."""
@@ -155,6 +158,10 @@ class GroupCommitter:
 
     def write(self, jobs: list[_Job]) -> None:
         """Ingest `jobs` in one transaction and resolve their futures after its commit."""
+        if self.one_trip:
+            jobs = self._new_in_one_trip(jobs)
+            if not jobs:
+                return
         if len(jobs) == 1:
             self._alone(jobs[0])
             return
@@ -181,6 +188,24 @@ class GroupCommitter:
                 job.future.set_exception(outcome)
             else:
                 job.future.set_result(outcome)
+
+    def _new_in_one_trip(self, jobs: list[_Job]) -> list[_Job]:
+        """The plainly new of `jobs` written by one statement (`ingest_new_one_trip`) and
+        answered; the others returned, for the transaction that follows, in their order."""
+        try:
+            with autocommit_engine(self.engine).connect() as conn:
+                done = ingest_new_one_trip(conn, [job.incoming for job in jobs], self.forms)
+        except Exception as exc:  # one statement: nothing of it was kept
+            # (had it been, and the answer lost, the careful path finds each as a resend)
+            log.info("one-statement write of %d failed (%s); written carefully", len(jobs), exc)
+            return jobs
+        rest = []
+        for job, result in zip(jobs, done, strict=True):
+            if result is None:
+                rest.append(job)
+            else:
+                job.future.set_result(result)
+        return rest
 
     def _plain_group(
         self, conn: Connection, jobs: list[_Job]
