@@ -26,6 +26,7 @@ from pcmd.server.health import Health
 from pcmd.server.hygiene import RefuseNul
 from pcmd.server.keys import secret_key
 from pcmd.server.openrosa.forms import FormEndpoints
+from pcmd.server.openrosa.lane import SubmissionLane
 from pcmd.server.openrosa.submission import SubmissionEndpoints
 from pcmd.server.web.appusers import AppUserPages
 from pcmd.server.web.attachments import AttachmentPages
@@ -137,6 +138,8 @@ def create_app(settings: Settings, *, lead: bool = True, warm: bool = False) -> 
             static_mount(),
         ],
         middleware=[
+            # phones' HEAD and POST of a submission, past the layers below (openrosa/lane.py)
+            Middleware(SubmissionLane, submissions=submissions, https=https),
             Middleware(SecurityHeaders, https=https),
             Middleware(RefuseNul),
             Middleware(
