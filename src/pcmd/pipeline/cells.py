@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from itertools import compress
 from typing import Any, cast
 
 import numpy as np
@@ -136,10 +137,14 @@ def _nullable(values: Any) -> list[Any]:
 
 
 def to_records(
-    values: indicators.Values, programme: str, now: dt.datetime
+    values: indicators.Values,
+    programme: str,
+    now: dt.datetime,
+    keep: np.ndarray | None = None,
 ) -> list[tuple[Any, ...]]:
     """Rows for indicator_values in key order (period, org, indicator): inserting in the
-    order of the unique index keeps SQLite's b-tree appends sequential."""
+    order of the unique index keeps SQLite's b-tree appends sequential. With `keep`
+    ((indicators, cells) booleans), only those values."""
     n, k = len(values.orgs), len(values.indicators)
     if n == 0 or k == 0:
         return []
@@ -151,21 +156,22 @@ def to_records(
         return np.asarray(array[np.ix_(inds, cells)].T.ravel())
 
     total = n * k
-    return list(
-        zip(
-            [programme] * total,
-            np.tile(np.array(values.indicators, dtype=object)[inds], n).tolist(),
-            np.repeat(values.orgs[cells], k).tolist(),
-            np.repeat(values.periods[cells], k).tolist(),
-            _nullable(block(values.numerator)),
-            _nullable(block(values.denominator)),
-            _nullable(block(values.value)),
-            _nullable(block(values.target)),
-            block(values.status).tolist(),
-            [now] * total,
-            strict=True,
-        )
+    rows = zip(
+        [programme] * total,
+        np.tile(np.array(values.indicators, dtype=object)[inds], n).tolist(),
+        np.repeat(values.orgs[cells], k).tolist(),
+        np.repeat(values.periods[cells], k).tolist(),
+        _nullable(block(values.numerator)),
+        _nullable(block(values.denominator)),
+        _nullable(block(values.value)),
+        _nullable(block(values.target)),
+        block(values.status).tolist(),
+        [now] * total,
+        strict=True,
     )
+    if keep is None:
+        return list(rows)
+    return list(compress(rows, block(keep).tolist()))
 
 
 def write_values(conn: Connection, records: list[tuple[Any, ...]]) -> int:

@@ -36,14 +36,44 @@ def replace_cells(
     programme: str,
     cells: Iterable[tuple[str, str]],
     records: Sequence[tuple[Any, ...]],
+    present: Iterable[tuple[str, str]] | None = None,
 ) -> int:
     """Make the stored rows of these (org, period) cells the `records` (cells.to_records'
-    rows, all of `programme` and of one time; a cell without any has no rows); returns the
-    rows inserted or changed."""
-    gone = set(cells) - {(rec[2], rec[3]) for rec in records}
+    rows, all of `programme` and of one time); the cells not `present` (default: without
+    records) have no values and lose their rows. Returns the rows inserted or changed."""
+    if present is None:
+        present = {(rec[2], rec[3]) for rec in records}
+    gone = set(cells) - set(present)
     if gone:
         _delete(conn, programme, gone)
     return _upsert(conn, records) if records else 0
+
+
+def complete_cells(
+    conn: Connection, programme: str, cells: Iterable[tuple[str, str]], indicators: int
+) -> set[tuple[str, str]]:
+    """The cells that have a stored row for each of the programme's `indicators` (read from
+    the unique index alone)."""
+    wanted = set(cells)
+    periods = sorted({p for _o, p in wanted})
+    orgs = sorted({o for o, _p in wanted})
+    if not wanted:
+        return set()
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    found: set[tuple[str, str]] = set()
+    cur = _dbapi(conn).cursor()
+    try:
+        for batch in chunks(orgs, 900):
+            cur.execute(
+                "SELECT org_code, period, count(*) FROM indicator_values "  # noqa: S608
+                f"WHERE programme = {mark} AND period IN ({', '.join([mark] * len(periods))}) "
+                f"AND org_code IN ({', '.join([mark] * len(batch))}) GROUP BY org_code, period",
+                (programme, *periods, *batch),
+            )
+            found.update((o, p) for o, p, n in cur.fetchall() if n == indicators)
+    finally:
+        cur.close()
+    return found & wanted
 
 
 def _dbapi(conn: Connection) -> Any:

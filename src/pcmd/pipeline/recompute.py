@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, delete, func, select
 
 from pcmd.db.models import utcnow
@@ -21,8 +22,10 @@ from pcmd.pipeline.cells import (
     to_records,
     write_values,
 )
-from pcmd.pipeline.cells_replace import replace_cells
+from pcmd.pipeline.cells_changed import moved
+from pcmd.pipeline.cells_replace import complete_cells, replace_cells
 from pcmd.pipeline.indicators import cube
+from pcmd.pipeline.indicators.cube_changes import Changes
 from pcmd.pipeline.indicators.cube_memory import Loaded
 from pcmd.pipeline.indicators.digest import only_periods, period_digests
 from pcmd.pipeline.indicators.engine import Context
@@ -176,11 +179,14 @@ def recompute_cells(
     touched: Mapping[str, Mapping[str, set[str]]],
     digests: dict[str, Any] | None = None,
     loaded: Loaded | None = None,
+    changes: Changes | None = None,
 ) -> int:
     """Recompute and replace the stored values of the touched (level, period, org) cells:
     one reduction per level over the touched units and periods, then only the touched cells
-    are kept, and of those only the rows that changed are written (cells_replace.py); from
-    the cube in memory when given (`loaded`), else from SQL. The touched
+    are kept, and of those only the rows that changed are written (cells_replace.py) — with
+    what moved in the kept cube (`changes`), only the values that can have moved are sent
+    (cells_changed.py); from the cube in memory when given (`loaded`), else from SQL. The
+    touched
     periods' fingerprints (`digests`) are forgotten: the next full
     recompute writes those periods again."""
     written = 0
@@ -211,7 +217,20 @@ def recompute_cells(
             for code in by_period:
                 for key in [k for k in digests if k.endswith(f":{code}")]:
                     del digests[key]
-        written += replace_cells(conn, programme.id, cells, to_records(values, programme.id, now))
+        keep = None
+        if changes is not None:
+            # of the cells whose rows are all stored, only the values that can have moved
+            inds = list(programme.indicators)
+            keep = moved(values, inds, level, tree, slots, changes)
+            complete = complete_cells(conn, programme.id, cells, len(inds))
+            whole = [
+                c not in complete
+                for c in zip(values.orgs.tolist(), values.periods.tolist(), strict=True)
+            ]
+            keep |= np.asarray(whole, dtype=bool)[None, :]
+        present = set(zip(values.orgs.tolist(), values.periods.tolist(), strict=True))
+        records = to_records(values, programme.id, now, keep)
+        written += replace_cells(conn, programme.id, cells, records, present)
     return written
 
 

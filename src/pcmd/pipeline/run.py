@@ -50,6 +50,7 @@ from pcmd.masterdata.tree import load_tree
 from pcmd.pipeline import normalise
 from pcmd.pipeline.cells import PRESENCE, stored_periods
 from pcmd.pipeline.indicators import cube, cube_kept
+from pcmd.pipeline.indicators.cube_changes import Changes
 from pcmd.pipeline.indicators.cube_memory import Loaded
 from pcmd.pipeline.indicators.model import Measure
 from pcmd.pipeline.inputs import cached, fingerprints, load_context
@@ -220,8 +221,9 @@ def _run(
         # (cube_kept.py): brought up to date with the cells just rewritten, or read when
         # first needed.
         kept = cube_kept.take(database, ((state or {}).get("run"), prints["register"]))
+        changes: Changes | None = None  # what moved in the kept cube
         if kept is not None and not rebuild:
-            cube_kept.patch(conn, kept, result.cells)
+            changes = cube_kept.patch(conn, kept, result.cells)
         else:
             kept = None
         parts = [
@@ -316,6 +318,7 @@ def _run(
                     # a process without the cube in memory reads the touched cells from SQL:
                     # cheaper than reading the whole cube for one run
                     loaded=in_memory() if kept is not None or loaded else None,
+                    changes=changes,
                 )
                 by_sql = by_sql or not loaded
         if rebuild or reaggregate or set(old_digests) != set(programmes):

@@ -20,6 +20,7 @@ from pcmd.db.chunks import chunks
 from pcmd.db.facts import FACT_TABLES
 from pcmd.pipeline.indicators.by_day import load_rows
 from pcmd.pipeline.indicators.cube import CUBE, ORG_CHUNK, SlotMap, fetch
+from pcmd.pipeline.indicators.cube_changes import Changes
 from pcmd.pipeline.indicators.cube_memory import Loaded, among, key_rows, month_index
 from pcmd.pipeline.indicators.cube_scope import Scope
 from pcmd.pipeline.indicators.model import Part
@@ -48,15 +49,16 @@ def load(conn: Connection, parts: Sequence[Part], slots: SlotMap, kept: Loaded |
     return Loaded(conn, parts, slots)
 
 
-def patch(conn: Connection, loaded: Loaded, cells: Iterable[tuple[str, int, str]]) -> None:
+def patch(conn: Connection, loaded: Loaded, cells: Iterable[tuple[str, int, str]]) -> Changes:
     """Bring the kept cube in line with the database after update_cube rewrote these
     (commune, month, province) cells: their cube rows and the fact rows of distinct and
-    by-day parts are read again, in the batches update_cube used."""
+    by-day parts are read again, in the batches update_cube used. Returns what moved."""
+    changes = Changes()
     by_commune: dict[str, set[int]] = {}
     for commune, month, _province in cells:
         by_commune.setdefault(commune, set()).add(month)
     if not by_commune:
-        return
+        return changes
     used = sorted(loaded.slot_row, key=loaded.slot_row.__getitem__)
     for batch in chunks(sorted(by_commune), ORG_CHUNK):
         months = sorted(set().union(*(by_commune[c] for c in batch)))
@@ -66,38 +68,56 @@ def patch(conn: Connection, loaded: Loaded, cells: Iterable[tuple[str, int, str]
                 CUBE.c.level == "commune", CUBE.c.org_code.in_(batch), CUBE.c.month.in_(months)
             ),
         )
-        _set_rows(loaded, batch, months, rows)
+        _set_rows(loaded, batch, months, rows, used, changes)
         for part_id, frame in list(loaded.keys.items()):
             fresh = _key_rows(conn, loaded.parts[part_id], batch, months, loaded)
-            loaded.keys[part_id] = _replace(frame, fresh, batch, months)
+            stale = _among(frame, batch, months)
+            changes.rows(part_id, frame[stale], fresh, ["key"])
+            loaded.keys[part_id] = _replace(frame, stale, fresh)
         for part_id, frame in list(loaded.rows.items()):
             part = loaded.parts[part_id]
             fresh = load_rows(
                 conn, part, Scope("commune", "", "country", batch), (min(months), max(months))
             )
             fresh = fresh[fresh["month"].isin(months)]
-            loaded.rows[part_id] = _replace(frame, fresh, batch, months, sort=False)
+            stale = _among(frame, batch, months)
+            changes.rows(part_id, frame[stale], fresh, list(frame.columns[3:]))
+            loaded.rows[part_id] = _replace(frame, stale, fresh, sort=False)
     loaded.forget_series()
+    return changes
 
 
 def _set_rows(
-    loaded: Loaded, communes: Sequence[str], months: Sequence[int], rows: list[tuple[Any, ...]]
+    loaded: Loaded,
+    communes: Sequence[str],
+    months: Sequence[int],
+    rows: list[tuple[Any, ...]],
+    columns: Sequence[str],
+    changes: Changes,
 ) -> None:
-    """The matrix's cells of communes × months set to the rows read (zero where none)."""
+    """The matrix's cells of communes × months set to the rows read (zero where none); the
+    slots that moved noted in `changes`."""
     all_months = np.asarray([*months, *(r[2] for r in rows)], dtype=np.int64)
     loaded.grow(int(all_months.min()), int(all_months.max()))
     t = month_index(np.asarray(months, dtype=np.int64), loaded.first_year)
-    pairs = np.flatnonzero(among(loaded.pair_commune, communes))
-    if len(pairs):
-        loaded.values[:, pairs[:, None], t[None, :]] = 0.0
-    if not rows:
-        return
-    at = np.asarray([loaded.pair(str(r[0]), str(r[1])) for r in rows], dtype=np.int64)
-    rt = month_index(np.asarray([r[2] for r in rows], dtype=np.int64), loaded.first_year)
-    block = np.nan_to_num(np.asarray([r[3:] for r in rows], dtype=float)).T
-    loaded.values[:, at, rt] = block
-    if loaded.whole and not np.array_equal(block, np.trunc(block)):
-        loaded.whole = False
+    before = np.flatnonzero(among(loaded.pair_commune, communes))
+    old = loaded.values[:, before[:, None], t[None, :]]  # a copy (fancy indexing)
+    if len(before):
+        loaded.values[:, before[:, None], t[None, :]] = 0.0
+    if rows:
+        at = np.asarray([loaded.pair(str(r[0]), str(r[1])) for r in rows], dtype=np.int64)
+        rt = month_index(np.asarray([r[2] for r in rows], dtype=np.int64), loaded.first_year)
+        block = np.nan_to_num(np.asarray([r[3:] for r in rows], dtype=float)).T
+        loaded.values[:, at, rt] = block
+        if loaded.whole and not np.array_equal(block, np.trunc(block)):
+            loaded.whole = False
+    # pairs added for new rows come after every existing one: `before` leads `after`
+    after = np.flatnonzero(among(loaded.pair_commune, communes))
+    new = loaded.values[:, after[:, None], t[None, :]]
+    was = np.zeros_like(new)
+    was[:, : len(before)] = old
+    pairs = list(zip(loaded.pair_commune[after], loaded.pair_province[after], strict=True))
+    changes.slots(was, new, columns, pairs, months)
 
 
 def _key_rows(
@@ -113,16 +133,15 @@ def _key_rows(
     )
 
 
+def _among(frame: pd.DataFrame, communes: Sequence[str], months: Sequence[int]) -> Any:
+    """Which rows of `frame` are of communes × months."""
+    return frame["commune_code"].isin(list(communes)) & frame["month"].isin(list(months))
+
+
 def _replace(
-    frame: pd.DataFrame,
-    fresh: pd.DataFrame,
-    communes: Sequence[str],
-    months: Sequence[int],
-    *,
-    sort: bool = True,
+    frame: pd.DataFrame, stale: Any, fresh: pd.DataFrame, *, sort: bool = True
 ) -> pd.DataFrame:
-    """The rows of communes × months in `frame` replaced by `fresh`."""
-    stale = frame["commune_code"].isin(list(communes)) & frame["month"].isin(list(months))
+    """The `stale` rows of `frame` replaced by `fresh`."""
     out = pd.concat([frame[~stale], fresh], ignore_index=True) if len(fresh) else frame[~stale]
     if sort:
         out = out.sort_values("month", kind="stable")

@@ -245,8 +245,12 @@ class _Level:
 def _cube_part(
     loaded: Loaded, level: _Level, part: Part, scope: Scope, windows: np.ndarray
 ) -> np.ndarray:
-    """(units, windows) for a part read from the cube matrix."""
-    pairs = loaded.series(part)[level.mask]
+    """(units, windows) for a part read from the cube matrix — only the months the windows
+    span (an incremental run's periods are a few of the matrix's months)."""
+    used = windows[windows[:, 0] <= windows[:, 1]]
+    lo, hi = (int(used[:, 0].min()), int(used[:, 1].max())) if len(used) else (0, -1)
+    pairs = loaded.series(part)[level.mask, lo : hi + 1]
+    windows = windows - lo
     whole = loaded.whole
     if part.kind in ("records", "sum"):
         return _window_sums(level.to_units(pairs), windows, whole)
