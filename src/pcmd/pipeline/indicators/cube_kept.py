@@ -74,16 +74,19 @@ def patch(conn: Connection, loaded: Loaded, cells: Iterable[tuple[str, int, str]
             stale = _among(frame, batch, months)
             changes.rows(part_id, frame[stale], fresh, ["key"])
             loaded.keys[part_id] = _replace(frame, stale, fresh)
+        read: dict[Any, pd.DataFrame] = {}  # parts that differ only in what they count
         for part_id, frame in list(loaded.rows.items()):
             part = loaded.parts[part_id]
-            fresh = load_rows(
-                conn, part, Scope("commune", "", "country", batch), (min(months), max(months))
-            )
-            fresh = fresh[fresh["month"].isin(months)]
+            same = (part.forms[0], part.where, part.kind == "deadline")
+            if same not in read:
+                got = load_rows(
+                    conn, part, Scope("commune", "", "country", batch), (min(months), max(months))
+                )
+                read[same] = got[got["month"].isin(months)]
+            fresh = read[same]
             stale = _among(frame, batch, months)
             changes.rows(part_id, frame[stale], fresh, list(frame.columns[3:]))
             loaded.rows[part_id] = _replace(frame, stale, fresh, sort=False)
-    loaded.forget_series()
     return changes
 
 
@@ -118,6 +121,7 @@ def _set_rows(
     was[:, : len(before)] = old
     pairs = list(zip(loaded.pair_commune[after], loaded.pair_province[after], strict=True))
     changes.slots(was, new, columns, pairs, months)
+    loaded.refresh_series(after, t)
 
 
 def _key_rows(

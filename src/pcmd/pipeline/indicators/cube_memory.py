@@ -112,6 +112,7 @@ class Loaded:
             for i, (c, p) in enumerate(zip(self.pair_commune, self.pair_province, strict=True))
         }
         self._series: dict[str, np.ndarray] = {}
+        self._series_rows: dict[str, list[int]] = {}  # the slot rows each series adds up
         self._register: dict[str, set[Any]] = {}
         self.parts: dict[str, Part] = {}  # what keys and rows hold, by part id
         self.keys: dict[str, pd.DataFrame] = {}
@@ -175,12 +176,26 @@ class Loaded:
         base = replace(part, period=None)
         got = self._series.get(base.id)
         if got is None:
-            cols = sorted({self.slots[m.key] for m in base.measures()})
+            rows = [self.slot_row[c] for c in sorted({self.slots[m.key] for m in base.measures()})]
             got = np.zeros(self.values.shape[1:])
-            for col in cols:
-                got = got + self.values[self.slot_row[col]]
+            for row in rows:
+                got = got + self.values[row]
             self._series[base.id] = got
+            self._series_rows[base.id] = rows
         return got
+
+    def refresh_series(self, pairs: np.ndarray, months: np.ndarray) -> None:
+        """The parts' series brought up to date after the matrix's pairs × months (indices)
+        were set, added the same way as series() adds them; forgotten if the matrix grew."""
+        at = (pairs[:, None], months[None, :])
+        for part_id, got in self._series.items():
+            if got.shape != self.values.shape[1:]:
+                self.forget_series()
+                return
+            block = np.zeros((len(pairs), len(months)))
+            for row in self._series_rows[part_id]:
+                block = block + self.values[row][at]
+            got[at] = block
 
     def window(self, period: Period | None) -> tuple[int, int]:
         """The period's months as indices [a, b] into the matrix, clipped; a > b if none."""

@@ -251,12 +251,16 @@ def compute_values(
         missing = np.array([shifted(p, part.period) is None for p in periods])[period_index]
         if missing.any():
             q.loc[missing, part.id] = np.nan
-    targets = _targets_frame(ctx.targets)
+    targets = _targets_by_indicator(ctx.targets)
+    keys = [(str(o), str(p)) for o, p in cells]
+    # the quantities as one array: a column by position, not a pandas lookup per part
+    table = q.to_numpy(dtype=float)
+    column = {pid: i for i, pid in enumerate(q.columns)}
     nums, dens, values, tgts, stats = [], [], [], [], []
     for ind in chosen:
         num = np.zeros(n)
         for part in ind.numerator:
-            num = num + _floats(q[part.id])
+            num = num + table[:, column[part.id]]
         if ind.unit == "count":
             den = np.full(n, np.nan)
             value = num.copy()
@@ -271,7 +275,8 @@ def compute_values(
         )
         target = defaults[period_index]
         if ind.id in targets:
-            imported = _floats(targets[ind.id].reindex(index))
+            found = targets[ind.id]
+            imported = np.array([found.get(key, np.nan) for key in keys], dtype=float)
             target = np.where(np.isnan(imported), target, imported)
         nums.append(num)
         dens.append(den)
@@ -290,18 +295,13 @@ def compute_values(
     )
 
 
-def _targets_frame(targets: Mapping[tuple[str, str, str], float]) -> dict[str, pd.Series]:
+def _targets_by_indicator(
+    targets: Mapping[tuple[str, str, str], float],
+) -> dict[str, dict[tuple[str, str], float]]:
     by_indicator: dict[str, dict[tuple[str, str], float]] = {}
     for (ind, org, period), value in targets.items():
-        by_indicator.setdefault(ind, {})[(org, period)] = value
-    return {
-        ind: pd.Series(
-            list(values.values()),
-            index=pd.MultiIndex.from_tuples(list(values), names=["org", "period"]),
-            dtype=float,
-        )
-        for ind, values in by_indicator.items()
-    }
+        by_indicator.setdefault(ind, {})[(org, period)] = float(value)
+    return by_indicator
 
 
 def imported_targets(
