@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, null, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, literal, null, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
-from pcmd.db.models import AppUser, Attachment, Submission, SubmissionVersion
+from pcmd.db.models import AppUser, Attachment, Submission, SubmissionVersion, UtcDateTime
 from pcmd.server.central.odata_filter import Column
 from pcmd.server.central.odata_rows import CENTRAL_STATES, System
 
@@ -58,14 +58,11 @@ def visible(form_pk: int, communes: list[str] | None) -> Select[Submission, Subm
 
 def after(submitted_at: dt.datetime, sid: int, *, inclusive: bool = False) -> ColumnElement[bool]:
     """Rows after the submission (submitted_at, sid) in Central's order (newest first, then by
-    id), and that one too when `inclusive`."""
-    return or_(
-        Submission.submitted_at < submitted_at,
-        and_(
-            Submission.submitted_at == submitted_at,
-            Submission.id <= sid if inclusive else Submission.id < sid,
-        ),
-    )
+    id), and that one too when `inclusive`. A row-value comparison, which SQLite and PostgreSQL
+    both read as a range of ix_submissions_form_submitted (an OR of the two parts they scan)."""
+    key = tuple_(Submission.submitted_at, Submission.id)
+    start = tuple_(literal(submitted_at, UtcDateTime), literal(sid))
+    return key <= start if inclusive else key < start
 
 
 @dataclass(frozen=True)
