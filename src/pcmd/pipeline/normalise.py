@@ -25,6 +25,7 @@ from sqlalchemy import Connection, delete, select
 
 from pcmd.db.chunks import chunks
 from pcmd.db.facts import FACT_FIELDS, FACT_TABLES, fact_column
+from pcmd.db.one_of import one_of
 from pcmd.db.tables import FORM, ORG, SUB, VER
 from pcmd.pipeline.validate.counted import counted_condition
 from pcmd.pipeline.validate.unusable import LARGEST_USABLE, usable_number
@@ -226,7 +227,7 @@ def _counted_rows(
         .order_by(SUB.c.id)
     )
     if ids is not None:
-        query = query.where(SUB.c.id.in_(ids))
+        query = query.where(one_of(conn.dialect.name, SUB.c.id, ids))
     else:
         query = query.where(SUB.c.id > after).limit(CHUNK * 5)
     result = conn.execute(query)
@@ -343,12 +344,14 @@ def _normalise_plain(
                     table.c.commune_code,
                     table.c.month,
                     table.c.province_code,
-                ).where(table.c.submission_id.in_(chunk))
+                ).where(one_of(conn.dialect.name, table.c.submission_id, chunk))
             ).all()
             if old:
                 result.cells.update((r.commune_code, r.month, r.province_code) for r in old)
                 had.update(r.submission_id for r in old)
-                conn.execute(delete(table).where(table.c.submission_id.in_(chunk)))
+                conn.execute(
+                    delete(table).where(one_of(conn.dialect.name, table.c.submission_id, chunk))
+                )
         by_form = _place(places, _counted_rows(conn, chunk), result)
         result.written += _insert(conn, by_form)
         now = {row[0] for rows in by_form.values() for row in rows}

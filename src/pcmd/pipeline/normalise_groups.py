@@ -25,6 +25,7 @@ from sqlalchemy import Connection, and_, delete, or_, select
 
 from pcmd.db.chunks import chunks
 from pcmd.db.facts import FACT_TABLES
+from pcmd.db.one_of import one_of
 from pcmd.db.tables import CASES, FORM, SUB, VER
 from pcmd.forms import contract as c
 from pcmd.forms.entities import add_months, case_key
@@ -135,13 +136,15 @@ def _latest(
         groups: set[tuple[str, int]] = set()
         for chunk in chunks(ids, CHUNK):
             old = conn.execute(
-                select(table.c.commune_code, table.c.month).where(table.c.submission_id.in_(chunk))
+                select(table.c.commune_code, table.c.month).where(
+                    one_of(conn.dialect.name, table.c.submission_id, chunk)
+                )
             ).all()
             groups.update((r.commune_code, r.month) for r in old)
             new = conn.execute(
                 select(SUB.c.commune_code, SUB.c.activity_date)
                 .join(FORM, FORM.c.id == SUB.c.form_pk)
-                .where(SUB.c.id.in_(chunk), FORM.c.form_id == form_id)
+                .where(one_of(conn.dialect.name, SUB.c.id, chunk), FORM.c.form_id == form_id)
             ).all()
             groups.update(
                 (r.commune_code, month_number(r.activity_date))
@@ -220,7 +223,9 @@ def _cases(
         keys.update(
             r[0]
             for r in conn.execute(
-                select(steps_t.c.case_ref).where(steps_t.c.submission_id.in_(chunk))
+                select(steps_t.c.case_ref).where(
+                    one_of(conn.dialect.name, steps_t.c.submission_id, chunk)
+                )
             ).all()
             if r[0]
         )
@@ -228,7 +233,7 @@ def _cases(
             select(SUB.c.instance_id, FORM.c.form_id, VER.c.data)
             .join(FORM, FORM.c.id == SUB.c.form_pk)
             .outerjoin(VER, VER.c.id == SUB.c.current_version_id)
-            .where(SUB.c.id.in_(chunk), FORM.c.form_id.in_(list(CASE_FORMS)))
+            .where(one_of(conn.dialect.name, SUB.c.id, chunk), FORM.c.form_id.in_(list(CASE_FORMS)))
         ).all()
         for r in rows:
             if r.form_id == c.CASE:

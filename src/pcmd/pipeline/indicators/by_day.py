@@ -40,7 +40,8 @@ def load_rows(
     if months is not None:
         conds.append(table.c.month.between(*months))
     if scope is not None:
-        conds.extend(scope.fact_filters(table, scope.orgs if scope.level == "commune" else None))
+        orgs = scope.orgs if scope.level == "commune" else None
+        conds.extend(scope.fact_filters(table, orgs, conn.dialect.name))
     rows = fetch(conn, select(*(table.c[n] for n in names)).where(*conds))
     frame = pd.DataFrame(rows, columns=names)
     frame["month"] = frame["month"].astype("int64")

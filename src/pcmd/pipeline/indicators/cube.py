@@ -30,6 +30,7 @@ from sqlalchemy import (
 
 from pcmd.db.chunks import chunks
 from pcmd.db.facts import ACTIVITY_CUBE, CUBE_SLOTS, FACT_TABLES, fact_column
+from pcmd.db.one_of import one_of
 from pcmd.errors import PipelineError
 from pcmd.pipeline.indicators.model import Condition, Measure
 
@@ -103,7 +104,11 @@ def _commune_rows(
             *(exprs.get(col, literal(0)).label(col) for col in used),
         )
         if communes is not None and months is not None:
-            branch = branch.where(table.c.commune_code.in_(communes), table.c.month.in_(months))
+            dialect = conn.dialect.name
+            branch = branch.where(
+                one_of(dialect, table.c.commune_code, communes),
+                one_of(dialect, table.c.month, months),
+            )
         branches.append(branch)
     if not branches:
         return
@@ -184,7 +189,9 @@ def update_cube(
         all_months.update(months)
         conn.execute(
             delete(CUBE).where(
-                CUBE.c.level == "commune", CUBE.c.org_code.in_(batch), CUBE.c.month.in_(months)
+                CUBE.c.level == "commune",
+                one_of(conn.dialect.name, CUBE.c.org_code, batch),
+                one_of(conn.dialect.name, CUBE.c.month, months),
             )
         )
         if measures:

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 
 from pcmd.db.chunks import chunks
 from pcmd.db.facts import FACT_TABLES
+from pcmd.db.one_of import one_of
 from pcmd.pipeline.indicators.by_day import load_rows
 from pcmd.pipeline.indicators.cube import CUBE, ORG_CHUNK, SlotMap, fetch
 from pcmd.pipeline.indicators.cube_changes import Changes
@@ -65,7 +66,9 @@ def patch(conn: Connection, loaded: Loaded, cells: Iterable[tuple[str, int, str]
         rows = fetch(
             conn,
             select(CUBE.c.org_code, CUBE.c.province_code, CUBE.c.month, *CUBE.c[tuple(used)]).where(
-                CUBE.c.level == "commune", CUBE.c.org_code.in_(batch), CUBE.c.month.in_(months)
+                CUBE.c.level == "commune",
+                one_of(conn.dialect.name, CUBE.c.org_code, batch),
+                one_of(conn.dialect.name, CUBE.c.month, months),
             ),
         )
         _set_rows(loaded, batch, months, rows, used, changes)
@@ -132,8 +135,8 @@ def _key_rows(
         conn,
         part,
         loaded.register,
-        table.c.commune_code.in_(communes),
-        table.c.month.in_(months),
+        one_of(conn.dialect.name, table.c.commune_code, communes),
+        one_of(conn.dialect.name, table.c.month, months),
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, literal
 
 from pcmd.db.chunks import chunks
+from pcmd.db.one_of import one_of
 from pcmd.pipeline.indicators.cube import CUBE, ORG_CHUNK
 
 Level = str  # country | province | commune
@@ -40,14 +41,18 @@ class Scope:
             return table.c.province_code  # type: ignore[no-any-return]
         return literal(self.root)
 
-    def fact_filters(self, table: Any, orgs: Sequence[str] | None) -> list[ColumnElement[bool]]:
+    def fact_filters(
+        self, table: Any, orgs: Sequence[str] | None, dialect: str = ""
+    ) -> list[ColumnElement[bool]]:
+        """The scope's rows of a fact table (the orgs as one parameter when the dialect is
+        named: db/one_of.py)."""
         out: list[ColumnElement[bool]] = []
         if self.root_level == "province":
             out.append(table.c.province_code == self.root)
         elif self.root_level == "commune":
             out.append(table.c.commune_code == self.root)
         if orgs is not None and self.level == "commune":
-            out.append(table.c.commune_code.in_(orgs))
+            out.append(one_of(dialect, table.c.commune_code, orgs))
         return out
 
     def cube_filters(self, orgs: Sequence[str] | None) -> list[ColumnElement[bool]]:
