@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from itertools import compress
 from typing import Any, cast
 
 import numpy as np
@@ -151,27 +150,32 @@ def to_records(
     cells = np.lexsort((values.orgs.astype(str), values.periods.astype(str)))
     inds = np.argsort(np.array(values.indicators))
 
-    def block(array: np.ndarray) -> np.ndarray:
-        # (indicators, cells) → cell by cell, the indicators of each cell in a row
-        return np.asarray(array[np.ix_(inds, cells)].T.ravel())
+    chosen = None if keep is None else np.flatnonzero(keep[np.ix_(inds, cells)].T.ravel())
 
-    total = n * k
-    rows = zip(
-        [programme] * total,
-        np.tile(np.array(values.indicators, dtype=object)[inds], n).tolist(),
-        np.repeat(values.orgs[cells], k).tolist(),
-        np.repeat(values.periods[cells], k).tolist(),
-        _nullable(block(values.numerator)),
-        _nullable(block(values.denominator)),
-        _nullable(block(values.value)),
-        _nullable(block(values.target)),
-        block(values.status).tolist(),
-        [now] * total,
-        strict=True,
+    def block(array: np.ndarray) -> np.ndarray:
+        # (indicators, cells) → cell by cell, the indicators of each cell in a row; only the
+        # values kept
+        flat = np.asarray(array[np.ix_(inds, cells)].T.ravel())
+        return flat if chosen is None else flat[chosen]
+
+    total = n * k if chosen is None else len(chosen)
+    return list(
+        zip(
+            [programme] * total,
+            block(
+                np.repeat(np.array(values.indicators, dtype=object)[:, None], n, axis=1)
+            ).tolist(),
+            block(np.broadcast_to(values.orgs[None, :], (k, n))).tolist(),
+            block(np.broadcast_to(values.periods[None, :], (k, n))).tolist(),
+            _nullable(block(values.numerator)),
+            _nullable(block(values.denominator)),
+            _nullable(block(values.value)),
+            _nullable(block(values.target)),
+            block(values.status).tolist(),
+            [now] * total,
+            strict=True,
+        )
     )
-    if keep is None:
-        return list(rows)
-    return list(compress(rows, block(keep).tolist()))
 
 
 def write_values(conn: Connection, records: list[tuple[Any, ...]]) -> int:
