@@ -57,12 +57,16 @@ def ratio(label: str, base: float, new: float, *, higher_is_better: bool = True)
     return f"{label}: baseline {base:,.3g} → working tree {new:,.3g} (×{r:.2f} better)"
 
 
-def side_by_side(script: str, figures: list[tuple[str, str, bool]]) -> bool:
+def side_by_side(
+    script: str, figures: list[tuple[str, str, bool]], *, own_script: bool = True
+) -> bool:
     """With `--baseline COMMIT [--rounds R]` among the arguments: run bench/<script> of that
     commit's checkout and of this one (each importing its own pcmd), alternating R times, with
     the other arguments; print their output, then for each figure — (label, a regular
     expression whose group is the number, whether higher is better) — the medians and their
-    ratio. Returns False, doing nothing, when no baseline was asked for."""
+    ratio. Returns False, doing nothing, when no baseline was asked for. `own_script=False`:
+    this checkout's script runs for both (a benchmark newer than the baseline), importing and
+    serving each checkout's pcmd."""
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--baseline")
     parser.add_argument("--rounds", type=int, default=1)
@@ -75,7 +79,7 @@ def side_by_side(script: str, figures: list[tuple[str, str, bool]]) -> bool:
         for label, tree in trees(asked.baseline):
             print(f"--- {label} ({tree}); {load()}", flush=True)
             done = subprocess.run(
-                [sys.executable, str(tree / "bench" / script), *rest],
+                [sys.executable, str((tree if own_script else ROOT) / "bench" / script), *rest],
                 env={**os.environ, **env_for(tree)},
                 stdout=subprocess.PIPE,
                 text=True,
