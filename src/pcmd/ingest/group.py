@@ -16,6 +16,10 @@ submissions' own work. If the transaction itself fails (the
 database raising mid-way or at commit), nothing of the group is kept and each submission is
 ingested again on its own, so one failure never loses or fails the others, and no submission is
 reported stored before a commit that holds it has returned.
+
+On PostgreSQL a group's plainly new submissions go first in one statement that is its own
+transaction (`ingest_new_one_trip`, one round trip instead of six), and only the others — an
+edit, a resend, a refusal — take the transaction above, after it.
 """
 
 from __future__ import annotations
