@@ -12,8 +12,43 @@
 //
 // The host element says where the draft is, for tests and for anyone looking: data-draft is
 // "unsaved" while a change is not yet stored, "saved" once every change seen is.
+//
+// IndexedDB writes are asynchronous, so a page reloaded or closed in the milliseconds after an
+// answer can go before its write ends. As the page goes (pagehide), a draft not yet stored is
+// also written at once, synchronously, to localStorage: the engine's instance as it stands,
+// without files (those of the last stored draft go with it). The newer of the two is reopened.
 import { watch } from 'vue';
 import { drafts } from './store.js';
+
+const BACKUP = 'pcmd-draft-backup:';
+
+function readBackup(key) {
+  try {
+    const found = JSON.parse(localStorage.getItem(BACKUP + key));
+    return found && typeof found.xml === 'string' ? found : null;
+  } catch {
+    return null;
+  }
+}
+
+function dropBackup(key) {
+  try {
+    localStorage.removeItem(BACKUP + key);
+  } catch {
+    // storage refused (private mode): nothing was kept there
+  }
+}
+
+/** The draft to reopen under `key`: the stored one, or the copy written as the page went if
+ *  that is newer (with the stored draft's files). */
+export async function draftToReopen(key) {
+  const stored = (await drafts.get(key)) || null;
+  const backup = readBackup(key);
+  if (backup && (!stored || backup.savedAt > stored.savedAt)) {
+    return { xml: backup.xml, files: stored ? stored.files : [], savedAt: backup.savedAt };
+  }
+  return stored;
+}
 
 const EVENTS = ['input', 'change', 'click', 'keyup', 'focusout'];
 const JR = 'http://openrosa.org/javarosa';
@@ -59,7 +94,10 @@ export function keepDraft(host, key, formXml, findRoot, payloadFiles) {
       await drafts.put(key, { xml, files, savedAt: Date.now() });
       stored = seen;
     }
-    if (touched) state('saved');
+    if (touched) {
+      dropBackup(key); // the stored draft holds every change: a copy would only be older
+      state('saved');
+    }
   };
 
   const save = () => {
@@ -100,8 +138,21 @@ export function keepDraft(host, key, formXml, findRoot, payloadFiles) {
     follow();
     changed();
   };
+  // The page goes: what the stored draft does not hold yet is written now, synchronously.
+  const keepNow = () => {
+    const root = touched && stored !== changes ? findRoot() : null;
+    if (!root) return;
+    try {
+      const xml = root.instanceState.instanceXML;
+      localStorage.setItem(BACKUP + key, JSON.stringify({ xml, savedAt: Date.now() }));
+    } catch (error) {
+      console.error(error); // storage full or refused: the stored draft is what is left
+    }
+  };
+
   for (const type of EVENTS) host.addEventListener(type, touch, true);
   document.addEventListener('visibilitychange', () => document.hidden && save());
+  window.addEventListener('pagehide', keepNow);
 
   return {
     forget: async () => {
@@ -109,6 +160,7 @@ export function keepDraft(host, key, formXml, findRoot, payloadFiles) {
       stored = changes;
       delete host.dataset.draft;
       await saving; // a save under way ends before the draft is removed
+      dropBackup(key);
       await drafts.remove(key);
     },
   };

@@ -5,8 +5,8 @@
 // only show and send what waits.
 import { createApp, h } from 'vue';
 import { OdkWebForm, POST_SUBMIT__NEW_INSTANCE, webFormsPlugin } from '@getodk/web-forms';
-import { keepDraft } from './draft.js';
-import { drafts, queue } from './store.js';
+import { draftToReopen, keepDraft } from './draft.js';
+import { queue } from './store.js';
 import { enqueue, flush, showCount, watch } from './outbox.js';
 import { texts } from './texts.js';
 import { translate } from './words.js';
@@ -94,7 +94,7 @@ async function editInstanceFrom(cfg, draft) {
 async function mountForm(host, words) {
   const cfg = host.dataset;
   const formXml = await (await fetch(cfg.formUrl, { credentials: 'same-origin' })).text();
-  const draft = (await drafts.get(cfg.draftKey)) || null;
+  const draft = await draftToReopen(cfg.draftKey);
   const editInstance = await editInstanceFrom(cfg, draft);
   if (draft) say(words.restored);
 

@@ -190,6 +190,49 @@ def test_volunteer__reload_then_offline_send__kept_counted_and_stored_once(
 
 
 @pytest.mark.slow
+def test_volunteer__reload_before_the_answer_reached_the_store__kept(
+    browser: Browser,  # noqa: F811
+    settings: Settings,
+    engine: Engine,
+) -> None:
+    """The browser's store is asynchronous: a page reloaded while an answer's write has not
+    ended would reopen the answer before it. Here the write fails for certain (as one cut
+    short by the reload would), and the answer comes back from the copy written as the page
+    went; once a later save holds it, the copy is dropped."""
+    with running_server(settings, engine) as server:
+        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
+        page = context.new_page()
+        page.goto(f"{server.key_url(server.scoped_token)}/web/pcmd_outreach")
+        wait_ready(page)
+        pick(page, "Tỉnh, thành phố", PROVINCE)
+        number(page, "Học sinh, sinh viên", 40)
+        page.wait_for_selector('#webform[data-draft="saved"]', state="attached")
+        # from now on no write reaches the browser's store (until the page is loaded again)
+        page.evaluate(
+            "() => { IDBObjectStore.prototype.put = () => { throw new Error('cut short'); }; }"
+        )
+        number(page, "Học sinh, sinh viên", 41)
+        page.wait_for_selector('#webform[data-draft="unsaved"]', state="attached")
+        page.reload()
+        wait_ready(page)
+        expect(page.locator("#wf-message")).to_contain_text("đang điền dở", timeout=30_000)
+        students = question(page, "Học sinh, sinh viên").locator("input.p-inputnumber-input")
+        expect(students).to_have_value("41")
+        province = question(page, "Tỉnh, thành phố").locator(".p-select-label")
+        expect(province).to_have_text(PROVINCE)
+        copies = "() => Object.keys(localStorage).filter((k) => k.startsWith('pcmd-draft'))"
+        assert len(page.evaluate(copies)) == 1
+        number(page, "Học sinh, sinh viên", 42)
+        page.wait_for_selector('#webform[data-draft="saved"]', state="attached")
+        assert page.evaluate(copies) == []
+        page.reload()
+        wait_ready(page)
+        students = question(page, "Học sinh, sinh viên").locator("input.p-inputnumber-input")
+        expect(students).to_have_value("42")
+        context.close()
+
+
+@pytest.mark.slow
 def test_volunteer__link_revoked_while_queued__said_kept_then_sent_by_new_link(
     browser: Browser,  # noqa: F811
     settings: Settings,
