@@ -8,6 +8,7 @@ walking parameters per row (a pull writes thousands of rows a second).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
@@ -119,21 +120,7 @@ def ingest_new(
             "received_at",
         ),
         [
-            (
-                sid,
-                inst.instance_id,
-                inst.deprecated_id,
-                inst.version,
-                incoming.xml.decode("utf-8"),
-                hashlib.sha256(incoming.xml).hexdigest(),
-                data,
-                NO_FILES,
-                incoming.source,
-                incoming.source_ref,
-                incoming.submitter,
-                incoming.device_id,
-                now,
-            )
+            (sid, *version_values(incoming, inst, data, now))
             for sid, (_at, incoming, inst, _form, data, _root) in zip(
                 submission_ids, taken, strict=True
             )
@@ -158,6 +145,28 @@ def ingest_new(
 
 
 Candidate = tuple[int, Incoming, Instance, FormVersionInfo, dict[str, Any]]
+
+
+def version_values(
+    incoming: Incoming, inst: Instance, data: dict[str, Any], now: dt.datetime
+) -> tuple[Any, ...]:
+    """A new version's values after its submission id, as `ingest` writes them: instance_id,
+    deprecated_id, form_version, xml, xml_sha256, data, attachments_expected, source,
+    source_ref, submitter, device_id, received_at."""
+    return (
+        inst.instance_id,
+        inst.deprecated_id,
+        inst.version,
+        incoming.xml.decode("utf-8"),
+        hashlib.sha256(incoming.xml).hexdigest(),
+        data,
+        NO_FILES,
+        incoming.source,
+        incoming.source_ref,
+        incoming.submitter,
+        incoming.device_id,
+        now,
+    )
 
 
 def plainly_new(

@@ -16,7 +16,6 @@ statement has committed and so sees what it wrote (a resend, an edit behind its 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,7 +23,7 @@ from sqlalchemy import Connection, Engine
 
 from pcmd.db.models import utcnow
 from pcmd.db.tables import SUB, VER
-from pcmd.ingest.bulk import NO_FILES, commune_of, converted, plainly_new
+from pcmd.ingest.bulk import commune_of, converted, plainly_new, version_values
 from pcmd.ingest.form_lookup import FormLookup
 from pcmd.ingest.incoming import Incoming, IngestResult
 from pcmd.ingest.submit import activity_date
@@ -123,18 +122,7 @@ def ingest_new_one_trip(
                 now,
                 commune_of(data),
                 activity_date(data, inst.form_id),
-                inst.instance_id,
-                inst.deprecated_id,
-                inst.version,
-                incoming.xml.decode("utf-8"),
-                hashlib.sha256(incoming.xml).hexdigest(),
-                data,
-                NO_FILES,
-                incoming.source,
-                incoming.source_ref,
-                incoming.submitter,
-                incoming.device_id,
-                now,
+                *version_values(incoming, inst, data, now),
             )
         )
     if not rows:
