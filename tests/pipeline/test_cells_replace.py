@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 
 from pcmd.db.engine import write_connection
 from pcmd.db.tables import IV
+from pcmd.pipeline.cells import IV_COLUMNS
 from pcmd.pipeline.cells_replace import replace_cells
 
 BEFORE = dt.datetime(2026, 1, 1, 8, 0, tzinfo=dt.UTC)
@@ -57,24 +58,7 @@ def test_replace_cells__writes_only_what_changed(engine: Engine) -> None:
         conn.execute(
             IV.insert(),
             [
-                dict(
-                    zip(
-                        (
-                            "programme",
-                            "indicator",
-                            "org_code",
-                            "period",
-                            "numerator",
-                            "denominator",
-                            "value",
-                            "target",
-                            "status",
-                            "computed_at",
-                        ),
-                        r,
-                        strict=True,
-                    )
-                )
+                dict(zip(IV_COLUMNS, r, strict=True))
                 for r in (
                     _row("HD1", "A", "2026", 5.0, 5.0, "no_target", BEFORE),
                     _row("HD2", "A", "2026", 3.0, 3.0, "no_target", BEFORE),
