@@ -46,6 +46,21 @@ def trees(baseline: str | None) -> list[tuple[str, Path]]:
     return [(f"baseline {baseline}", checkout(baseline)), *here] if baseline else here
 
 
+def run_pcmd(env: dict[str, str], *args: str, tree: Path | None = None) -> str:
+    """`python -m pcmd ARGS` with `env` added to this environment (and `tree`'s pcmd when
+    given); its output, or the benchmark ends with what it printed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pcmd", *args],
+        env={**os.environ, **(env_for(tree) if tree else {}), **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise SystemExit(f"pcmd {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
 def load() -> str:
     one, five, _fifteen = os.getloadavg()
     return f"load {one:.2f}/{five:.2f}"

@@ -40,7 +40,7 @@ from sqlalchemy import create_engine, func, select, text
 from pcmd.db.models import Submission
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from baseline import env_for, load, ratio, trees  # bench/ is not a package
+from baseline import env_for, load, ratio, run_pcmd, trees  # bench/ is not a package
 
 ROOT = Path(__file__).resolve().parents[1]
 BOUNDARY = "pcmdbenchboundary7MA4YWxkTrZu0gW"
@@ -60,19 +60,6 @@ XML_TEMPLATE = (
     "<notes/><meta><instanceID>uuid:{uuid}</instanceID>"
     "<instanceName>2026-11-20 - Phường Cẩm Thành</instanceName></meta></pcmd_outreach>"
 )
-
-
-def pcmd(*args: str, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "pcmd", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode:
-        raise SystemExit(f"pcmd {' '.join(args)} failed:\n{done.stderr}")
-    return done.stdout
 
 
 def build_post(path: str, host: str, client: int, i: int, photo_kb: int = 0) -> bytes:
@@ -222,8 +209,8 @@ def measure(args: argparse.Namespace, tree: Path) -> dict[int, tuple[float, floa
         "PCMD_LOG_LEVEL": "WARNING",
         "PCMD_SCHEDULER": "true" if args.scheduler else "false",
     }
-    pcmd("init", env=env)
-    user = json.loads(pcmd("appuser", "create", "bench", "--json", env=env))
+    run_pcmd(env, "init")
+    user = json.loads(run_pcmd(env, "appuser", "create", "bench", "--json"))
     path = f"/v1/key/{user['token']}/projects/1/submission"
     server = subprocess.Popen(
         [

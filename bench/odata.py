@@ -34,7 +34,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from baseline import load, side_by_side  # bench/ is not a package
+from baseline import load, run_pcmd, side_by_side  # bench/ is not a package
 
 PASSWORD = "bench-password-1629"
 FORM = """
@@ -71,18 +71,6 @@ def household(n: int, people: int) -> bytes:
     ).encode()
 
 
-def pcmd(env: dict[str, str], *args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "pcmd", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode:
-        raise SystemExit(f"pcmd {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-
-
 def make_data(path: Path, n: int, people: int) -> None:
     """n households through the ingest, into a new SQLite database at `path`."""
     import datetime as dt
@@ -97,7 +85,7 @@ def make_data(path: Path, n: int, people: int) -> None:
     work = path.with_suffix(".making")
     shutil.rmtree(work, ignore_errors=True)
     env = {"PCMD_DATABASE_URL": f"sqlite:///{work / 'pcmd.db'}", "PCMD_DATA_DIR": str(work)}
-    pcmd(env, "init", "--skip-forms")
+    run_pcmd(env, "init", "--skip-forms")
     engine = make_engine(env["PCMD_DATABASE_URL"])
     made = convert_workbook(FORM.encode(), "hh_visit.md", validate=False)
     with transaction(engine, write=True) as s:
@@ -154,9 +142,9 @@ def measure(args: argparse.Namespace, data: Path) -> None:
         "PCMD_SCHEDULER": "false",
         "BENCH_PASSWORD": PASSWORD,
     }
-    pcmd(env, "init", "--skip-forms")  # the schema of this checkout (the data may be older)
-    pcmd(env, "user", "create", "bench", "--role", "admin", "--org", "VN",
-         "--password-env", "BENCH_PASSWORD")  # fmt: skip
+    run_pcmd(env, "init", "--skip-forms")  # the schema of this checkout (the data may be older)
+    run_pcmd(env, "user", "create", "bench", "--role", "admin", "--org", "VN",
+             "--password-env", "BENCH_PASSWORD")  # fmt: skip
     server = subprocess.Popen(
         [sys.executable, "-m", "pcmd", "serve", "--port", str(args.port), "--workers", "1"],
         env={**os.environ, **env},

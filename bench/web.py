@@ -49,24 +49,11 @@ from sqlalchemy import create_engine, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import web_pg
-from baseline import env_for, load, ratio, trees  # bench/ is not a package
+from baseline import env_for, load, ratio, run_pcmd, trees  # bench/ is not a package
 from web_changes import Changes
 
 PASSWORD = "bench-password-1629"
 USERS = 8
-
-
-def pcmd(tree: Path, env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "pcmd", *args],
-        env={**os.environ, **env_for(tree), **env},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode:
-        raise SystemExit(f"pcmd {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
 
 
 # --- the data --------------------------------------------------------------------------------
@@ -355,9 +342,9 @@ def measure(args: argparse.Namespace, label: str, tree: Path) -> dict[tuple[str,
         "BENCH_PASSWORD": PASSWORD,
         **({} if args.scheduler else {"PCMD_SCHEDULER": "false"}),
     }
-    pcmd(tree, env, "init", "--skip-forms")
-    pcmd(tree, env, "user", "create", "bench", "--role", "admin", "--org", "VN",
-         "--password-env", "BENCH_PASSWORD")  # fmt: skip
+    run_pcmd(env, "init", "--skip-forms", tree=tree)
+    run_pcmd(env, "user", "create", "bench", "--role", "admin", "--org", "VN",
+             "--password-env", "BENCH_PASSWORD", tree=tree)  # fmt: skip
     log = (
         Path(args.workdir) / f"server-{'baseline' if label.startswith('baseline') else 'work'}.log"
     )
