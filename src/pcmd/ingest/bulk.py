@@ -176,8 +176,7 @@ def plainly_new(
     `ingest` would create and do nothing else with, as far as its content tells: its XML and
     form are fine, its form is open, it names no attachment and sends no file, its form keeps
     no UIC or case, it is not Collect's edit, and a sender limited to some communes sends for
-    one of them. Whether the
-    database already holds it is for the caller to ask."""
+    one of them. Whether the database already holds it is for the caller to ask."""
     candidates: list[Candidate] = []
     for at, incoming in enumerate(incomings):
         if incoming.files:

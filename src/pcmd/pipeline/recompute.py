@@ -186,9 +186,8 @@ def recompute_cells(
     are kept, and of those only the rows that changed are written (cells_replace.py) — with
     what moved in the kept cube (`changes`), only the values that can have moved are sent
     (cells_changed.py); from the cube in memory when given (`loaded`), else from SQL. The
-    touched
-    periods' fingerprints (`digests`) are forgotten: the next full
-    recompute writes those periods again."""
+    touched periods' fingerprints (`digests`) are forgotten: the next full recompute writes
+    those periods again."""
     written = 0
     now = utcnow()
     memo: dict[Any, Any] = {}  # lets the country reuse the provinces' commune counts

@@ -62,9 +62,9 @@ def skiptoken_for(instance_id: str, repeat_id: str | None = None) -> str:
     """Central's cursor: `01` then base64 of `{"instanceId": …}`, or for a repeat table
     `{"repeatId": …}` — to which pcmd adds the row's submission, so that the next page is
     found by an index rather than by reading every submission before it."""
-    cursor = {"instanceId": instance_id} if repeat_id is None else {"repeatId": repeat_id}
+    cursor = {"instanceId": instance_id}
     if repeat_id is not None:
-        cursor["instanceId"] = instance_id
+        cursor = {"repeatId": repeat_id, **cursor}
     return "01" + base64.b64encode(json.dumps(cursor).encode()).decode()
 
 
