@@ -25,9 +25,33 @@ const noOutsideTiles = {
   },
 };
 
+// A draft kept in the browser is reopened in the engine's "restore" mode, as ODK Web Forms' own
+// drafts are: the record stays new (no deprecatedID, the load-time preloads not run again, a
+// location question offering to take the location). 0.22's component reaches only the engine's
+// edit mode (`editInstance`), which is for editing a stored submission and shows a location as a
+// map to place it on; so an `editInstance` that brings `restoreData` (the draft as the
+// engine's submission data) is restored instead. The build fails if the component no longer
+// has the line this replaces (a new version: check whether it offers restoring itself).
+const EDIT_LINE = 'const rA = resolvableFormInstanceInput(tA.editInstance), oA = await AA.editInstance(rA, nA);';
+const RESTORE_LINE =
+  'const rA = resolvableFormInstanceInput(tA.editInstance), oA = tA.editInstance.restoreData ' +
+  '? await AA.restoreInstance({ data: await tA.editInstance.restoreData() }, nA) ' +
+  ': await AA.editInstance(rA, nA);';
+
+const restoreDrafts = {
+  name: 'pcmd-restore-drafts',
+  transform(code, id) {
+    if (!id.includes('@getodk/web-forms') || !code.includes('loadFormState = async')) return null;
+    if (!code.includes(EDIT_LINE)) {
+      this.error(`${id}: the line that opens editInstance changed; see restoreDrafts`);
+    }
+    return code.replace(EDIT_LINE, RESTORE_LINE);
+  },
+};
+
 export default defineConfig({
   base: '/static/webforms/',
-  plugins: [noOutsideTiles],
+  plugins: [noOutsideTiles, restoreDrafts],
   publicDir: false,
   logLevel: 'warn',
   define: { 'process.env.NODE_ENV': '"production"' },

@@ -28,9 +28,8 @@ function metaChild(doc, name) {
   return [meta, [...meta.children].find((e) => e.localName === name) || null];
 }
 
-/** The instance XML as pcmd should receive it: a new record names no version it replaces (a
- *  draft is restored through the engine's edit mode, which would name one); an edit names the
- *  version the reviewer opened. */
+/** The instance XML as pcmd should receive it: a new record names no version it replaces; an
+ *  edit names the version the reviewer opened (not whatever the engine's edit mode put). */
 function fixXml(xml, deprecatedId) {
   const doc = new DOMParser().parseFromString(xml, 'text/xml');
   const [meta, old] = metaChild(doc, 'deprecatedID');
@@ -73,13 +72,23 @@ async function payloadFiles(payload) {
   return { xml: await data.get(XML_FILE).text(), files };
 }
 
+/** A draft as the engine's submission data: the instance file and its attachments. */
+function draftData(draft) {
+  const data = new FormData();
+  data.append(XML_FILE, new File([draft.xml], XML_FILE, { type: 'text/xml' }));
+  for (const file of draft.files) data.append(file.name, file);
+  return [data];
+}
+
 async function editInstanceFrom(cfg, draft) {
   if (draft) {
+    // restored, not edited: see restoreDrafts in vite.config.js
     const byName = new Map(draft.files.map((f) => [f.name, f]));
     return {
       resolveInstance: async () => draft.xml,
       attachmentFileNames: [...byName.keys()],
       resolveAttachment: async (name) => new Response(byName.get(name)),
+      restoreData: async () => draftData(draft),
     };
   }
   if (cfg.mode !== 'edit') return null;

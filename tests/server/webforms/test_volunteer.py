@@ -148,6 +148,11 @@ def test_volunteer__reload_then_offline_send__kept_counted_and_stored_once(
         expect(reporter).to_be_checked()
         students = question(page, "Học sinh, sinh viên").locator("input.p-inputnumber-input")
         expect(students).to_have_value("40")
+        # the draft reopens as the new record it is, not as an edit of one: its location
+        # question still offers to take the location (an edit shows a map to place it on)
+        location = question(page, "Vị trí tổ chức hoạt động")
+        expect(location).to_contain_text("Lấy vị trí (Get location)")
+        expect(location.locator(".map-block")).to_have_count(0)
         shot(page, "volunteer-draft-reopened-360")
         # only what is missing is given now
         fill_outreach(
