@@ -271,6 +271,31 @@ def test_run__province_plan(world: World) -> None:
     assert left == 0
 
 
+def test_run__programme_removed_and_added_back__computed_again(world: World) -> None:
+    """Should store a plan's values again when it is removed and added back unchanged before
+    the next run: removing it deleted them, and the file the run finds is the one it last
+    computed."""
+    plan_text = shipped_text(EXAMPLE_PLAN)
+    with world.engine.begin() as conn:
+        plan = add_programme(conn, plan_text, "example_province_plan.toml")
+    run_pipeline(world.engine, today=TODAY)
+
+    def stored() -> int:
+        with transaction(world.engine) as s:
+            return int(
+                s.scalar(select(func.count()).where(IndicatorValue.programme == plan.id)) or 0
+            )
+
+    before = stored()
+    assert before > 0
+    with world.engine.begin() as conn:
+        remove_programme(conn, plan.id)
+        add_programme(conn, plan_text, "example_province_plan.toml")
+    assert stored() == 0
+    run_pipeline(world.engine, today=TODAY)
+    assert stored() == before
+
+
 def test_run__programme_add__checks_org(world: World) -> None:
     text = shipped_text(EXAMPLE_PLAN).replace('org = "51"', 'org = "99"')
     with world.engine.begin() as conn, pytest.raises(PipelineError, match="'99'"):

@@ -16,6 +16,7 @@ from pcmd.pipeline.indicators import cube
 from pcmd.pipeline.indicators.model import Programme
 from pcmd.pipeline.indicators.programme import DEFAULT_PROGRAMME, resolve_all
 from pcmd.pipeline.indicators.reader import parse_programme_file
+from pcmd.pipeline.state import forget_programme
 
 
 def active_programmes(conn: Connection) -> dict[str, Programme]:
@@ -75,6 +76,7 @@ def remove_programme(conn: Connection, programme_id: str) -> None:
     resolve_all(rest)  # another plan extending this one would be left without its base
     conn.execute(delete(PFILES).where(PFILES.c.programme == programme_id))
     conn.execute(delete(IV).where(IV.c.programme == programme_id))
+    forget_programme(conn, programme_id)
 
 
 def programme_indicators(conn: Connection | Session) -> set[str]:

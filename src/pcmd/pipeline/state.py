@@ -88,6 +88,20 @@ def save_state(conn: Connection, cursor: dict[str, Any]) -> None:
         conn.execute(STATE.insert().values(source=STATE_SOURCE, **values))
 
 
+def forget_programme(conn: Connection, programme_id: str) -> None:
+    """Make the next run compute a programme as new: its stored values were deleted, and the
+    programme may come back, unchanged, before the next run (its fingerprint would match)."""
+    state = _load_state(conn)
+    if state is None or programme_id not in state.get("programmes", {}):
+        return
+    kept = {k: v for k, v in state["programmes"].items() if k != programme_id}
+    conn.execute(
+        update(STATE)
+        .where(STATE.c.source == STATE_SOURCE)
+        .values(cursor={**state, "programmes": kept}, updated_at=utcnow())
+    )
+
+
 def lock_state(conn: Connection) -> None:
     """Serialise runs: on PostgreSQL, lock the cursor row (created if missing) for the
     transaction; SQLite's writer lock already does it."""
