@@ -81,6 +81,27 @@ def test_feed__no_top__streamed_two_rows_a_read(
     assert "@odata.nextLink" not in body
 
 
+def test_feed__no_top_ordered__sorted_once_then_read_by_id(
+    reading: Reading, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole table ordered by updatedAt (B's edit made it 05-02, the four reviewed rows are
+    05-01, newest first among equals) is sorted once: every read of its rows, two at a time,
+    finds them by id, none by skipping the rows before it."""
+    monkeypatch.setattr(odata_feed, "CHUNK", 2)
+    reads: list[Any] = []
+    real = odata_feed.ODataFeed.fetch
+
+    def fetch(self: odata_feed.ODataFeed, *args: Any, **kwargs: Any) -> odata_feed.Fetched:
+        reads.append(kwargs.get("ids"))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(odata_feed.ODataFeed, "fetch", fetch)
+    body = feed(reading, **{"$orderby": "__system/updatedAt desc", "$count": "true"}).json()
+    assert keys(reading, body) == ["B", "E", "D", "C", "A"]
+    assert body["@odata.count"] == 5
+    assert [len(ids) for ids in reads] == [2, 2, 1]
+
+
 def test_feed__no_top__a_bad_filter_is_a_problem_not_a_cut_body(reading: Reading) -> None:
     answer = feed(reading, **{"$filter": "__system/submissionDate gt"})
     assert answer.status_code == 400

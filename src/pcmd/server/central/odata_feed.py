@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -24,7 +24,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from pcmd.db.engine import transaction
-from pcmd.db.models import FormVersion, Submission, utcnow
+from pcmd.db.models import FormVersion, Submission, SubmissionVersion, utcnow
+from pcmd.db.one_of import one_of
 from pcmd.server.accounts import Scope
 from pcmd.server.central import problems
 from pcmd.server.central.auth import Central
@@ -48,6 +49,18 @@ BAD_CURSOR = (
     "Giá trị $skiptoken không hợp lệ cho bảng này (the $skiptoken is not one of this table's): "
     "follow the @odata.nextLink of the previous page as it is."
 )
+
+
+def table_order(options: Options) -> list[ColumnElement[Any]]:
+    """The table's order: `$orderby`'s fields then the newest first, else Central's (the
+    newest submission first)."""
+    if not options.orderby:
+        return [Submission.submitted_at.desc(), Submission.id.desc()]
+    order = [
+        FILTER_COLUMNS[name].expression.desc() if desc else FILTER_COLUMNS[name].expression.asc()
+        for name, desc in options.orderby
+    ]
+    return [*order, Submission.id.desc()]
 
 
 @dataclass(frozen=True)
@@ -123,49 +136,61 @@ class ODataFeed:
             pairs.append(("$skiptoken", skiptoken_for(last_id)))
         return f"{self.service_url(request)}/Submissions?{urlencode(pairs)}"
 
+    def rows_query(
+        self, session: Session, request: Request, scope: Scope, options: Options
+    ) -> tuple[Select[Submission, SubmissionVersion], tuple[Field, ...], int | None]:
+        """The table's visible rows as `$filter` narrows them, its fields, and the count of
+        those rows when `$count` asks for it."""
+        form_pk, fields = self.fields(session, request)
+        query = visible(form_pk, self.central.communes(session, scope))
+        if options.filter:
+            node = parse_filter(options.filter)
+            query = query.where(compile_filter(node, FILTER_COLUMNS, options.filter, utcnow()))
+        total = (
+            session.scalar(select(func.count()).select_from(query.subquery()))
+            if options.count
+            else None
+        )
+        return query, fields, total
+
     def fetch(
-        self, request: Request, scope: Scope, options: Options, only: str | None = None
+        self,
+        request: Request,
+        scope: Scope,
+        options: Options,
+        only: str | None = None,
+        ids: Sequence[int] | None = None,
     ) -> Fetched:
-        now = utcnow()
+        """A page of the table as `options` say; with `ids`, those rows in that order (the
+        paging options then have been applied when the ids were read)."""
         with transaction(self.central.engine) as session:
-            form_pk, fields = self.fields(session, request)
+            query, fields, total = self.rows_query(session, request, scope, options)
             wanted = check_select(options.select, fields) if options.select else []
-            query = visible(form_pk, self.central.communes(session, scope))
-            if options.filter:
-                node = parse_filter(options.filter)
-                query = query.where(compile_filter(node, FILTER_COLUMNS, options.filter, now))
-            total = (
-                session.scalar(select(func.count()).select_from(query.subquery()))
-                if options.count
-                else None
-            )
-            if only is not None:  # Submissions('uuid:…'): one row
-                query = query.where(Submission.instance_id == only)
-            if options.skiptoken is not None:
-                start = session.scalar(
-                    select(Submission).where(Submission.instance_id == options.skiptoken)
-                )
-                if start is None:
-                    query = query.where(Submission.id.is_(None))  # Central: an empty page
-                else:
-                    query = query.where(after(start.submitted_at, start.id))
-            if options.orderby:
-                order = [
-                    FILTER_COLUMNS[name].expression.desc()
-                    if desc
-                    else FILTER_COLUMNS[name].expression.asc()
-                    for name, desc in options.orderby
-                ]
-                query = query.order_by(*order, Submission.id.desc())
+            if ids is not None:
+                dialect = session.get_bind().dialect.name
+                position = {sid: i for i, sid in enumerate(ids)}
+                chosen = session.execute(query.where(one_of(dialect, Submission.id, ids)))
+                rows = sorted(((s, v) for s, v in chosen), key=lambda r: position[r[0].id])
+                more = False
             else:
-                query = query.order_by(Submission.submitted_at.desc(), Submission.id.desc())
-            if options.skip:
-                query = query.offset(options.skip)
-            if options.top is not None:
-                query = query.limit(options.top + 1)
-            rows = [(s, v) for s, v in session.execute(query)]
-            more = options.top is not None and len(rows) > options.top
-            rows = rows[: options.top] if options.top is not None else rows
+                if only is not None:  # Submissions('uuid:…'): one row
+                    query = query.where(Submission.instance_id == only)
+                if options.skiptoken is not None:
+                    start = session.scalar(
+                        select(Submission).where(Submission.instance_id == options.skiptoken)
+                    )
+                    if start is None:
+                        query = query.where(Submission.id.is_(None))  # Central: an empty page
+                    else:
+                        query = query.where(after(start.submitted_at, start.id))
+                query = query.order_by(*table_order(options))
+                if options.skip:
+                    query = query.offset(options.skip)
+                if options.top is not None:
+                    query = query.limit(options.top + 1)
+                rows = [(s, v) for s, v in session.execute(query)]
+                more = options.top is not None and len(rows) > options.top
+                rows = rows[: options.top] if options.top is not None else rows
             found = records(session, rows)
         value = [
             select_row(
@@ -199,17 +224,36 @@ class ODataFeed:
     def rest(
         self, request: Request, scope: Scope, options: Options, first: Fetched
     ) -> Iterator[dict[str, Any]]:
-        """The whole table, CHUNK rows a read, each read in a transaction of its own: by the
-        cursor of the previous read, or by position when ordered by another field."""
+        """The whole table in Central's order, CHUNK rows a read, each read in a transaction
+        of its own, from the cursor of the previous read (an index range)."""
         yield from first.value
         fetched, chunk = first, replace(options, top=CHUNK, count=False)
         while fetched.more:
-            if options.orderby:
-                chunk = replace(chunk, skip=chunk.skip + CHUNK)
-            else:
-                chunk = replace(chunk, skiptoken=fetched.last, skip=0)
+            chunk = replace(chunk, skiptoken=fetched.last, skip=0)
             fetched = self.fetch(request, scope, chunk)
             yield from fetched.value
+
+    def ordered_ids(
+        self, request: Request, scope: Scope, options: Options
+    ) -> tuple[list[int], int | None]:
+        """A table ordered by `$orderby`: its row ids from `$skip` on, in order, and the count
+        when asked. Read once, so that each later read finds its rows by id: an order by a
+        field other than the submission date has no index, and reading by position would
+        sort the form's submissions again for every chunk."""
+        with transaction(self.central.engine) as session:
+            query, _fields, total = self.rows_query(session, request, scope, options)
+            query = query.order_by(*table_order(options)).offset(options.skip or None)
+            ids = list(session.scalars(query.with_only_columns(Submission.id)))
+        return ids, total
+
+    def by_ids(
+        self, request: Request, scope: Scope, options: Options, ids: list[int]
+    ) -> Iterator[dict[str, Any]]:
+        """The rows of `ids` in their order, CHUNK a read, each read in a transaction of its
+        own; a row deleted since the ids were read is left out."""
+        chunk = replace(options, top=None, skip=0, count=False)
+        for start in range(0, len(ids), CHUNK):
+            yield from self.fetch(request, scope, chunk, ids=ids[start : start + CHUNK]).value
 
     async def submissions(
         self, request: Request, scope: Scope, only: str | None = None
@@ -219,10 +263,17 @@ class ODataFeed:
             raise Problem(400.35, BAD_CURSOR)
         if options.top is None and only is None:
             # read before the status line goes, so that a bad form or filter is a problem
-            first = await run_in_threadpool(self.fetch, request, scope, replace(options, top=CHUNK))
+            rows: Iterator[dict[str, Any]]
+            if options.orderby:
+                ids, total = await run_in_threadpool(self.ordered_ids, request, scope, options)
+                rows = self.by_ids(request, scope, options, ids)
+            else:
+                first = await run_in_threadpool(
+                    self.fetch, request, scope, replace(options, top=CHUNK)
+                )
+                total, rows = first.total, self.rest(request, scope, options, first)
             context = f"{self.service_url(request)}/$metadata#Submissions"
-            footer = {} if first.total is None else {"@odata.count": first.total}
-            rows = self.rest(request, scope, options, first)
+            footer = {} if total is None else {"@odata.count": total}
             return StreamingResponse(
                 json_body(context, rows, lambda: footer), media_type=JSON_TYPE, headers=HEADERS
             )
