@@ -334,6 +334,20 @@ class Target(Base):
     target: Mapped[float] = mapped_column(Float)
 
 
+class InputChange(Base):
+    """A counter per input of the indicator pipeline besides submissions — "org_units",
+    "register", "reference:<key>", "targets:<indicator>" — moved by database triggers on every
+    insert, update or delete of those rows (migration 0012), so a run learns what changed by
+    reading these few rows instead of hashing the tables (pipeline/inputs.py). A counter
+    starts at a random number: a database made again under the same URL does not repeat the
+    values a long-lived process cached its inputs under."""
+
+    __tablename__ = "input_changes"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 class IndicatorValue(Base):
     """A stored indicator value (pipeline/run.py): one indicator × org unit × period.
 

@@ -28,6 +28,7 @@ ISSUE = _table(models.ValidationIssue)
 EST = _table(models.Establishment)
 REF = _table(models.ReferenceValue)
 TGT = _table(models.Target)
+CHANGES = _table(models.InputChange)  # the pipeline's input counters (migration 0012)
 IV = _table(models.IndicatorValue)
 PFILES = _table(models.ProgrammeFile)
 STATE = _table(models.SyncState)  # sync and pipeline cursors
