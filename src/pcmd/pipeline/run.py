@@ -120,7 +120,8 @@ def _run(
     started = time.perf_counter()
     today = today or vietnam_today()
     summary = PipelineSummary(full=full or reaggregate)
-    with write_connection(engine) as conn:
+    # not durable: a run is derived from committed rows, and a lost run is done again
+    with write_connection(engine, durable=False) as conn:
         lock_state(conn)
         started_at = utcnow()  # after the lock: see changed_submissions
         if conn.dialect.name == "sqlite":
