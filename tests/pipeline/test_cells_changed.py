@@ -11,7 +11,6 @@ from pcmd.db.tables import IV
 from pcmd.masterdata.tree import OrgTree
 from pcmd.pipeline.cells_changed import moved
 from pcmd.pipeline.indicators.cube_changes import Changes
-from pcmd.pipeline.indicators.engine import Values
 from pcmd.pipeline.indicators.model import Indicator, Part
 from pcmd.pipeline.run import run_pipeline
 from tests.pipeline.handmade import TODAY, World
@@ -35,26 +34,12 @@ TREE = OrgTree.from_rows(
 CHANGES = Changes({("c1", "p1", 202603): {"v01"}, ("c2", "p1", 202503): {"v02"}})
 
 
-def _values(cells: list[tuple[str, str]]) -> Values:
-    nothing = np.zeros((len(INDICATORS), len(cells)))
-    return Values(
-        np.array([o for o, _p in cells], dtype=object),
-        np.array([p for _o, p in cells], dtype=object),
-        [i.id for i in INDICATORS],
-        nothing,
-        nothing,
-        nothing,
-        nothing,
-        nothing.astype(object),
-    )
-
-
 def test_moved__communes() -> None:
     """Should mark, per cell: A and F (f1) in c1's 2026 only; B (f2) in c2's 2025; C (f2 a
     year before) in c2's 2026, which reads 2025; E (a distinct part the kept cube did not
     compare) everywhere; nothing else — c3 had no change."""
     cells = [("c1", "2025"), ("c1", "2026"), ("c2", "2025"), ("c2", "2026"), ("c3", "2026")]
-    got = moved(_values(cells), INDICATORS, "commune", TREE, SLOTS, CHANGES)
+    got = moved(cells, INDICATORS, "commune", TREE, SLOTS, CHANGES)
     expected = np.array(
         [
             # c1 2025, c1 2026, c2 2025, c2 2026, c3 2026
@@ -72,9 +57,7 @@ def test_moved__province_and_country() -> None:
     """Should add up the communes' changes: p1's and VN's 2026 have A, F (c1's March) and C
     (c2's March 2025, a year before) moved, not B; their 2025 has B only, and E."""
     for level, org in (("province", "p1"), ("country", "VN")):
-        got = moved(
-            _values([(org, "2026"), (org, "2025")]), INDICATORS, level, TREE, SLOTS, CHANGES
-        )
+        got = moved([(org, "2026"), (org, "2025")], INDICATORS, level, TREE, SLOTS, CHANGES)
         assert got[:, 0].tolist() == [True, False, True, True, True]
         assert got[:, 1].tolist() == [False, True, False, True, False]
 
@@ -88,9 +71,7 @@ def test_moved__tracked_part() -> None:
         },
         {INDICATORS[3].numerator[0].id},
     )
-    got = moved(
-        _values([("c1", "2026"), ("c2", "2026")]), INDICATORS, "commune", TREE, SLOTS, changes
-    )
+    got = moved([("c1", "2026"), ("c2", "2026")], INDICATORS, "commune", TREE, SLOTS, changes)
     assert got[3].tolist() == [False, True]
 
 

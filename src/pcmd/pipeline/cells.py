@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import Connection
 
 from pcmd.db.facts import FACT_FIELDS
@@ -106,13 +107,49 @@ def compute_cells(
     """The values of the programme (or `chosen` indicators) for `orgs` of `level` (None: all
     the programme covers) × `periods` — or only the `cells` (org, period) among them; with
     `with_data_only`, only the cells that have at least one counted record."""
+    inds = list(chosen if chosen is not None else programme.indicators)
+    found, quantities = cell_quantities(
+        conn,
+        programme,
+        slots,
+        tree,
+        ctx,
+        level,
+        periods,
+        orgs,
+        inds,
+        with_data_only=with_data_only,
+        cells=cells,
+        loaded=loaded,
+        memo=memo,
+    )
+    return indicators.compute_values(programme, found, quantities, ctx, inds)
+
+
+def cell_quantities(
+    conn: Connection,
+    programme: Programme,
+    slots: cube.SlotMap,
+    tree: OrgTree,
+    ctx: Context,
+    level: str,
+    periods: Sequence[Period],
+    orgs: Sequence[str] | None,
+    inds: Sequence[Indicator],
+    *,
+    with_data_only: bool = False,
+    cells: Sequence[tuple[str, str]] | None = None,
+    loaded: Loaded | None = None,
+    memo: dict[Any, Any] | None = None,
+) -> tuple[list[tuple[str, str]], pd.DataFrame]:
+    """What compute_cells computes the values from: the cells (as it describes them) and
+    the quantities of the indicators' parts, indexed by (org, period)."""
     units = levels_of(programme, tree).get(level, [])
     if orgs is not None:
         wanted = set(orgs)
         units = [u for u in units if u in wanted]
     if not units or not periods:
-        return indicators.compute_values(programme, [], indicators.no_quantities(), ctx, chosen)
-    inds = list(chosen if chosen is not None else programme.indicators)
+        return [], indicators.no_quantities()
     parts = [PRESENCE, *(p for ind in inds for p in ind.parts())]
     root_level = tree.level.get(programme.org, "country")
     scope = Scope(level, programme.org, root_level, None if orgs is None else units)
@@ -124,7 +161,7 @@ def compute_cells(
         # another period (a year earlier, the period's last year)
         present = set(quantities.index[(quantities > 0).any(axis=1)])
         cells = [c for c in cells if c in present]
-    return indicators.compute_values(programme, cells, quantities, ctx, inds)
+    return list(cells), quantities
 
 
 def _nullable(values: Any) -> list[Any]:

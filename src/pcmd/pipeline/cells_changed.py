@@ -20,7 +20,6 @@ from pcmd.masterdata.periods import Period, parse_period
 from pcmd.masterdata.tree import OrgTree
 from pcmd.pipeline.indicators.cube import SlotMap
 from pcmd.pipeline.indicators.cube_changes import Changes, part_tag
-from pcmd.pipeline.indicators.engine import Values
 from pcmd.pipeline.indicators.model import Indicator, Part
 from pcmd.pipeline.indicators.part_periods import shifted
 from pcmd.pipeline.indicators.quantities import READ_KINDS
@@ -50,14 +49,15 @@ def _reads(
 
 
 def moved(
-    values: Values,
+    cells: Sequence[tuple[str, str]],
     indicators: Sequence[Indicator],
     level: str,
     tree: OrgTree,
     slots: SlotMap,
     changes: Changes,
 ) -> np.ndarray:
-    """(indicators, cells) of `values`: whether the value can differ from the stored one."""
+    """(indicators, cells) for these (org, period) cells: whether the value can differ from the
+    stored one."""
     by_org: dict[str, dict[int, set[str]]] = {}  # org → month → what moved
     for (commune, province, month), tags in changes.moved.items():
         if level == "commune":
@@ -72,11 +72,9 @@ def moved(
     shifts = {shift for parts in reads for shift, _tags in parts}
     months: dict[tuple[str, str | None], set[int]] = {}
     periods: dict[str, Period] = {}
-    out = np.zeros((len(indicators), len(values.orgs)), dtype=bool)
+    out = np.zeros((len(indicators), len(cells)), dtype=bool)
     answers: dict[tuple[tuple[str, frozenset[str]], ...], np.ndarray] = {}
-    for j, (org, code) in enumerate(
-        zip(values.orgs.tolist(), values.periods.tolist(), strict=True)
-    ):
+    for j, (org, code) in enumerate(cells):
         # no early exit for a unit where nothing moved: an untracked part still counts
         found = by_org.get(org, {})
         period = periods.get(code) or periods.setdefault(code, parse_period(code))

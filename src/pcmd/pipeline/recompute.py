@@ -16,6 +16,7 @@ from pcmd.masterdata.tree import OrgTree
 from pcmd.pipeline import normalise
 from pcmd.pipeline.cells import (
     PRESENCE,
+    cell_quantities,
     compute_cells,
     is_stored,
     levels_of,
@@ -28,7 +29,7 @@ from pcmd.pipeline.indicators import cube
 from pcmd.pipeline.indicators.cube_changes import Changes
 from pcmd.pipeline.indicators.cube_memory import Loaded
 from pcmd.pipeline.indicators.digest import only_periods, period_digests
-from pcmd.pipeline.indicators.engine import Context
+from pcmd.pipeline.indicators.engine import Context, compute_values
 from pcmd.pipeline.indicators.model import Indicator, Programme
 from pcmd.pipeline.indicators.part_periods import months_read
 
@@ -198,7 +199,8 @@ def recompute_cells(
             continue
         periods = [parse_period(code) for code in sorted(by_period)]
         orgs = sorted({org for org, _code in cells})
-        values = compute_cells(
+        inds = list(programme.indicators)
+        found, quantities = cell_quantities(
             conn,
             programme,
             slots,
@@ -207,6 +209,7 @@ def recompute_cells(
             level,
             periods,
             orgs,
+            inds,
             cells=cells,
             with_data_only=True,
             memo=memo,
@@ -218,16 +221,20 @@ def recompute_cells(
                     del digests[key]
         keep = None
         if changes is not None:
-            # of the cells whose rows are all stored, only the values that can have moved
-            inds = list(programme.indicators)
-            keep = moved(values, inds, level, tree, slots, changes)
+            # of the cells whose rows are all stored, only the values that can have moved —
+            # the others are not computed at all
+            keep = moved(found, inds, level, tree, slots, changes)
             complete = complete_cells(conn, programme.id, cells, len(inds))
-            whole = [
-                c not in complete
-                for c in zip(values.orgs.tolist(), values.periods.tolist(), strict=True)
-            ]
-            keep |= np.asarray(whole, dtype=bool)[None, :]
-        present = set(zip(values.orgs.tolist(), values.periods.tolist(), strict=True))
+            whole = np.asarray([c not in complete for c in found], dtype=bool)
+            keep |= whole[None, :]
+            some_ind, some_cell = keep.any(axis=1), keep.any(axis=0)
+            keep = keep[np.ix_(some_ind, some_cell)]
+            inds = [inds[i] for i in np.flatnonzero(some_ind)]
+            computed = [found[j] for j in np.flatnonzero(some_cell)]
+        else:
+            computed = found
+        values = compute_values(programme, computed, quantities, ctx, inds)
+        present = set(found)
         records = to_records(values, programme.id, now, keep)
         written += replace_cells(conn, programme.id, cells, records, present)
     return written
