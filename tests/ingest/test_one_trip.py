@@ -12,14 +12,14 @@ import pytest
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError
 
-from pcmd.db.engine import make_engine, write_connection
+from pcmd.db.engine import autocommit_engine, make_engine, write_connection
 from pcmd.db.migrate import upgrade
 from pcmd.ingest.files import FileStore
 from pcmd.ingest.form_lookup import FormLookup
 from pcmd.ingest.group import GroupCommitter, _Job
 from pcmd.ingest.incoming import Incoming, IngestResult
 from pcmd.ingest.instance import parse_instance
-from pcmd.ingest.one_trip import autocommit_engine, ingest_new_one_trip
+from pcmd.ingest.one_trip import ingest_new_one_trip
 from pcmd.ingest.submit import ingest
 from pcmd.settings import Settings
 from tests.ingest.test_bulk import batch, columns, pulled

@@ -211,7 +211,7 @@ def write_connection(engine: Engine, *, durable: bool = True) -> Iterator[Connec
     consistent) and which are simply made again — the pipeline's runs, cursor included.
     """
     lock = _writer_lock(engine)
-    writer = _writer_engine(engine)
+    writer = writer_engine(engine)
     if lock is None:
         with writer.begin() as conn:
             if not durable and conn.dialect.name == "postgresql":
@@ -235,13 +235,24 @@ def write_connection(engine: Engine, *, durable: bool = True) -> Iterator[Connec
             dbapi.execute("PRAGMA synchronous=FULL")
 
 
-def _writer_engine(engine: Engine) -> Engine:
-    """The engine with the write option set, made once per engine (it is a cheap view)."""
-    writer: Engine | None = engine.__dict__.get("_pcmd_writer")
-    if writer is None:
-        writer = engine.execution_options(**{WRITE_OPTION: True})
-        engine.__dict__["_pcmd_writer"] = writer
-    return writer
+def writer_engine(engine: Engine) -> Engine:
+    """The engine whose transactions write (IMMEDIATE on SQLite), made once per engine."""
+    return _view(engine, "_pcmd_writer", **{WRITE_OPTION: True})
+
+
+def autocommit_engine(engine: Engine) -> Engine:
+    """The engine whose connections run each statement as its own transaction, made once per
+    engine."""
+    return _view(engine, "_pcmd_autocommit", isolation_level="AUTOCOMMIT")
+
+
+def _view(engine: Engine, name: str, **options: Any) -> Engine:
+    # an engine with other execution options is a cheap view of it, kept on it by name
+    view: Engine | None = engine.__dict__.get(name)
+    if view is None:
+        view = engine.execution_options(**options)
+        engine.__dict__[name] = view
+    return view
 
 
 T = TypeVar("T")

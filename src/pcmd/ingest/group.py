@@ -28,20 +28,26 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from pcmd.db.engine import write_connection, writer_lock
+from pcmd.db.engine import (
+    IDLE_CHECK_SECONDS,
+    autocommit_engine,
+    writer_engine,
+    writer_lock,
+)
 from pcmd.errors import PcmdError
 from pcmd.ingest.bulk import ingest_new
 from pcmd.ingest.files import FileStore
 from pcmd.ingest.form_lookup import FormLookup
 from pcmd.ingest.incoming import Incoming, IngestResult
-from pcmd.ingest.one_trip import autocommit_engine, ingest_new_one_trip
+from pcmd.ingest.one_trip import ingest_new_one_trip
 from pcmd.ingest.submit import ingest, ingest_with_retry
 
 log = logging.getLogger(__name__)
@@ -67,6 +73,35 @@ class _Alone(Exception):
     """This submission is better ingested on its own, after the group (a repeated race)."""
 
 
+class _Kept:
+    """The connections a writer thread keeps from one group to the next: taking one from the
+    pool and giving it back (its events, its reset) cost a group about as much again as an
+    empty transaction. One idle longer than IDLE_CHECK_SECONDS goes back to the pool, whose
+    check-out tests it before its next use; one whose work failed is closed."""
+
+    def __init__(self) -> None:
+        self._conns: dict[int, tuple[Connection, float]] = {}
+
+    @contextmanager
+    def connection(self, engine: Engine) -> Iterator[Connection]:
+        kept = self._conns.pop(id(engine), None)
+        if kept is not None and time.monotonic() - kept[1] > IDLE_CHECK_SECONDS:
+            kept[0].close()
+            kept = None
+        conn = kept[0] if kept is not None else engine.connect()
+        try:
+            yield conn
+        except BaseException:
+            conn.close()
+            raise
+        self._conns[id(engine)] = (conn, time.monotonic())
+
+    def close(self) -> None:
+        for conn, _used in self._conns.values():
+            conn.close()
+        self._conns.clear()
+
+
 class GroupCommitter:
     """Writer threads that ingest queued submissions a group per transaction."""
 
@@ -90,6 +125,7 @@ class GroupCommitter:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
+        self._local = threading.local()  # .kept: the writer thread's _Kept
         # PostgreSQL: a group's plainly new submissions in one statement, its own transaction
         self.one_trip = engine.dialect.name == "postgresql"
 
@@ -125,16 +161,24 @@ class GroupCommitter:
     def _loop(self) -> None:
         # On SQLite the group is gathered once this thread holds the file's writer lock: what
         # arrives while another process writes joins the group instead of waiting for the next.
+        # Its senders are answered after the lock is let go: waking them wakes this process's
+        # event loop, which would compete for the GIL with this thread while the other process
+        # waits for the lock.
         lock = writer_lock(self.engine)
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            with lock if lock is not None else nullcontext():
-                jobs, stop = self._gather(first)
-                self.write(jobs)
-            if stop:
-                return
+        self._local.kept = kept = _Kept()
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                with lock if lock is not None else nullcontext():
+                    jobs, stop = self._gather(first)
+                    outcomes = self._outcomes(jobs)
+                _settle(outcomes)
+                if stop:
+                    return
+        finally:
+            kept.close()
 
     def _gather(self, first: _Job) -> tuple[list[_Job], bool]:
         """`first` and every job already waiting (up to max_group); True if told to stop."""
@@ -162,17 +206,32 @@ class GroupCommitter:
 
     def write(self, jobs: list[_Job]) -> None:
         """Ingest `jobs` in one transaction and resolve their futures after its commit."""
+        self._local.kept = kept = _Kept()
+        try:
+            outcomes = self._outcomes(jobs)
+        finally:
+            kept.close()
+        _settle(outcomes)
+
+    def _outcomes(self, jobs: list[_Job]) -> list[tuple[_Job, _Outcome]]:
+        """Each of `jobs` with its outcome, every one committed (or refused) when this returns.
+        A group of one takes the same path: `ingest_new`'s few statements cost less than
+        `ingest`'s, and whatever it does not take goes to `ingest` as in any group."""
+        done: list[tuple[_Job, _Outcome]] = []
         if self.one_trip:
-            jobs = self._new_in_one_trip(jobs)
+            jobs = self._new_in_one_trip(jobs, done)
             if not jobs:
-                return
-        if len(jobs) == 1:
-            self._alone(jobs[0])
-            return
+                return done
+        kept: _Kept = self._local.kept
+        lock = writer_lock(self.engine)  # held already by _loop's thread (it is re-entrant)
         outcomes: list[IngestResult | PcmdError | _Alone] = []
         for careful in (False, True):
             try:
-                with write_connection(self.engine) as conn:
+                with (
+                    kept.connection(writer_engine(self.engine)) as conn,
+                    lock if lock is not None else nullcontext(),
+                    conn.begin(),
+                ):
                     if careful:
                         outcomes = [self._one(conn, job.incoming) for job in jobs]
                     else:
@@ -182,33 +241,28 @@ class GroupCommitter:
                 continue
             except Exception as exc:  # the transaction failed: nothing of the group is stored
                 log.warning("group of %d not committed (%s); each ingested alone", len(jobs), exc)
-                for job in jobs:
-                    self._alone(job)
-                return
+                return done + [(job, self._alone(job)) for job in jobs]
         for job, outcome in zip(jobs, outcomes, strict=True):
-            if isinstance(outcome, _Alone):
-                self._alone(job)
-            elif isinstance(outcome, BaseException):
-                job.future.set_exception(outcome)
-            else:
-                job.future.set_result(outcome)
+            done.append((job, self._alone(job) if isinstance(outcome, _Alone) else outcome))
+        return done
 
-    def _new_in_one_trip(self, jobs: list[_Job]) -> list[_Job]:
-        """The plainly new of `jobs` written by one statement (`ingest_new_one_trip`) and
-        answered; the others returned, for the transaction that follows, in their order."""
+    def _new_in_one_trip(self, jobs: list[_Job], done: list[tuple[_Job, _Outcome]]) -> list[_Job]:
+        """The plainly new of `jobs` written by one statement (`ingest_new_one_trip`), their
+        outcomes added to `done`; the others returned, for the transaction that follows, in
+        their order."""
         try:
-            with autocommit_engine(self.engine).connect() as conn:
-                done = ingest_new_one_trip(conn, [job.incoming for job in jobs], self.forms)
+            with self._local.kept.connection(autocommit_engine(self.engine)) as conn:
+                results = ingest_new_one_trip(conn, [job.incoming for job in jobs], self.forms)
         except Exception as exc:  # one statement: nothing of it was kept
             # (had it been, and the answer lost, the careful path finds each as a resend)
             log.info("one-statement write of %d failed (%s); written carefully", len(jobs), exc)
             return jobs
         rest = []
-        for job, result in zip(jobs, done, strict=True):
+        for job, result in zip(jobs, results, strict=True):
             if result is None:
                 rest.append(job)
             else:
-                job.future.set_result(result)
+                done.append((job, result))
         return rest
 
     def _plain_group(
@@ -250,10 +304,20 @@ class GroupCommitter:
             return result
         return _Alone()
 
-    def _alone(self, job: _Job) -> None:
+    def _alone(self, job: _Job) -> _Outcome:
         try:
-            result = ingest_with_retry(self.engine, self.store, job.incoming, self.forms)
+            return ingest_with_retry(self.engine, self.store, job.incoming, self.forms)
         except BaseException as exc:  # handed to the request that waits for it
-            job.future.set_exception(exc)
+            return exc
+
+
+# a submission's result, or what its sender is to be answered with (a refusal, a failure)
+_Outcome = IngestResult | BaseException
+
+
+def _settle(outcomes: list[tuple[_Job, _Outcome]]) -> None:
+    for job, outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            job.future.set_exception(outcome)
         else:
-            job.future.set_result(result)
+            job.future.set_result(outcome)

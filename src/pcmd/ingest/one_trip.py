@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from pcmd.db.models import utcnow
 from pcmd.db.tables import SUB, VER
@@ -83,21 +83,13 @@ def _statement(conn: Connection, rows: int) -> str:
     return text
 
 
-def autocommit_engine(engine: Engine) -> Engine:
-    """The engine whose connections run each statement as its own transaction (made once)."""
-    auto: Engine | None = engine.__dict__.get("_pcmd_autocommit")
-    if auto is None:
-        auto = engine.execution_options(isolation_level="AUTOCOMMIT")
-        engine.__dict__["_pcmd_autocommit"] = auto
-    return auto
-
-
 def ingest_new_one_trip(
     conn: Connection, incomings: Sequence[Incoming], forms: FormLookup
 ) -> list[IngestResult | None]:
     """The plainly new among `incomings` written by one statement on `conn`, which must be in
-    autocommit (`autocommit_engine`): each result is committed when this returns; None for
-    every incoming left to `ingest`. Raises what the database raises (then nothing is kept)."""
+    autocommit (`db.engine.autocommit_engine`): each result is committed when this returns;
+    None for every incoming left to `ingest`. Raises what the database raises (then nothing
+    is kept)."""
     results: list[IngestResult | None] = [None] * len(incomings)
     now = utcnow()
     taken: dict[str, tuple[int, str, str]] = {}  # instanceID → (position, root, form id)
