@@ -287,6 +287,16 @@ def _distinct_part(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(unit codes, (units, windows)): distinct values per unit and window."""
     keys = loaded.keys[replace(part, period=None).id]
+    # only the rows of the months the windows span (the frame is sorted by month): an
+    # incremental run's periods are a few of them; a unit without any row in them would
+    # have only zeros, which reduce_loaded leaves out anyway
+    used = windows[windows[:, 0] <= windows[:, 1]]
+    if len(used) and len(keys):
+        t = month_index(keys["month"].to_numpy(dtype=np.int64), loaded.first_year)
+        lo = int(np.searchsorted(t, int(used[:, 0].min()), "left"))
+        hi = int(np.searchsorted(t, int(used[:, 1].max()), "right"))
+        if lo > 0 or hi < len(keys):
+            keys = keys.iloc[lo:hi]
     if scope.root_level == "province":
         keys = keys[keys["province_code"] == scope.root]
     elif scope.root_level == "commune":
