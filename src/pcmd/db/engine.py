@@ -198,41 +198,21 @@ def transaction(engine: Engine, *, write: bool = False) -> Iterator[Session]:
 
 
 @contextmanager
-def write_connection(engine: Engine, *, durable: bool = True) -> Iterator[Connection]:
+def write_connection(engine: Engine) -> Iterator[Connection]:
     """A Core connection in a write transaction (IMMEDIATE on SQLite), committed on success.
 
     On SQLite, writers of this process first queue on a lock of their own, and across processes
     on an advisory file lock next to the database: they wake as soon as the writer before them
     commits, instead of polling SQLite's busy handler in growing sleeps.
-
-    `durable=False` commits without waiting for the disk (SQLite: synchronous=NORMAL,
-    PostgreSQL: synchronous_commit off, for this transaction only): for writes derived from
-    rows already on stable storage, which a power cut may undo as a whole (the database stays
-    consistent) and which are simply made again — the pipeline's runs, cursor included.
     """
     lock = _writer_lock(engine)
     writer = writer_engine(engine)
     if lock is None:
         with writer.begin() as conn:
-            if not durable and conn.dialect.name == "postgresql":
-                conn.exec_driver_sql("SET LOCAL synchronous_commit TO off")  # this one only
             yield conn
         return
-    if durable:
-        with lock, writer.begin() as conn:
-            yield conn
-        return
-    with lock, writer.connect() as conn:
-        # set outside any transaction (SQLite refuses it inside), on the DBAPI connection so
-        # that no BEGIN comes first; put back before the connection returns to the pool
-        dbapi = conn.connection.dbapi_connection
-        assert dbapi is not None
-        dbapi.execute("PRAGMA synchronous=NORMAL")
-        try:
-            with conn.begin():
-                yield conn
-        finally:
-            dbapi.execute("PRAGMA synchronous=FULL")
+    with lock, writer.begin() as conn:
+        yield conn
 
 
 def writer_engine(engine: Engine) -> Engine:

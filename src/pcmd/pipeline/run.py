@@ -120,8 +120,7 @@ def _run(
     started = time.perf_counter()
     today = today or vietnam_today()
     summary = PipelineSummary(full=full or reaggregate)
-    # not durable: a run is derived from committed rows, and a lost run is done again
-    with write_connection(engine, durable=False) as conn:
+    with write_connection(engine) as conn:
         lock_state(conn)
         started_at = utcnow()  # after the lock: see changed_submissions
         if conn.dialect.name == "sqlite":
