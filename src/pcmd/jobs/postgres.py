@@ -189,9 +189,20 @@ def _data_script(dump_file: Path, dumped_by: str) -> Iterator[IO[bytes]]:
 
 
 def drop_pcmd_tables(conn: Connection, tables: list[str]) -> None:
-    """Drop pcmd's tables (and Alembic's) from the current schema, nothing else."""
+    """Drop pcmd's tables (and Alembic's) from the current schema, and the trigger functions
+    that keep its input counters (migration 0012), nothing else: the migrations make them
+    again."""
     for name in [*tables, "alembic_version"]:
         conn.execute(text(f"DROP TABLE IF EXISTS {_quoted(name)} CASCADE"))
+    functions = conn.execute(
+        text(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n "
+            "ON n.oid = p.pronamespace WHERE n.nspname = current_schema() "
+            r"AND p.proname LIKE 'input\_changes\_%'"
+        )
+    ).scalars()
+    for function in list(functions):
+        conn.execute(text(f"DROP FUNCTION IF EXISTS {function} CASCADE"))
 
 
 def schema_tables(conn: Connection) -> set[str]:

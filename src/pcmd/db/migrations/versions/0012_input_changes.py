@@ -69,7 +69,7 @@ def _pg_function(table: str, expr: str) -> str:
         else f"UPDATE input_changes SET n = n + 1 WHERE name LIKE '{prefix}%'"
     )
     return f"""
-CREATE FUNCTION input_changes_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION input_changes_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
     {bump(new)}
