@@ -194,14 +194,16 @@ def drop_pcmd_tables(conn: Connection, tables: list[str]) -> None:
     again."""
     for name in [*tables, "alembic_version"]:
         conn.execute(text(f"DROP TABLE IF EXISTS {_quoted(name)} CASCADE"))
-    functions = conn.execute(
-        text(
-            "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n "
-            "ON n.oid = p.pronamespace WHERE n.nspname = current_schema() "
-            r"AND p.proname LIKE 'input\_changes\_%'"
-        )
-    ).scalars()
-    for function in list(functions):
+    functions: list[str] = list(
+        conn.execute(
+            text(
+                "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n "
+                "ON n.oid = p.pronamespace WHERE n.nspname = current_schema() "
+                r"AND p.proname LIKE 'input\_changes\_%'"
+            )
+        ).scalars()
+    )
+    for function in functions:
         conn.execute(text(f"DROP FUNCTION IF EXISTS {function} CASCADE"))
 
 
