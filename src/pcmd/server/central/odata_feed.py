@@ -9,7 +9,6 @@ rows at a time (odata_stream.py), as Central streams it.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -124,17 +123,22 @@ class ODataFeed:
         text = edmx(request.path_params["form_id"], fields)
         return Response(text, media_type="application/xml", headers=HEADERS)
 
-    def next_link(self, request: Request, options: Options, last_id: str) -> str:
+    def page_link(
+        self, request: Request, table: str, skiptoken: str | None = None, skip: int = 0
+    ) -> str:
+        """The address of a table's next page: the request's options, its cursor replaced."""
         pairs = [
             (k, v)
             for k, v in request.query_params.multi_items()
             if k not in ("$skip", "$skiptoken")
         ]
+        pairs.append(("$skiptoken", skiptoken) if skiptoken is not None else ("$skip", str(skip)))
+        return f"{self.service_url(request)}/{table}?{urlencode(pairs)}"
+
+    def next_link(self, request: Request, options: Options, last_id: str) -> str:
         if options.orderby:  # an ordered table pages by position
-            pairs.append(("$skip", str(options.skip + (options.top or 0))))
-        else:
-            pairs.append(("$skiptoken", skiptoken_for(last_id)))
-        return f"{self.service_url(request)}/Submissions?{urlencode(pairs)}"
+            return self.page_link(request, "Submissions", skip=options.skip + (options.top or 0))
+        return self.page_link(request, "Submissions", skiptoken_for(last_id))
 
     def rows_query(
         self, session: Session, request: Request, scope: Scope, options: Options
@@ -296,60 +300,18 @@ class ODataFeed:
     def repeat_page(
         self, request: Request, scope: Scope, options: Options, table: str
     ) -> dict[str, Any]:
-        """One page ($top) of a repeat table, read only as far as it goes."""
-        assert options.top is not None
+        """One page ($top) of a repeat table."""
         found = self.repeat_table(request, scope, options, table)
-        rows = found.rows(options.skiptoken, options.repeat_id)
-        shown = list(itertools.islice(rows, options.skip, options.skip + options.top + 1))
-        body: dict[str, Any] = {
-            "@odata.context": f"{self.service_url(request)}/$metadata#{table}",
-            "value": [row for _iid, row in shown[: options.top]],
-        }
-        if len(shown) > options.top and options.top > 0:
-            iid, row = shown[options.top - 1]
-            pairs = [
-                (k, v)
-                for k, v in request.query_params.multi_items()
-                if k not in ("$skip", "$skiptoken")
-            ]
-            pairs.append(("$skiptoken", skiptoken_for(iid, row["__id"])))
-            body["@odata.nextLink"] = f"{self.service_url(request)}/{table}?{urlencode(pairs)}"
-        if options.count:
-            body["@odata.count"] = found.count()
-        return body
+        context = f"{self.service_url(request)}/$metadata#{table}"
+        return found.page(options, context, lambda token: self.page_link(request, table, token))
 
     def repeat_stream(
         self, request: Request, scope: Scope, options: Options, table: str
     ) -> StreamingResponse:
         """A whole repeat table (no $top), its first row read before the status line goes."""
         found = self.repeat_table(request, scope, options, table)
-        walked = 0
-
-        def counted() -> Iterator[dict[str, Any]]:
-            nonlocal walked
-            for _iid, row in found.rows(options.skiptoken, options.repeat_id):
-                walked += 1
-                yield row
-
-        rows = itertools.islice(counted(), options.skip, None)
-        head = list(itertools.islice(rows, 1))
-
-        def footer() -> dict[str, Any]:
-            if not options.count:
-                return {}
-            # read from the first row to the last: what was walked is the whole table
-            whole = options.skiptoken is None and options.repeat_id is None
-            return {"@odata.count": walked if whole else found.count()}
-
-        return StreamingResponse(
-            json_body(
-                f"{self.service_url(request)}/$metadata#{table}",
-                itertools.chain(head, rows),
-                footer,
-            ),
-            media_type=JSON_TYPE,
-            headers=HEADERS,
-        )
+        body = found.whole(options, f"{self.service_url(request)}/$metadata#{table}")
+        return StreamingResponse(body, media_type=JSON_TYPE, headers=HEADERS)
 
     def linked_rows(
         self, request: Request, scope: Scope, options: Options, instance_id: str, link: str

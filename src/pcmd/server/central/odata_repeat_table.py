@@ -3,11 +3,13 @@ lists them: newest submission first, each one's repetitions in document order. S
 read CHUNK at a time, each chunk in a read transaction of its own, so that memory stays flat
 however many there are, and a page reads only as far as the rows it shows. A page's cursor
 (`$skiptoken`) names its last row and that row's submission, which is found again by an index.
+A page's body, and a whole table's as it is read, are made here too; odata_feed.py routes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +17,9 @@ from sqlalchemy import Engine, select
 
 from pcmd.db.engine import transaction
 from pcmd.db.models import Submission
+from pcmd.server.central.odata_options import Options, skiptoken_for
 from pcmd.server.central.odata_repeats import repeat_rows, repetition_count
+from pcmd.server.central.odata_stream import json_body
 from pcmd.server.central.problems import Problem
 from pcmd.server.central.records import CURRENT, after, visible
 from pcmd.server.central.schema import Field
@@ -94,3 +98,45 @@ class RepeatTable:
     def count(self) -> int:
         """Every row of the table (`$count`): every visible submission's XML is read."""
         return sum(repetition_count(xml, self.path) for _iid, xml in self.submissions())
+
+    def page(
+        self, options: Options, context: str, next_link: Callable[[str], str]
+    ) -> dict[str, Any]:
+        """One page ($top) of the table, read only as far as it goes; `next_link` makes the
+        address of the next page from its $skiptoken."""
+        assert options.top is not None
+        rows = self.rows(options.skiptoken, options.repeat_id)
+        shown = list(itertools.islice(rows, options.skip, options.skip + options.top + 1))
+        body: dict[str, Any] = {
+            "@odata.context": context,
+            "value": [row for _iid, row in shown[: options.top]],
+        }
+        if len(shown) > options.top and options.top > 0:
+            iid, row = shown[options.top - 1]
+            body["@odata.nextLink"] = next_link(skiptoken_for(iid, row["__id"]))
+        if options.count:
+            body["@odata.count"] = self.count()
+        return body
+
+    def whole(self, options: Options, context: str) -> Iterator[bytes]:
+        """The whole table (no $top) as the pieces of its JSON body, its first row read now,
+        so that a failure to read it comes before the status line."""
+        walked = 0
+
+        def counted() -> Iterator[dict[str, Any]]:
+            nonlocal walked
+            for _iid, row in self.rows(options.skiptoken, options.repeat_id):
+                walked += 1
+                yield row
+
+        rows = itertools.islice(counted(), options.skip, None)
+        head = list(itertools.islice(rows, 1))
+
+        def footer() -> dict[str, Any]:
+            if not options.count:
+                return {}
+            # read from the first row to the last: what was walked is the whole table
+            whole = options.skiptoken is None and options.repeat_id is None
+            return {"@odata.count": walked if whole else self.count()}
+
+        return json_body(context, itertools.chain(head, rows), footer)
